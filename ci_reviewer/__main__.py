@@ -1,0 +1,3 @@
+from ci_reviewer.cli import main
+
+main()
