@@ -1,0 +1,209 @@
+"""The HTTP plumbing both emulators share: a threaded server on 127.0.0.1 with an ephemeral
+port, request recording, and fault injection (status faults, hangs, dropped connections,
+fixed latency) with a count of the peak number of calls in flight.
+
+An emulator subclasses `EmulatorServer` and implements `handle(request) -> Response`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the emulator received it."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Response:
+    """What a route answers: a status, headers and a body (dict/list -> JSON)."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        self.headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        return json.dumps(self.body).encode()
+
+
+@dataclass
+class Fault:
+    """An injected fault for the next `times` calls whose path matches `route` (a regex).
+
+    kind: "status" answers `status` with `body` and `retry-after`; "hang" sleeps `seconds`
+    before answering normally; "drop" closes the connection without an answer.
+    """
+
+    route: str
+    kind: str = "status"
+    status: int = 500
+    times: int = 1
+    retry_after: float | None = None
+    seconds: float = 0.0
+    body: Any = None
+    method: str | None = None
+
+
+class EmulatorServer:
+    """Base class: runs `handle` for each request on a background thread pool."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.faults: list[Fault] = []
+        self.latency = 0.0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.log: list[Request] = []
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("emulator not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> EmulatorServer:
+        handler = _make_handler(self)
+        self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- fault injection ---------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        """Queue a fault; faults are consumed in the order they were injected."""
+        with self._lock:
+            self.faults.append(fault)
+
+    def _take_fault(self, request: Request) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.method and fault.method != request.method:
+                    continue
+                if re.search(fault.route, request.path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    # -- to implement --------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fault_response(self, fault: Fault) -> Response:
+        """The body an injected status fault answers with; emulators override the shape."""
+        headers = {}
+        if fault.retry_after is not None:
+            headers["retry-after"] = str(fault.retry_after)
+        return Response(fault.status, fault.body or {"message": "injected fault"}, headers)
+
+
+def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # The emulators are quiet: tests read `server.log`, not stderr.
+            return
+
+        def _dispatch(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            parts = urlsplit(self.path)
+            request = Request(
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            with server._lock:
+                server.log.append(request)
+                server.in_flight += 1
+                server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+            try:
+                if server.latency:
+                    time.sleep(server.latency)
+                fault = server._take_fault(request)
+                if fault is not None and fault.kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault is not None and fault.kind == "hang":
+                    time.sleep(fault.seconds)
+                    fault = None
+                if fault is not None:
+                    response = server.fault_response(fault)
+                else:
+                    response = server.handle(request)
+                self._send(response)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _send(self, response: Response) -> None:
+            payload = response.encode()
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client gave up (its timeout fired during an injected hang).
+                    return
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
+
+    return Handler
