@@ -1,0 +1,321 @@
+"""A local Claude API for tests, benchmarks and `ci-reviewer emulate`.
+
+Routes: POST /v1/messages, POST /v1/messages/count_tokens, and the Message Batches API
+(POST/GET /v1/messages/batches, GET/DELETE /v1/messages/batches/{id},
+POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results).
+
+Every response carries a `request-id` header; errors use the API's JSON shape
+`{"type": "error", "error": {"type", "message"}, "request_id"}` with the status of their type.
+A request without `Authorization: Bearer ...` or `x-api-key` gets 401 (and, when the emulator
+was given an `api_key`, any other key too).
+
+What the model answers: the first queued `Reply` whose `when` predicate accepts the request
+body (FIFO among equals; batch requests are matched on their `params`), else what
+`responder(body)` returns, else the deterministic default described in
+`ci_reviewer.emulators.claude_replies`. A reply longer than `max_tokens` is cut there
+(stop_reason `max_tokens`; text kept up to 4 chars a token, tool calls dropped); a prompt
+longer than `context_window` is refused (400) and one whose output would overflow it stops
+with `model_context_window_exceeded`. Token and cache figures: `claude_usage`. Batch
+lifecycle: `claude_batches`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ci_reviewer.emulators.claude_batches import (
+    Batch,
+    BatchPolicy,
+    BatchStore,
+    PresetOutcome,
+    Processed,
+    validate_batch_requests,
+)
+from ci_reviewer.emulators.claude_clock import EmulatedClock
+from ci_reviewer.emulators.claude_replies import Predicate, Reply, ReplyScript, default_reply
+from ci_reviewer.emulators.claude_usage import PromptCache, Usage, input_tokens, output_tokens
+from ci_reviewer.emulators.claude_validation import (
+    ApiError,
+    error_body,
+    error_type_for,
+    validate_message_request,
+)
+from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
+
+__all__ = ["BatchPolicy", "ClaudeEmulator", "EmulatedClock", "MessageCall", "Reply"]
+
+Responder = Callable[[Mapping[str, Any]], "Reply | None"]
+_BATCH_PATH = "/v1/messages/batches/"
+
+
+@dataclass(frozen=True)
+class MessageCall:
+    """One /v1/messages call as the model saw it: headers, body, status, and what it billed
+    (usage is None when the call was refused)."""
+
+    headers: Mapping[str, str]
+    body: Any
+    status: int
+    usage: Usage | None
+    response: Mapping[str, Any] | None
+
+
+class ClaudeEmulator(EmulatorServer):
+    """The Claude API on 127.0.0.1; see the module docstring for its behaviour."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        min_cacheable_tokens: int = 1024,
+        context_window: int = 200_000,
+        seed: int = 0,
+        clock: EmulatedClock | None = None,
+        max_batch_requests: int = 100_000,
+        max_batch_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
+        super().__init__(host, port)
+        self.api_key = api_key
+        self.context_window = context_window
+        self.clock = clock or EmulatedClock()
+        self.cache = PromptCache(self.clock, min_cacheable_tokens)
+        self.batches = BatchStore(self.clock, self._process_batch_request, seed)
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
+        self.responder: Responder | None = None
+        self.requests: list[MessageCall] = []
+        self._script = ReplyScript()
+        self._script_lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def start(self) -> ClaudeEmulator:
+        super().start()
+        return self
+
+    # -- scripting ------------------------------------------------------------------------
+    def enqueue(self, reply: Reply, when: Predicate | None = None) -> None:
+        """Queue a reply for the first request `when` accepts (any request when None)."""
+        with self._script_lock:
+            self._script.push(reply, when)
+
+    @property
+    def pending_replies(self) -> int:
+        with self._script_lock:
+            return len(self._script.queue)
+
+    @property
+    def batch_policy(self) -> BatchPolicy:
+        return self.batches.policy
+
+    @batch_policy.setter
+    def batch_policy(self, policy: BatchPolicy) -> None:
+        """The lifecycle of batches created from now on."""
+        self.batches.policy = policy
+
+    def set_outcome(self, custom_id: str, outcome: str, error_type: str = "api_error") -> None:
+        """Force the result of the batch request `custom_id` (in any batch)."""
+        self.batches.presets[custom_id] = PresetOutcome(outcome, error_type)
+
+    def batch(self, batch_id: str) -> Batch:
+        return self.batches.get(batch_id)
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def fault_response(self, fault: Fault) -> Response:
+        error_type = error_type_for(fault.status)
+        request_id = self._request_id()
+        body = fault.body or error_body(error_type, f"injected {error_type}", request_id)
+        headers = {"request-id": request_id}
+        if fault.retry_after is not None:
+            headers["retry-after"] = str(fault.retry_after)
+        return Response(fault.status, body, headers)
+
+    def handle(self, request: Request) -> Response:
+        request_id = self._request_id()
+        try:
+            self._authenticate(request)
+            response = self._route(request, request_id)
+        except ApiError as error:
+            response = Response(
+                error.status, error_body(error.error_type, error.message, request_id)
+            )
+        response.headers["request-id"] = request_id
+        return response
+
+    def _request_id(self) -> str:
+        return f"req_emu{next(self._ids):010d}"
+
+    def _authenticate(self, request: Request) -> None:
+        bearer = request.headers.get("authorization", "")
+        key = request.headers.get("x-api-key") or (
+            bearer[len("Bearer ") :] if bearer.startswith("Bearer ") else ""
+        )
+        if not key:
+            raise ApiError(
+                "authentication_error", "missing credentials: send Authorization: Bearer"
+            )
+        if self.api_key is not None and key != self.api_key:
+            raise ApiError("authentication_error", "invalid API key")
+
+    def _route(self, request: Request, request_id: str) -> Response:
+        path, method = request.path.rstrip("/"), request.method
+        if path == "/v1/messages" and method == "POST":
+            return self._messages(request, request_id)
+        if path == "/v1/messages/count_tokens" and method == "POST":
+            body = _json(request)
+            validate_message_request(body, counting=True)
+            return Response(200, {"input_tokens": input_tokens(body)})
+        if path == "/v1/messages/batches" and method == "POST":
+            return self._create_batch(request)
+        if path == "/v1/messages/batches" and method == "GET":
+            return self._list_batches(request)
+        if path.startswith(_BATCH_PATH):
+            return self._batch_route(method, path[len(_BATCH_PATH) :].split("/"))
+        raise ApiError("not_found_error", f"{method} {request.path} is not an API route")
+
+    # -- messages -------------------------------------------------------------------------
+    def _messages(self, request: Request, request_id: str) -> Response:
+        body = _json(request)
+        try:
+            reply, usage = self.answer(body)
+        except ApiError as error:
+            self._record(MessageCall(request.headers, body, error.status, None, None))
+            raise
+        message = self.render(reply, usage, body, f"msg_emu{request_id[len('req_emu') :]}")
+        self._record(MessageCall(request.headers, body, 200, usage, message))
+        return Response(200, message)
+
+    def _record(self, call: MessageCall) -> None:
+        with self._lock:
+            self.requests.append(call)
+
+    def answer(self, body: Any) -> tuple[Reply, Usage]:
+        """Validate, pick the reply, bill it: what one Messages request comes to."""
+        validate_message_request(body)
+        if body.get("stream"):
+            raise ApiError(
+                "invalid_request_error", "stream: the emulator answers only stream=false"
+            )
+        with self._script_lock:
+            reply = self._script.take(body)
+        if reply is None and self.responder is not None:
+            reply = self.responder(body)
+        reply = reply or default_reply(body)
+        if reply.error_type:
+            raise ApiError(reply.error_type, reply.error_message)
+        prompt = input_tokens(body)
+        if prompt > self.context_window:
+            raise ApiError(
+                "invalid_request_error",
+                f"prompt is too long: {prompt} tokens > {self.context_window} maximum",
+            )
+        usage = self.cache.bill(str(body["model"]), body)
+        produced = output_tokens(reply.content("x"))
+        room = min(int(body["max_tokens"]), self.context_window - prompt)
+        if produced > room:
+            reason = (
+                "max_tokens" if room == int(body["max_tokens"]) else "model_context_window_exceeded"
+            )
+            text = (reply.said or "")[: room * 4]
+            reply = Reply(said=text or None, stop_reason=reason)
+            produced = max(1, room)
+        return reply, usage.with_output(produced)
+
+    @staticmethod
+    def render(
+        reply: Reply, usage: Usage, body: Mapping[str, Any], message_id: str, tier: str = "standard"
+    ) -> dict[str, Any]:
+        """The Message JSON for `reply`, exactly the fields of the SDK's Message type."""
+        stop_details = None
+        if reply.stop_reason == "refusal":
+            stop_details = {
+                "type": "refusal",
+                "category": reply.refusal_category,
+                "explanation": None,
+            }
+        return {
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": reply.content(f"toolu_{message_id.removeprefix('msg_')}"),
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": reply.stop_sequence,
+            "stop_details": stop_details,
+            "usage": usage.to_json(tier),
+        }
+
+    # -- batches --------------------------------------------------------------------------
+    def _process_batch_request(self, params: Mapping[str, Any]) -> Processed:
+        try:
+            return self.answer(params)
+        except ApiError as error:
+            return error
+
+    def _create_batch(self, request: Request) -> Response:
+        body = _json(request)
+        accepted = validate_batch_requests(
+            body, len(request.body), self.max_batch_requests, self.max_batch_bytes
+        )
+        batch = self.batches.create(accepted)
+        return Response(200, batch.to_json(self.url))
+
+    def _list_batches(self, request: Request) -> Response:
+        limit = int(request.param("limit") or 20)
+        if not 1 <= limit <= 1000:
+            raise ApiError("invalid_request_error", "limit: must be between 1 and 1000")
+        batches = self.batches.all_newest_first()
+        ids = [batch.id for batch in batches]
+        after, before = request.param("after_id"), request.param("before_id")
+        if after is not None:
+            start = ids.index(after) + 1 if after in ids else len(ids)
+            page, has_more = batches[start : start + limit], start + limit < len(batches)
+        elif before is not None:
+            end = ids.index(before) if before in ids else 0
+            page, has_more = batches[max(0, end - limit) : end], end - limit > 0
+        else:
+            page, has_more = batches[:limit], limit < len(batches)
+        return Response(
+            200,
+            {
+                "data": [batch.to_json(self.url) for batch in page],
+                "has_more": has_more,
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+            },
+        )
+
+    def _batch_route(self, method: str, parts: list[str]) -> Response:
+        batch_id = parts[0]
+        if len(parts) == 1 and method == "GET":
+            return Response(200, self.batches.get(batch_id, poll=True).to_json(self.url))
+        if len(parts) == 1 and method == "DELETE":
+            self.batches.delete(batch_id)
+            return Response(200, {"id": batch_id, "type": "message_batch_deleted"})
+        if parts[1:] == ["cancel"] and method == "POST":
+            return Response(200, self.batches.cancel(batch_id).to_json(self.url))
+        if parts[1:] == ["results"] and method == "GET":
+            batch = self.batches.get(batch_id)
+            if batch.processing_status != "ended":
+                raise ApiError("invalid_request_error", f"batch {batch_id} has not ended yet")
+            payload = b"".join(self.batches.result_lines(batch, self._render_batch_message))
+            return Response(200, payload, {"Content-Type": "application/x-jsonl"})
+        raise ApiError("not_found_error", f"{method} {_BATCH_PATH}{'/'.join(parts)} is not a route")
+
+    def _render_batch_message(
+        self, reply: Reply, usage: Usage, params: Mapping[str, Any], message_id: str
+    ) -> dict[str, Any]:
+        return self.render(reply, usage, params, message_id, tier="batch")
+
+
+def _json(request: Request) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError as error:
+        raise ApiError("invalid_request_error", f"body is not valid JSON: {error}") from error

@@ -1,0 +1,229 @@
+"""Token figures and prompt caching as the Claude emulator bills them.
+
+Tokens (a documented approximation, not a tokenizer): the prompt is cut into blocks in the
+order the API caches it: each tool definition, then each system block (a string system is one
+text block), then each message's content blocks (a string content is one text block). A
+block's tokens are ceil(len(canonical JSON)/4), where the canonical JSON has sorted keys, no
+spaces, non-ASCII kept, and `cache_control` removed (so marking a breakpoint costs nothing).
+Input tokens are the sum over blocks, so any prefix has an exact token count and
+input + cache_creation + cache_read always add up to the whole prompt. Output tokens are
+ceil(chars/4) (at least 1) over the text of text blocks plus name and canonical input of
+tool_use blocks.
+
+Caching, as the real API describes it: breakpoints are blocks carrying `cache_control` and,
+with the top-level `cache_control` parameter, the last block. A cache entry is keyed by the
+model and a hash of the whole prefix up to and including a breakpoint block (the hash also
+covers each message block's role). For each breakpoint the emulator looks back over up to
+`LOOKBACK_BLOCKS` earlier block positions for a live entry; the longest hit is billed as
+`cache_read_input_tokens` (and its lifetime is refreshed). Tokens after the hit up to the last
+breakpoint whose prefix is at least `min_cacheable_tokens` long are billed as
+`cache_creation_input_tokens`, split by the TTL of the breakpoint that closes each segment
+(`cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`), and entries are
+written for those breakpoints. Everything else is `input_tokens`. Prefixes shorter than
+`min_cacheable_tokens` are neither written nor billed as creation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ci_reviewer.emulators.claude_clock import EmulatedClock
+
+LOOKBACK_BLOCKS = 20
+TTLS = {"5m": timedelta(minutes=5), "1h": timedelta(hours=1)}
+
+
+def canonical(value: Any) -> str:
+    """The serialization every token figure is computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def tokens_for(chars: int) -> int:
+    return math.ceil(chars / 4)
+
+
+@dataclass(frozen=True)
+class PromptBlock:
+    """One cacheable unit of a prompt: its tokens, its identity, and its breakpoint TTL."""
+
+    tokens: int
+    identity: str
+    breakpoint_ttl: str | None
+
+
+def _without_cache_control(block: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in block.items() if key != "cache_control"}
+
+
+def _ttl_of(block: Mapping[str, Any]) -> str | None:
+    control = block.get("cache_control")
+    if not isinstance(control, Mapping):
+        return None
+    return str(control.get("ttl") or "5m")
+
+
+def _as_blocks(content: Any) -> list[Mapping[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if isinstance(content, list):
+        return [block for block in content if isinstance(block, Mapping)]
+    return []
+
+
+def _block(block: Mapping[str, Any], scope: str) -> PromptBlock:
+    text = canonical(_without_cache_control(block))
+    return PromptBlock(tokens_for(len(text)), f"{scope}:{text}", _ttl_of(block))
+
+
+def prompt_blocks(body: Mapping[str, Any]) -> list[PromptBlock]:
+    """The request's prompt in cache order: tools, system, messages."""
+    blocks = [_block(tool, "tool") for tool in body.get("tools") or [] if isinstance(tool, Mapping)]
+    blocks += [_block(block, "system") for block in _as_blocks(body.get("system"))]
+    for message in body.get("messages") or []:
+        if isinstance(message, Mapping):
+            role = str(message.get("role"))
+            blocks += [_block(block, role) for block in _as_blocks(message.get("content"))]
+    automatic = body.get("cache_control")
+    if isinstance(automatic, Mapping) and blocks and blocks[-1].breakpoint_ttl is None:
+        last = blocks[-1]
+        ttl = str(automatic.get("ttl") or "5m")
+        blocks[-1] = PromptBlock(last.tokens, last.identity, ttl)
+    return blocks
+
+
+def input_tokens(body: Mapping[str, Any]) -> int:
+    """What count_tokens answers: the whole prompt, cached or not."""
+    return sum(block.tokens for block in prompt_blocks(body))
+
+
+def output_tokens(content: Sequence[Mapping[str, Any]]) -> int:
+    chars = 0
+    for block in content:
+        if block.get("type") == "text":
+            chars += len(str(block.get("text", "")))
+        elif block.get("type") == "tool_use":
+            chars += len(str(block.get("name", ""))) + len(canonical(block.get("input", {})))
+    return max(1, tokens_for(chars))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one call was billed."""
+
+    input_tokens: int
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_5m: int = 0
+    cache_creation_1h: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    def with_output(self, tokens: int) -> Usage:
+        return Usage(
+            self.input_tokens,
+            tokens,
+            self.cache_creation_input_tokens,
+            self.cache_read_input_tokens,
+            self.cache_creation_5m,
+            self.cache_creation_1h,
+        )
+
+    def to_json(self, service_tier: str) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": self.cache_creation_5m,
+                "ephemeral_1h_input_tokens": self.cache_creation_1h,
+            },
+            "service_tier": service_tier,
+        }
+
+
+def _prefix_keys(model: str, blocks: Sequence[PromptBlock]) -> Iterator[str]:
+    digest = hashlib.sha256(model.encode())
+    for block in blocks:
+        digest.update(b"\x00" + block.identity.encode())
+        yield digest.hexdigest()
+
+
+class PromptCache:
+    """Cache entries (prefix key -> expiry) on the emulator's clock; thread-safe."""
+
+    def __init__(self, clock: EmulatedClock, min_cacheable_tokens: int = 1024) -> None:
+        self.clock = clock
+        self.min_cacheable_tokens = min_cacheable_tokens
+        self._entries: dict[str, tuple[datetime, str]] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def bill(self, model: str, body: Mapping[str, Any]) -> Usage:
+        """Bill the prompt of one request, reading and writing cache entries."""
+        blocks = prompt_blocks(body)
+        keys = list(_prefix_keys(model, blocks))
+        ends = _cumulative(blocks)
+        breakpoints = [
+            index
+            for index, block in enumerate(blocks)
+            if block.breakpoint_ttl and ends[index] >= self.min_cacheable_tokens
+        ]
+        now = self.clock.now()
+        with self._lock:
+            hit = self._longest_hit(keys, breakpoints, now)
+            read = ends[hit] if hit is not None else 0
+            created = {"5m": 0, "1h": 0}
+            previous = read
+            for index in breakpoints:
+                ttl = blocks[index].breakpoint_ttl or "5m"
+                if hit is None or index > hit:
+                    created[ttl] += max(0, ends[index] - previous)
+                    previous = max(previous, ends[index])
+                    self._entries[keys[index]] = (now + TTLS.get(ttl, TTLS["5m"]), ttl)
+        creation = created["5m"] + created["1h"]
+        total = ends[-1] if ends else 0
+        return Usage(
+            input_tokens=total - read - creation,
+            cache_creation_input_tokens=creation,
+            cache_read_input_tokens=read,
+            cache_creation_5m=created["5m"],
+            cache_creation_1h=created["1h"],
+        )
+
+    def _longest_hit(self, keys: list[str], breakpoints: list[int], now: datetime) -> int | None:
+        best: int | None = None
+        for breakpoint in breakpoints:
+            for index in range(breakpoint, max(-1, breakpoint - LOOKBACK_BLOCKS - 1), -1):
+                entry = self._entries.get(keys[index])
+                if entry is None or entry[0] <= now:
+                    continue
+                if best is None or index > best:
+                    best = index
+                break
+        if best is not None:
+            ttl = self._entries[keys[best]][1]
+            self._entries[keys[best]] = (now + TTLS.get(ttl, TTLS["5m"]), ttl)
+        return best
+
+
+def _cumulative(blocks: Sequence[PromptBlock]) -> list[int]:
+    ends: list[int] = []
+    running = 0
+    for block in blocks:
+        running += block.tokens
+        ends.append(running)
+    return ends
