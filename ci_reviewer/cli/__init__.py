@@ -87,4 +87,6 @@ def cli(
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: run the group and map every outcome to an exit code."""
-    sys.exit(run_guarded(lambda: cli.main(args=argv, prog_name="ci-reviewer", standalone_mode=False)))
+    sys.exit(
+        run_guarded(lambda: cli.main(args=argv, prog_name="ci-reviewer", standalone_mode=False))
+    )
