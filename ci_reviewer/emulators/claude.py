@@ -82,18 +82,31 @@ class ClaudeEmulator(EmulatorServer):
         max_batch_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         super().__init__(host, port)
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
+        self._defaults = (api_key, min_cacheable_tokens, context_window, seed)
+        self._ids = itertools.count(1)
+        self._script_lock = threading.Lock()
+        self.reset(clock)
+
+    def reset(self, clock: EmulatedClock | None = None) -> None:
+        """Forget everything (script, recordings, cache, batches, faults) and restore the
+        constructor's options, so one running server can serve many independent tests."""
+        api_key, min_cacheable_tokens, context_window, seed = self._defaults
         self.api_key = api_key
         self.context_window = context_window
         self.clock = clock or EmulatedClock()
         self.cache = PromptCache(self.clock, min_cacheable_tokens)
         self.batches = BatchStore(self.clock, self._process_batch_request, seed)
-        self.max_batch_requests = max_batch_requests
-        self.max_batch_bytes = max_batch_bytes
         self.responder: Responder | None = None
         self.requests: list[MessageCall] = []
-        self._script = ReplyScript()
-        self._script_lock = threading.Lock()
-        self._ids = itertools.count(1)
+        with self._script_lock:
+            self._script = ReplyScript()
+        with self._lock:
+            self.faults.clear()
+            self.log.clear()
+            self.latency = 0.0
+            self.peak_in_flight = self.in_flight
 
     def start(self) -> ClaudeEmulator:
         super().start()
