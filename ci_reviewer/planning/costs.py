@@ -1,0 +1,112 @@
+"""Cost estimates with prompt caching, both ways (synchronous and batch).
+
+Shared by `--dry-run`, `plan` and budgets. Token counts come from a `TokenCounter`: the
+count_tokens endpoint when reachable (`ApiCounter`), else the documented approximation of
+ceil(characters / 4) (`ApproximateCounter`). Prices come from the one price table.
+
+Caching, as the API bills it: requests of a run share a prefix (tools and system prompt,
+marked with `cache_control`). The first request writes that prefix to the cache, every later
+one reads it, as long as the prefix reaches the smallest cacheable size. Output cannot be
+known before the model answers: an expected figure per request stands in for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ci_reviewer.estimate import TokenCounter
+from ci_reviewer.pricing import Usage, price_table
+
+# The smallest prompt prefix the API caches (Sonnet and Opus tiers; smaller prefixes are
+# billed as plain input).
+MIN_CACHEABLE_TOKENS = 1024
+EXPECTED_OUTPUT_TOKENS = 1500
+# A batch outlives the 5-minute cache TTL between requests, so batch prefixes use 1 h.
+BATCH_CACHE_TTL = "1h"
+
+
+@dataclass(frozen=True)
+class RunShape:
+    """A run reduced to what it costs: how many requests, their tokens, the shared prefix."""
+
+    requests: int
+    input_tokens: int  # every request's whole prompt, prefix included
+    prefix_tokens: int  # the shared, cacheable prefix of one request
+    output_tokens: int  # expected output over all requests
+
+    def usage(self, *, one_hour_cache: bool) -> Usage:
+        """Billed tokens: one cache write of the prefix, then cache reads."""
+        if self.requests == 0:
+            return Usage()
+        prefix = self.prefix_tokens if self.prefix_tokens >= MIN_CACHEABLE_TOKENS else 0
+        return Usage(
+            input_tokens=self.input_tokens - prefix * self.requests,
+            output_tokens=self.output_tokens,
+            cache_creation_input_tokens=prefix,
+            cache_read_input_tokens=prefix * (self.requests - 1),
+            cache_creation_1h_tokens=prefix if one_hour_cache else 0,
+        )
+
+
+@dataclass(frozen=True)
+class CostBothWays:
+    """The same work priced on the synchronous API and on the Batches API (None: no price)."""
+
+    requests: int
+    sync_usd: float | None
+    batch_usd: float | None
+
+    def __add__(self, other: CostBothWays) -> CostBothWays:
+        return CostBothWays(
+            self.requests + other.requests,
+            _add(self.sync_usd, other.sync_usd),
+            _add(self.batch_usd, other.batch_usd),
+        )
+
+
+def price_run(shape: RunShape, model: str) -> CostBothWays:
+    table = price_table()
+    return CostBothWays(
+        requests=shape.requests,
+        sync_usd=table.cost(model, shape.usage(one_hour_cache=False), batch=False),
+        batch_usd=table.cost(model, shape.usage(one_hour_cache=True), batch=True),
+    )
+
+
+def shape_of_requests(
+    requests: Sequence[Mapping[str, Any]],
+    counter: TokenCounter,
+    *,
+    expected_output_tokens: int = EXPECTED_OUTPUT_TOKENS,
+) -> RunShape:
+    """Measure concrete Messages requests (the params a run would send)."""
+    if not requests:
+        return RunShape(0, 0, 0, 0)
+    total = sum(counter.count(params) for params in requests)
+    output = sum(
+        min(expected_output_tokens, int(params.get("max_tokens") or expected_output_tokens))
+        for params in requests
+    )
+    return RunShape(len(requests), total, prefix_tokens(requests[0], counter), output)
+
+
+def prefix_tokens(params: Mapping[str, Any], counter: TokenCounter) -> int:
+    """Tokens of the cacheable prefix (tools and a system marked with cache_control)."""
+    if not _marks_cache(params.get("system")) and not _marks_cache(params.get("tools")):
+        return 0
+    probe = {"role": "user", "content": "."}
+    with_prefix = {k: params[k] for k in ("model", "system", "tools") if k in params}
+    bare = counter.count({"model": params.get("model"), "messages": [probe]})
+    return max(0, counter.count({**with_prefix, "messages": [probe]}) - bare)
+
+
+def _marks_cache(blocks: Any) -> bool:
+    return isinstance(blocks, list) and any(
+        isinstance(block, dict) and "cache_control" in block for block in blocks
+    )
+
+
+def _add(left: float | None, right: float | None) -> float | None:
+    return None if left is None or right is None else left + right

@@ -1,0 +1,236 @@
+"""Read `.github/workflows/*.yml` and find the steps that run this product.
+
+A step counts when it uses the action (`uses: <owner>/claude-ci-reviewer@<ref>`, or `uses: ./`
+in the action's own repository) or runs the CLI in a `run:` script (`ci-reviewer ...` or
+`python -m ci_reviewer ...`). YAML 1.1 loads the key `on` as the boolean True: both spellings
+are read.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ci_reviewer.config_yaml import Marks, load_yaml
+
+WORKFLOWS_DIR = ".github/workflows"
+DEFAULT_PROTECTED_BRANCHES: tuple[str, ...] = ("main", "master")
+# Events on which a person waits for the result before they can merge.
+BLOCKING_EVENTS = frozenset({"pull_request", "pull_request_target", "merge_group"})
+
+_ACTION = re.compile(r"^[^/\s]+/claude-ci-reviewer(/[^@\s]*)?@\S+$")
+_CLI = re.compile(r"(?:^|[\s;&|(`])(?:ci-reviewer|python3?\s+-m\s+ci_reviewer)(?=\s|$)(.*)")
+_VALUE_OPTIONS = frozenset({"--config", "--workdir", "--repo", "--model"})
+_ACTION_COMMANDS = {"review": "review", "batch-run": "batch run", "plan": "plan"}
+
+
+@dataclass(frozen=True)
+class Triggers:
+    """What starts a workflow, as far as the API choice cares."""
+
+    events: tuple[str, ...]
+    schedules: tuple[str, ...] = ()
+    push_branches: tuple[str, ...] | None = None  # None: every branch
+    push_branches_ignore: tuple[str, ...] = ()
+    push_tags_only: bool = False
+
+    def blocking_events(self, protected: Sequence[str]) -> tuple[str, ...]:
+        """The events on which someone waits: PRs, merge queues, pushes to protected branches."""
+        found = [event for event in self.events if event in BLOCKING_EVENTS]
+        if "push" in self.events and any(self._push_reaches(b) for b in protected):
+            found.append("push")
+        return tuple(found)
+
+    def _push_reaches(self, branch: str) -> bool:
+        if self.push_tags_only:
+            return False
+        if self.push_branches is not None:
+            return branch_filter_matches(self.push_branches, branch)
+        return not branch_filter_matches(self.push_branches_ignore, branch)
+
+
+@dataclass(frozen=True)
+class ReviewerStep:
+    """One step that runs ci-reviewer, and what it runs."""
+
+    workflow: str
+    job_id: str
+    label: str
+    line: int | None
+    via: str  # "action" | "cli"
+    command: str  # "review", "batch run", "batch submit", ..., "plan", or "" when unknown
+    job_name: str | None
+    triggers: Triggers
+
+    @property
+    def where(self) -> str:
+        return f"{self.workflow}:{self.line}" if self.line else self.workflow
+
+    @property
+    def submits_batches(self) -> bool:
+        return self.command in {"batch run", "batch submit"}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    path: str
+    name: str
+    triggers: Triggers
+    steps: tuple[ReviewerStep, ...]
+
+
+def workflow_files(workdir: Path) -> list[Path]:
+    folder = workdir / WORKFLOWS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yml", ".yaml"} and p.is_file())
+
+
+def read_workflow(path: Path, workdir: Path) -> Workflow:
+    """Parse one workflow file; ConfigError (with file:line) when it is not valid YAML."""
+    relative = path.relative_to(workdir).as_posix()
+    data, marks = load_yaml(path.read_text(encoding="utf-8"), relative)
+    if not isinstance(data, dict):
+        data = {}
+    triggers = parse_triggers(data.get("on", data.get(True)))
+    steps = tuple(_reviewer_steps(data.get("jobs"), relative, triggers, marks))
+    return Workflow(relative, str(data.get("name") or relative), triggers, steps)
+
+
+def parse_triggers(on: Any) -> Triggers:
+    """`on:` as a string, a list of events or a mapping of events to filters."""
+    if isinstance(on, str):
+        return Triggers((on,))
+    if isinstance(on, list):
+        return Triggers(tuple(str(event) for event in on))
+    if not isinstance(on, dict):
+        return Triggers(())
+    schedules = tuple(
+        str(entry["cron"])
+        for entry in on.get("schedule") or []
+        if isinstance(entry, dict) and "cron" in entry
+    )
+    push: dict[str, Any] = on["push"] if isinstance(on.get("push"), dict) else {}
+    branches = _strings(push.get("branches"))
+    has_tags = "tags" in push or "tags-ignore" in push
+    return Triggers(
+        events=tuple(str(event) for event in on),
+        schedules=schedules,
+        push_branches=branches if "branches" in push else None,
+        push_branches_ignore=_strings(push.get("branches-ignore")),
+        push_tags_only=has_tags and "branches" not in push and "branches-ignore" not in push,
+    )
+
+
+def branch_filter_matches(patterns: Sequence[str], branch: str) -> bool:
+    """GitHub's filter semantics: later patterns win; `!` negates; `*` stops at `/`."""
+    matched = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if re.fullmatch(_glob_to_regex(pattern.removeprefix("!")), branch):
+            matched = not negated
+    return matched
+
+
+def _glob_to_regex(pattern: str) -> str:
+    out = ""
+    index = 0
+    while index < len(pattern):
+        if pattern.startswith("**", index):
+            out, index = out + ".*", index + 2
+        elif pattern[index] == "*":
+            out, index = out + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            out, index = out + ".?", index + 1
+        else:
+            out, index = out + re.escape(pattern[index]), index + 1
+    return out
+
+
+def _reviewer_steps(
+    jobs: Any, workflow: str, triggers: Triggers, marks: Marks
+) -> list[ReviewerStep]:
+    found: list[ReviewerStep] = []
+    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else []:
+        steps = job.get("steps") if isinstance(job, dict) else None
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict):
+                continue
+            line = marks.values.get(("jobs", job_id, "steps", index), (None, None))[0]
+            label = str(step.get("name") or f"step {index + 1}")
+            invocation = _invocation(step)
+            if invocation is not None:
+                via, command, job_name = invocation
+                found.append(
+                    ReviewerStep(
+                        workflow, str(job_id), label, line, via, command, job_name, triggers
+                    )
+                )
+    return found
+
+
+def _invocation(step: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
+    uses = str(step.get("uses") or "").strip()
+    if uses and (uses == "./" or _ACTION.match(uses)):
+        inputs: dict[str, Any] = step["with"] if isinstance(step.get("with"), dict) else {}
+        raw = str(inputs.get("command") or "review").strip()
+        args = _tokens(str(inputs.get("args") or ""))
+        job = inputs.get("job")
+        return "action", _ACTION_COMMANDS.get(raw, raw), str(job) if job else _job_arg(args)
+    script = step.get("run")
+    if isinstance(script, str):
+        for line in script.replace("\\\n", " ").splitlines():
+            match = _CLI.search(line)
+            if match:
+                command, job = parse_cli_arguments(_tokens(match.group(1)))
+                return "cli", command, job
+    return None
+
+
+def parse_cli_arguments(tokens: Sequence[str]) -> tuple[str, str | None]:
+    """The subcommand (`batch run`, `review`, ...) and the `--job` value of a CLI call."""
+    words: list[str] = []
+    skip = False
+    for token in tokens:
+        if token in {";", "&&", "||", "|"} or token.startswith("#"):
+            break
+        if skip:
+            skip = False
+        elif token in _VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            words.append(token)
+    command = ""
+    if words:
+        command = f"batch {words[1]}" if words[0] == "batch" and len(words) > 1 else words[0]
+    return command, _job_arg(tokens)
+
+
+def _job_arg(tokens: Sequence[str]) -> str | None:
+    for index, word in enumerate(tokens):
+        if word == "--job" and index + 1 < len(tokens):
+            return tokens[index + 1]
+        if word.startswith("--job="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        return list(lexer)
+    except ValueError:  # an unbalanced quote: fall back to plain words
+        return text.split()
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    return ()
