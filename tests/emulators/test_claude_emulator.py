@@ -17,9 +17,14 @@ import anthropic
 import jsonschema
 import pytest
 from anthropic.types import Message, MessageTokensCount
+from anthropic.types.messages import (
+    DeletedMessageBatch,
+    MessageBatch,
+    MessageBatchIndividualResponse,
+)
 from pydantic import BaseModel
 
-from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock, Reply
+from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator, EmulatedClock, Reply
 from ci_reviewer.emulators.claude_replies import DEFAULT_TEXT
 from ci_reviewer.emulators.server import Fault
 
@@ -575,3 +580,201 @@ def test_peak_in_flight_counts_concurrent_calls(
         thread.join()
     assert emu.peak_in_flight == 4
     assert len(emu.requests) == 4
+
+
+# -- batches -------------------------------------------------------------------------------
+def batch_request(custom_id: str, text: str = "hello", **params: Any) -> Any:
+    return {
+        "custom_id": custom_id,
+        "params": {
+            "model": MODEL,
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": text}],
+            **params,
+        },
+    }
+
+
+def retrieve_strict(client: anthropic.Anthropic, batch_id: str) -> MessageBatch:
+    raw = client.messages.batches.with_raw_response.retrieve(batch_id)
+    return strict(MessageBatch, raw.json())  # type: ignore[no-any-return]
+
+
+def results_of(
+    emu: ClaudeEmulator, client: anthropic.Anthropic, batch_id: str
+) -> list[MessageBatchIndividualResponse]:
+    """The results through the SDK, after checking every raw JSONL line strictly."""
+    batch = client.messages.batches.retrieve(batch_id)
+    assert batch.results_url == f"{emu.url}/v1/messages/batches/{batch_id}/results"
+    request = urllib.request.Request(batch.results_url, headers={"x-api-key": "k"})
+    with urllib.request.urlopen(request) as response:
+        lines = response.read().decode().splitlines()
+    for line in lines:
+        strict(MessageBatchIndividualResponse, json.loads(line))
+    results = list(client.messages.batches.results(batch_id))
+    assert [r.custom_id for r in results] == [json.loads(line)["custom_id"] for line in lines]
+    return results
+
+
+def test_batch_ends_after_n_polls_with_shuffled_results(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.batch_policy = BatchPolicy.after_polls(3)
+    ids = [f"req-{n:02d}" for n in range(20)]
+    for custom_id in ids:
+        emu.enqueue(
+            Reply.text(f"answer for {custom_id}"),
+            when=lambda body, c=custom_id: body["messages"][0]["content"] == f"file {c}",
+        )
+    raw = client.messages.batches.with_raw_response.create(
+        requests=[batch_request(c, f"file {c}") for c in reversed(ids)]
+    )
+    created = strict(MessageBatch, raw.json())
+    assert created.processing_status == "in_progress"
+    assert created.request_counts.processing == 20
+    assert created.results_url is None
+    assert (created.expires_at - created.created_at).total_seconds() == 24 * 3600
+    statuses = [retrieve_strict(client, created.id).processing_status for _ in range(3)]
+    assert statuses == ["in_progress", "in_progress", "ended"]
+    ended = retrieve_strict(client, created.id)
+    assert ended.request_counts.succeeded == 20
+    assert ended.request_counts.processing == 0
+    assert ended.ended_at is not None
+    results = results_of(emu, client, created.id)
+    order = [r.custom_id for r in results]
+    assert sorted(order) == ids
+    assert order not in (ids, list(reversed(ids)))
+    for result in results:
+        assert result.result.type == "succeeded"
+        message = result.result.message
+        assert message.content[0].text == f"answer for {result.custom_id}"  # type: ignore[union-attr]
+        assert message.usage.service_tier == "batch"
+    assert order == [r.custom_id for r in results_of(emu, client, created.id)]
+
+
+def test_batch_results_of_every_kind(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    emu.batch_policy = BatchPolicy.until_expired()
+    emu.set_outcome("ok", "succeeded")
+    emu.set_outcome("busy", "errored", error_type="overloaded_error")
+    emu.set_outcome("bad", "errored", error_type="invalid_request_error")
+    emu.set_outcome("gone", "canceled")
+    batch = client.messages.batches.create(
+        requests=[
+            batch_request("ok"),
+            batch_request("busy"),
+            batch_request("bad"),
+            batch_request("gone"),
+            batch_request("late"),
+            batch_request("sampled", temperature=0.5),
+        ]
+    )
+    emu.clock.advance(hours=23)
+    assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
+    emu.clock.advance(hours=1)
+    ended = retrieve_strict(client, batch.id)
+    assert ended.processing_status == "ended"
+    counts = ended.request_counts
+    assert (counts.succeeded, counts.errored, counts.canceled, counts.expired) == (1, 2, 1, 2)
+    kinds = {r.custom_id: r.result for r in results_of(emu, client, batch.id)}
+    assert kinds["ok"].type == "succeeded"
+    assert kinds["busy"].type == "errored"
+    assert kinds["busy"].error.error.type == "overloaded_error"
+    assert kinds["bad"].error.error.type == "invalid_request_error"  # type: ignore[union-attr]
+    assert kinds["gone"].type == "canceled"
+    assert kinds["late"].type == "expired"
+    assert kinds["sampled"].type == "expired"
+
+
+def test_invalid_params_come_back_errored(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    batch = client.messages.batches.create(
+        requests=[batch_request("fine"), batch_request("sampled", temperature=0.5)]
+    )
+    kinds = {r.custom_id: r.result for r in results_of(emu, client, batch.id)}
+    assert kinds["fine"].type == "succeeded"
+    assert kinds["sampled"].type == "errored"
+    assert "temperature" in kinds["sampled"].error.error.message  # type: ignore[union-attr]
+    assert retrieve_strict(client, batch.id).request_counts.errored == 1
+
+
+def test_cancel_then_ended_with_unfinished_canceled(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.batch_policy = BatchPolicy.until_expired()
+    emu.set_outcome("done-early", "succeeded")
+    batch = client.messages.batches.create(
+        requests=[batch_request("done-early"), batch_request("a"), batch_request("b")]
+    )
+    with pytest.raises(anthropic.BadRequestError, match="cancel"):
+        client.messages.batches.delete(batch.id)
+    raw = client.messages.batches.with_raw_response.cancel(batch.id)
+    canceling = strict(MessageBatch, raw.json())
+    assert canceling.processing_status == "canceling"
+    assert canceling.cancel_initiated_at == emu.clock.now()
+    ended = retrieve_strict(client, batch.id)
+    assert ended.processing_status == "ended"
+    assert (ended.request_counts.canceled, ended.request_counts.succeeded) == (2, 1)
+    deleted = client.messages.batches.with_raw_response.delete(batch.id)
+    assert strict(DeletedMessageBatch, deleted.json()).id == batch.id
+    with pytest.raises(anthropic.NotFoundError):
+        client.messages.batches.retrieve(batch.id)
+
+
+def test_batch_ending_after_a_duration(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    emu.batch_policy = BatchPolicy.after(hours=2)
+    batch = client.messages.batches.create(requests=[batch_request("x")])
+    emu.clock.advance(hours=1, minutes=59)
+    assert client.messages.batches.retrieve(batch.id).processing_status == "in_progress"
+    emu.clock.advance(minutes=1)
+    assert client.messages.batches.retrieve(batch.id).processing_status == "ended"
+
+
+def test_list_pages_newest_first(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    made = [client.messages.batches.create(requests=[batch_request("x")]).id for _ in range(5)]
+    newest_first = list(reversed(made))
+    first = client.messages.batches.list(limit=2)
+    assert [b.id for b in first.data] == newest_first[:2]
+    assert (first.has_more, first.first_id, first.last_id) == (True, made[4], made[3])
+    assert [b.id for b in client.messages.batches.list(limit=2)] == newest_first
+    after = client.messages.batches.list(limit=2, after_id=made[3])
+    assert [b.id for b in after.data] == newest_first[2:4]
+    before = client.messages.batches.list(limit=2, before_id=made[1])
+    assert [b.id for b in before.data] == newest_first[1:3]
+    last = client.messages.batches.list(limit=10, after_id=made[1])
+    assert ([b.id for b in last.data], last.has_more) == ([made[0]], False)
+
+
+@pytest.mark.parametrize(
+    ("requests", "named"),
+    [
+        ([batch_request("has space")], "has space"),
+        ([batch_request("x" * 65)], "x" * 65),
+        ([batch_request("same"), batch_request("same")], "not unique"),
+    ],
+)
+def test_bad_custom_ids_are_refused(
+    client: anthropic.Anthropic, requests: list[Any], named: str
+) -> None:
+    with pytest.raises(anthropic.BadRequestError, match=named):
+        client.messages.batches.create(requests=requests)
+
+
+def test_batch_limits_answer_413(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    too_many = [{"custom_id": f"r{n}", "params": {}} for n in range(100_001)]
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        client.messages.batches.create(requests=too_many)
+    assert caught.value.status_code == 413
+    assert caught.value.body["error"]["type"] == "request_too_large"  # type: ignore[index]
+    emu.max_batch_bytes = 2000
+    with pytest.raises(anthropic.APIStatusError, match="bytes") as caught:
+        client.messages.batches.create(requests=[batch_request("big", "b" * 2000)])
+    assert caught.value.status_code == 413
+    emu.max_batch_bytes = 256 * 1024 * 1024
+
+
+def test_results_before_the_end_are_unavailable(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.batch_policy = BatchPolicy.until_expired()
+    batch = client.messages.batches.create(requests=[batch_request("x")])
+    with pytest.raises(anthropic.AnthropicError, match="results_url"):
+        list(client.messages.batches.results(batch.id))
