@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -778,3 +782,40 @@ def test_results_before_the_end_are_unavailable(
     batch = client.messages.batches.create(requests=[batch_request("x")])
     with pytest.raises(anthropic.AnthropicError, match="results_url"):
         list(client.messages.batches.results(batch.id))
+
+
+# -- ci-reviewer emulate ---------------------------------------------------------------------
+def test_emulate_command_serves_both_apis_until_interrupted(tmp_path: Path) -> None:
+    import github
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ci_reviewer", "--workdir", str(tmp_path), "emulate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        exported = dict(
+            process.stdout.readline().removeprefix("export ").strip().split("=", 1)
+            for _ in range(5)
+        )
+        with anthropic.Anthropic(
+            base_url=exported["ANTHROPIC_BASE_URL"], api_key=exported["ANTHROPIC_API_KEY"]
+        ) as claude:
+            reply = claude.messages.create(
+                model=MODEL, max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+            )
+        assert reply.content[0].text == DEFAULT_TEXT  # type: ignore[union-attr]
+        auth = github.Auth.Token(exported["GITHUB_TOKEN"])
+        with github.Github(base_url=exported["GITHUB_API_URL"], auth=auth) as hub:
+            pull = hub.get_repo(exported["GITHUB_REPOSITORY"]).get_pull(1)
+            assert [f.filename for f in pull.get_files()] == ["src/stats.py"]
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert "pull request #1 is open" in stderr
