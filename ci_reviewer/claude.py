@@ -1,0 +1,149 @@
+"""The Claude edge: client construction from explicit parameters, one call that turns SDK
+exceptions into `ClaudeAPIError`, and the run's usage and cost accounting.
+
+The core (review engine, batch jobs) never sees an `anthropic` exception: it calls
+`send_message` and gets a `Message` or a `ClaudeAPIError` (exit 3). Usage is accumulated in a
+thread-safe `UsageMeter`, which also answers "has the run spent its budget?" for the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+from anthropic.types import Message
+
+from ci_reviewer.errors import ClaudeAPIError
+from ci_reviewer.pricing import Usage, price_table
+
+DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_RETRIES = 4
+
+
+def build_client(
+    api_key: str | None,
+    base_url: str | None = None,
+    *,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> anthropic.Anthropic:
+    """One client for the whole run (it is thread-safe and pools connections)."""
+    return anthropic.Anthropic(
+        api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout
+    )
+
+
+def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Message:
+    """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError."""
+    with claude_errors("answer a review request"):
+        message: Message = client.messages.create(**params)
+    return message
+
+
+@contextmanager
+def claude_errors(action: str) -> Iterator[None]:
+    """Translate the SDK's exceptions raised inside the block into ClaudeAPIError (exit 3),
+    with a message naming `action` and a hint; the one translation every caller shares."""
+    try:
+        yield
+    except anthropic.APIStatusError as error:
+        raise ClaudeAPIError(
+            f"the Claude API refused to {action}: {error.status_code} {_api_message(error)}",
+            hint=_hint_for(error.status_code),
+        ) from None
+    except anthropic.APIConnectionError as error:
+        raise ClaudeAPIError(
+            f"could not reach the Claude API to {action}: {error}",
+            hint="check the network, or ANTHROPIC_BASE_URL if you set one",
+        ) from None
+    except anthropic.AnthropicError as error:
+        raise ClaudeAPIError(f"the Claude client failed to {action}: {error}") from None
+
+
+def _api_message(error: anthropic.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+    return str(error.message)
+
+
+def _hint_for(status: int) -> str | None:
+    if status == 401:
+        return "check ANTHROPIC_API_KEY (a repository or organisation secret)"
+    if status == 400:
+        return "this is likely a bug in ci-reviewer's request; please report it"
+    if status in (429, 529) or status >= 500:
+        return "the API stayed unavailable after retries; re-run the job later"
+    return None
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """What a run consumed: tokens by class, calls, and dollars (None: unknown model)."""
+
+    model: str
+    usage: Usage
+    calls: int
+    cost_usd: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "calls": self.calls,
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cache_creation_input_tokens": self.usage.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.usage.cache_read_input_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+class UsageMeter:
+    """Thread-safe running total of usage and cost, with the run's dollar budget.
+
+    With an unknown model the cost is unknown, so a dollar budget cannot be enforced:
+    `price_known` tells the caller to warn about it.
+    """
+
+    def __init__(self, model: str, max_cost_usd: float | None = None) -> None:
+        self.model = model
+        self.max_cost_usd = max_cost_usd
+        self.price_known = price_table().price(model) is not None
+        self._usage = Usage()
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def add(self, usage: Usage) -> None:
+        with self._lock:
+            self._usage = self._usage + usage
+            self._calls += 1
+
+    def add_message(self, message: Message) -> Usage:
+        usage = Usage.from_api(message.usage)
+        self.add(usage)
+        return usage
+
+    @property
+    def cost_usd(self) -> float | None:
+        with self._lock:
+            usage = self._usage
+        return price_table().cost(self.model, usage)
+
+    @property
+    def budget_exhausted(self) -> bool:
+        """True once the run has spent `max_cost_usd` (never, when the cost is unknown)."""
+        if self.max_cost_usd is None:
+            return False
+        cost = self.cost_usd
+        return cost is not None and cost >= self.max_cost_usd
+
+    def report(self) -> UsageReport:
+        with self._lock:
+            usage, calls = self._usage, self._calls
+        return UsageReport(self.model, usage, calls, price_table().cost(self.model, usage))

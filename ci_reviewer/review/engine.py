@@ -1,0 +1,206 @@
+"""`run_review`: every reviewable file in its own conversation, `review.concurrency` at once,
+sharing one client, one usage meter (and dollar budget) and one cached prompt prefix.
+
+The first file's first call goes alone: once it has written the shared prefix (system, tools,
+PR overview) to the prompt cache, the other conversations start and read it, instead of all
+writing it at the same time. That costs one call's latency once per run.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anthropic
+
+from ci_reviewer.claude import UsageMeter, UsageReport
+from ci_reviewer.config import ReviewConfig
+from ci_reviewer.errors import ClaudeAPIError
+from ci_reviewer.review import prompts
+from ci_reviewer.review.agent import Budgets, FileReview, ReviewContext, review_file
+from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
+from ci_reviewer.review.findings import SEVERITIES, Finding, is_blocking, severity_rank
+from ci_reviewer.review.sandbox import Sandbox
+from ci_reviewer.review.tools import RepoTools
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """The outcome of a review run; `to_json()` is the `--format json` document."""
+
+    model: str
+    base_sha: str
+    head_sha: str
+    fail_on: str
+    files: tuple[FileReview, ...]
+    skipped: tuple[SkippedFile, ...]
+    usage: UsageReport
+    duration_s: float
+    api_error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        every = [finding for review in self.files for finding in review.findings]
+        every.sort(key=lambda f: (-severity_rank(f.severity), f.path, f.line))
+        return tuple(every)
+
+    @property
+    def highest_severity(self) -> str | None:
+        ranks = [severity_rank(finding.severity) for finding in self.findings]
+        return SEVERITIES[max(ranks)] if ranks else None
+
+    @property
+    def blocking(self) -> bool:
+        return any(is_blocking(finding.severity, self.fail_on) for finding in self.findings)
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.usage.cost_usd
+
+    @property
+    def budgets_exhausted(self) -> tuple[str, ...]:
+        hit = {review.budget_exhausted for review in self.files if review.budget_exhausted}
+        return tuple(sorted(hit))
+
+    @property
+    def nothing_to_review(self) -> bool:
+        return not self.files
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "base_sha": self.base_sha,
+            "head_sha": self.head_sha,
+            "fail_on": self.fail_on,
+            "blocking": self.blocking,
+            "highest_severity": self.highest_severity,
+            "findings": [finding.to_json() for finding in self.findings],
+            "files": [_file_json(review) for review in self.files],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "usage": self.usage.to_json(),
+            "cost_usd": self.cost_usd,
+            "duration_s": round(self.duration_s, 3),
+            "budgets_exhausted": list(self.budgets_exhausted),
+            "api_error": self.api_error,
+            "warnings": list(self.warnings),
+        }
+
+
+def _file_json(review: FileReview) -> dict[str, Any]:
+    return {
+        "path": review.path,
+        "status": review.status,
+        "reason": review.reason,
+        "summary": review.summary,
+        "findings": len(review.findings),
+        "turns": review.turns,
+        "tool_calls": review.tool_calls,
+        "bytes_fetched": review.bytes_fetched,
+        "stop_reasons": list(review.stop_reasons),
+        "budget_exhausted": review.budget_exhausted,
+    }
+
+
+def make_context(
+    client: anthropic.Anthropic,
+    source: ReviewSource,
+    config: ReviewConfig,
+    *,
+    model: str,
+    workdir: Path,
+    tool_pool: ThreadPoolExecutor,
+    max_turns: int | None = None,
+    structured_output: bool = True,
+) -> ReviewContext:
+    """What every conversation of this run shares."""
+    budgets = Budgets(
+        max_turns=max_turns or config.max_turns,
+        max_tool_calls=config.max_tool_calls,
+        max_bytes_fetched=config.max_bytes_fetched,
+        max_tokens=config.max_tokens,
+    )
+    return ReviewContext(
+        client=client,
+        model=model,
+        tools=RepoTools(Sandbox(workdir), source.base_sha),
+        meter=UsageMeter(model, config.max_cost_usd),
+        budgets=budgets,
+        system=prompts.system_blocks(config.instructions),
+        overview=prompts.overview(source),
+        tool_pool=tool_pool,
+        structured_output=structured_output,
+    )
+
+
+def run_review(
+    client: anthropic.Anthropic,
+    source: ReviewSource,
+    config: ReviewConfig,
+    *,
+    model: str,
+    workdir: Path,
+    fail_on: str | None = None,
+    max_turns: int | None = None,
+    structured_output: bool = True,
+) -> ReviewResult:
+    """Review every file of `source` (already filtered) and gather the result."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(4, 2 * config.concurrency)) as tool_pool:
+        context = make_context(
+            client,
+            source,
+            config,
+            model=model,
+            workdir=workdir,
+            tool_pool=tool_pool,
+            max_turns=max_turns,
+            structured_output=structured_output,
+        )
+        reviews, api_error = _review_all(context, source.files, config.concurrency)
+    return ReviewResult(
+        model=model,
+        base_sha=source.base_sha,
+        head_sha=source.head_sha,
+        fail_on=fail_on or config.fail_on,
+        files=tuple(reviews),
+        skipped=source.skipped,
+        usage=context.meter.report(),
+        duration_s=time.monotonic() - started,
+        api_error=api_error,
+        warnings=_warnings(context, config),
+    )
+
+
+def _review_all(
+    context: ReviewContext, files: tuple[ChangedFile, ...], concurrency: int
+) -> tuple[list[FileReview], str | None]:
+    errors: list[str] = []
+
+    def one(index: int, changed: ChangedFile) -> FileReview:
+        if index > 0 and concurrency > 1:
+            context.warmed.wait()
+        try:
+            return review_file(context, changed)
+        except ClaudeAPIError as error:
+            errors.append(str(error))
+            context.abort.set()
+            return FileReview(changed.path, "not-reviewed", reason=f"API error: {error.message}")
+        finally:
+            context.warmed.set()  # never leave the others waiting on a failed first call
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        reviews = list(pool.map(one, range(len(files)), files))
+    return reviews, (errors[0] if errors else None)
+
+
+def _warnings(context: ReviewContext, config: ReviewConfig) -> tuple[str, ...]:
+    if context.meter.price_known:
+        return ()
+    warning = f"cost unknown: model {context.model!r} is not in the price table"
+    if config.max_cost_usd is not None:
+        warning += "; max_cost_usd cannot be enforced"
+    return (warning,)
