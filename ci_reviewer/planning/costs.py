@@ -110,3 +110,41 @@ def _marks_cache(blocks: Any) -> bool:
 
 def _add(left: float | None, right: float | None) -> float | None:
     return None if left is None or right is None else left + right
+
+
+# Assumptions of the monthly projection, documented for `plan` (no request is built there):
+# a job's system prompt and output format take ~1,500 tokens before its instructions; a
+# review turn declares its tools too (~2,000 tokens); a reviewed file costs its diff plus the
+# context the model fetches (about the file again), over ~3 turns answering ~600 tokens each.
+JOB_PREFIX_TOKENS = 1500
+REQUEST_OVERHEAD_TOKENS = 50
+REVIEW_PREFIX_TOKENS = 2000
+REVIEW_TURNS = 3
+REVIEW_OUTPUT_TOKENS_PER_TURN = 600
+
+
+def job_run_shape(
+    file_tokens: Sequence[int], instructions_tokens: int, max_tokens: int
+) -> RunShape:
+    """One batch-job run that sends one single-shot request per file."""
+    prefix = JOB_PREFIX_TOKENS + instructions_tokens
+    count = len(file_tokens)
+    return RunShape(
+        requests=count,
+        input_tokens=count * (prefix + REQUEST_OVERHEAD_TOKENS) + sum(file_tokens),
+        prefix_tokens=prefix,
+        output_tokens=count * min(EXPECTED_OUTPUT_TOKENS, max_tokens),
+    )
+
+
+def review_run_shape(file_tokens: Sequence[int], instructions_tokens: int) -> RunShape:
+    """One review of changed files: a short tool loop per file, the prefix cached."""
+    prefix = REVIEW_PREFIX_TOKENS + instructions_tokens
+    turns = len(file_tokens) * REVIEW_TURNS
+    per_file = [REVIEW_TURNS * (prefix + 2 * tokens) for tokens in file_tokens]
+    return RunShape(
+        requests=turns,
+        input_tokens=sum(per_file),
+        prefix_tokens=prefix,
+        output_tokens=turns * REVIEW_OUTPUT_TOKENS_PER_TURN,
+    )

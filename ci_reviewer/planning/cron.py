@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
 from croniter import croniter
 
@@ -45,6 +46,7 @@ class CronSchedule:
         return self.shortest_gap < GITHUB_MIN_INTERVAL
 
 
+@cache  # a plan asks about the same few schedules many times
 def parse_schedule(expression: str, start: datetime = REFERENCE_START) -> CronSchedule:
     """Validate a workflow cron and measure its gaps over a long window from `start`."""
     text = " ".join(str(expression).split())

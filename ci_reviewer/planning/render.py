@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ci_reviewer.planning.plan import Plan, StepReport
 from ci_reviewer.planning.sla import SubmissionPlan, hours
 
 
@@ -27,3 +28,98 @@ def sla_text(plan: SubmissionPlan) -> str:
 
 def as_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False)
+
+
+def _usd(value: float | None) -> str:
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "steps": [_step_json(report) for report in plan.steps],
+        "findings": [finding.as_json() for finding in plan.findings],
+        "errors": sum(1 for f in plan.findings if f.level == "error"),
+    }
+
+
+def _step_json(report: StepReport) -> dict[str, Any]:
+    step = report.step
+    monthly = report.monthly
+    return {
+        "where": step.where,
+        "workflow": step.workflow,
+        "workflow_job": step.job_id,
+        "step": step.label,
+        "via": step.via,
+        "command": step.command,
+        "job": step.job_name,
+        "triggers": list(step.triggers.events),
+        "schedules": list(step.triggers.schedules),
+        "blocking_events": list(report.blocking),
+        "someone_waits": bool(report.blocking),
+        "api": report.api,
+        "tool_calling": report.tool_calling,
+        "sla_hours": report.sla_hours,
+        "required_interval_hours": report.interval_hours,
+        "longest_gap_hours": report.longest_gap_hours,
+        "monthly_requests": monthly.requests if monthly else None,
+        "monthly_sync_usd": monthly.sync_usd if monthly else None,
+        "monthly_batch_usd": monthly.batch_usd if monthly else None,
+        "largest_run_usd": report.largest_run_usd,
+        "budget_usd": report.budget_usd,
+    }
+
+
+_COLUMNS = (
+    "step",
+    "command",
+    "triggers",
+    "waits",
+    "api",
+    "SLA/needs/gap",
+    "sync/mo",
+    "batch/mo",
+    "budget",
+)
+
+
+def plan_text(plan: Plan) -> str:
+    rows = [_COLUMNS, *(_step_row(report) for report in plan.steps)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    if not plan.steps:
+        lines.append("(no workflow step runs ci-reviewer)")
+    lines.append("")
+    for finding in plan.findings:
+        lines.append(f"{finding.level}: {finding.where}: [{finding.code}] {finding.message}")
+        lines.append(f"  fix: {finding.advice}")
+    errors = sum(1 for f in plan.findings if f.level == "error")
+    lines.append(f"{len(plan.steps)} step(s), {len(plan.findings)} finding(s), {errors} error(s)")
+    return "\n".join(lines)
+
+
+def _step_row(report: StepReport) -> tuple[str, ...]:
+    step = report.step
+    sla = "-"
+    if report.sla_hours is not None:
+        need = hours(report.interval_hours) if report.interval_hours else "unmeetable"
+        gap = hours(round(report.longest_gap_hours, 2)) if report.longest_gap_hours else "-"
+        sla = f"{hours(report.sla_hours)}/{need}/{gap}"
+    monthly = report.monthly
+    command = step.command + (f" --job {step.job_name}" if step.job_name else "")
+    largest = f"{_usd(report.largest_run_usd)} run" if report.largest_run_usd is not None else ""
+    budget = f"{_usd(report.budget_usd)} ({largest})" if report.budget_usd else "-"
+    return (
+        step.where,
+        command or "?",
+        ",".join(step.triggers.events) or "-",
+        ",".join(report.blocking) or "no",
+        report.api + ("+tools" if report.tool_calling else ""),
+        sla,
+        _usd(monthly.sync_usd) if monthly else "-",
+        _usd(monthly.batch_usd) if monthly else "-",
+        budget,
+    )

@@ -1,0 +1,158 @@
+"""The checks `plan` runs, each with an explanation a team lead can act on.
+
+The decision they enforce (DESIGN.md 1): synchronous for work someone waits on, batch for
+work that can wait up to 24 hours, never batch for multi-turn tool calling, and don't batch
+everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ci_reviewer.config import BATCH_TOOLS_REASON
+from ci_reviewer.planning.sla import SYNC_ALTERNATIVE, SlaTerms, hours, unmeetable_reason
+
+Level = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    code: str
+    where: str
+    message: str
+    advice: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "level": self.level,
+            "code": self.code,
+            "where": self.where,
+            "message": self.message,
+            "advice": self.advice,
+        }
+
+
+BATCHING_EVERYTHING = (
+    "Batching everything is an anti-pattern: a batch may take up to 24 h, and a pre-merge "
+    "check that waits that long blocks developers, which costs far more than the 50% saved."
+)
+
+
+def batch_on_blocking(where: str, command: str, events: tuple[str, ...]) -> Finding:
+    return Finding(
+        "error",
+        "batch-on-blocking",
+        where,
+        f"`{command}` runs on {', '.join(events)}, where someone waits for the result.",
+        f"{BATCHING_EVERYTHING} Run `ci-reviewer review` (synchronous) on these events and "
+        "move the batch step to a workflow triggered by `schedule:`.",
+    )
+
+
+def tool_loop_in_batch(where: str, what: str) -> Finding:
+    return Finding(
+        "error",
+        "tool-loop-in-batch",
+        where,
+        f"{what} would run multi-turn tool calling on the Batches API.",
+        f"Refused: {BATCH_TOOLS_REASON}. Keep the review on `api: sync` "
+        "(`ci-reviewer review` on pull_request) and give batch jobs no tools.",
+    )
+
+
+def schedule_too_sparse(
+    where: str, job: str, cron: str, *, gap_hours: float, room_hours: float, sla_hours: float
+) -> Finding:
+    return Finding(
+        "error",
+        "schedule-too-sparse",
+        where,
+        f"job {job!r}: `{cron}` leaves gaps of up to {hours(gap_hours)} between runs, but an "
+        f"SLA of {hours(sla_hours)} allows at most {hours(room_hours)} between submissions "
+        "(the rest goes to batch processing, polling and margin).",
+        f"Change the schedule (`ci-reviewer sla --hours {sla_hours:g}` prints one), or raise "
+        "the job's sla_hours to what the team really needs.",
+    )
+
+
+def sla_unmeetable(where: str, job: str, terms: SlaTerms) -> Finding:
+    return Finding(
+        "error",
+        "sla-unmeetable",
+        where,
+        f"job {job!r}: {unmeetable_reason(terms)}.",
+        f"{SYNC_ALTERNATIVE[0].upper()}{SYNC_ALTERNATIVE[1:]}.",
+    )
+
+
+def sync_on_schedule(
+    where: str, job: str, sync_usd: float | None, batch_usd: float | None
+) -> Finding:
+    saving = ""
+    if sync_usd is not None and batch_usd is not None:
+        saving = f" (about ${sync_usd:.2f}/month now, ${batch_usd:.2f}/month as batch)"
+    return Finding(
+        "warning",
+        "sync-on-schedule",
+        where,
+        f"job {job!r} runs on a schedule with api: sync: nobody waits on it, yet it pays full "
+        f"price, twice the batch price{saving}.",
+        "Set `api: batch` on the job (the default); keep `sync` only if results are needed "
+        "within the batch SLA minimum.",
+    )
+
+
+def invalid_schedule(where: str, reason: str) -> Finding:
+    return Finding(
+        "error", "invalid-schedule", where, reason, "Write a 5-field UTC cron expression."
+    )
+
+
+def schedule_too_frequent(where: str, cron: str) -> Finding:
+    return Finding(
+        "warning",
+        "schedule-too-frequent",
+        where,
+        f"`{cron}` fires more often than every 5 minutes; GitHub runs scheduled workflows "
+        "at most every 5 minutes and drops the rest.",
+        "Use a step of at least 5 minutes; for batch jobs, `ci-reviewer sla` gives the cadence.",
+    )
+
+
+def over_budget(where: str, job: str, per_run_usd: float, budget_usd: float) -> Finding:
+    return Finding(
+        "warning",
+        "over-budget",
+        where,
+        f"job {job!r}: a typical run is estimated at ${per_run_usd:.2f}, above its "
+        f"max_cost_usd of ${budget_usd:.2f}; such a submission would be refused.",
+        f"Raise `jobs.{job}.max_cost_usd`, narrow `include`, or run it more often so each "
+        "run sends fewer files.",
+    )
+
+
+def unknown_job(where: str, job: str | None, known: list[str]) -> Finding:
+    what = f"job {job!r} is not in the config" if job else "the step names no --job"
+    return Finding(
+        "error",
+        "unknown-job",
+        where,
+        f"{what} (jobs: {', '.join(known) or 'none'}).",
+        "Add the job under `jobs:` in the config, or pass one of the configured names.",
+    )
+
+
+def unreadable_workflow(where: str, reason: str) -> Finding:
+    return Finding("error", "unreadable-workflow", where, reason, "Fix the workflow file.")
+
+
+def job_not_scheduled(where: str, job: str) -> Finding:
+    return Finding(
+        "info",
+        "job-not-scheduled",
+        where,
+        f"job {job!r} is configured but no workflow runs it on a schedule.",
+        "Add a scheduled workflow (`ci-reviewer init` writes examples) or remove the job.",
+    )
