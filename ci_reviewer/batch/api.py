@@ -1,0 +1,110 @@
+"""The Message Batches API as the pipeline uses it, through the anthropic SDK.
+
+SDK exceptions stop here (`claude_errors`): what reaches the pipeline is `ClaudeAPIError`
+(exit 3). Results are
+streamed line by line from the SDK's raw response and decoded as plain JSON, because the
+pipeline reads four fields of each line and 100,000 typed objects would cost more than the
+rest of the ingest together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ci_reviewer.claude import claude_errors
+
+T = TypeVar("T")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A batch as retrieved: status, times and request counts."""
+
+    id: str
+    status: str  # in_progress | canceling | ended
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @classmethod
+    def of(cls, batch: Any) -> BatchInfo:
+        counts = batch.request_counts
+        return cls(
+            id=batch.id,
+            status=batch.processing_status,
+            created_at=batch.created_at,
+            expires_at=batch.expires_at,
+            ended_at=batch.ended_at,
+            counts={
+                name: int(getattr(counts, name, 0) or 0)
+                for name in ("processing", "succeeded", "errored", "canceled", "expired")
+            },
+        )
+
+
+class BatchesAPI:
+    """Create, find, retrieve, cancel and read batches; `client` is an anthropic.Anthropic."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def create(self, body: bytes) -> BatchInfo:
+        """Create a batch from an already serialized `{"requests": [...]}` body."""
+        from anthropic.types.messages import MessageBatch
+
+        def call() -> Any:
+            return self._client.post(
+                "/v1/messages/batches",
+                cast_to=MessageBatch,
+                content=body,
+                options={"headers": {"Content-Type": "application/json"}},
+            )
+
+        return BatchInfo.of(_translated("create a batch", call))
+
+    def retrieve(self, batch_id: str) -> BatchInfo:
+        batches = self._client.messages.batches
+        return BatchInfo.of(_translated(f"retrieve batch {batch_id}", batches.retrieve, batch_id))
+
+    def cancel(self, batch_id: str) -> BatchInfo:
+        batches = self._client.messages.batches
+        return BatchInfo.of(_translated(f"cancel batch {batch_id}", batches.cancel, batch_id))
+
+    def created_since(self, moment: datetime) -> Iterator[BatchInfo]:
+        """Batches created at or after `moment`, newest first (the API's order)."""
+        with claude_errors("list batches"):
+            for batch in self._client.messages.batches.list(limit=100):
+                if batch.created_at < moment:
+                    return
+                yield BatchInfo.of(batch)
+
+    def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
+        """The result lines of an ended batch, decoded, in the order they arrive."""
+        streaming = self._client.messages.batches.with_streaming_response
+        with (
+            claude_errors(f"download the results of batch {batch_id}"),
+            streaming.results(batch_id) as response,
+        ):
+            pending = b""
+            for chunk in response.iter_bytes(_CHUNK):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+            if pending.strip():
+                yield json.loads(pending)
+
+
+def _translated(action: str, call: Callable[..., T], *args: Any) -> T:
+    with claude_errors(action):
+        return call(*args)

@@ -1,0 +1,47 @@
+"""Token and cost estimate of a stream of batch requests, accumulated as they are built.
+
+Input tokens use the documented approximation (characters / 4) over each serialized request,
+which slightly overcounts (it includes the JSON around the prompt): a budget errs on the safe
+side. Output is unknown before the model answers: the expected length per request, capped by
+its max_tokens, stands in for it (as `ci_reviewer.estimate` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ci_reviewer.pricing import CHARS_PER_TOKEN, Usage, price_table
+
+EXPECTED_OUTPUT_TOKENS = 1500
+
+
+@dataclass
+class BatchEstimate:
+    requests: int = 0
+    bytes: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    usd: float | None = None
+    sync_usd: float | None = None
+
+    def add(self, line_tokens: tuple[int, int, int]) -> None:
+        size, tokens, output = line_tokens
+        self.requests += 1
+        self.bytes += size
+        self.input_tokens += tokens
+        self.output_tokens += output
+
+    def priced(self, model: str) -> BatchEstimate:
+        usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
+        table = price_table()
+        return replace(
+            self,
+            usd=table.cost(model, usage, batch=True),
+            sync_usd=table.cost(model, usage, batch=False),
+        )
+
+
+def estimate_line(line: bytes, max_tokens: int) -> tuple[int, int, int]:
+    """(bytes, input tokens, output tokens) of one serialized request. Bytes stand in for
+    characters: equal for ASCII, an overcount otherwise."""
+    return len(line), -(-len(line) // CHARS_PER_TOKEN), min(EXPECTED_OUTPUT_TOKENS, max_tokens)

@@ -1,0 +1,40 @@
+"""Everything one run of a job works with: the job, its kind, and the collaborators (state
+store, Batches API, clock, checkpoint and progress callbacks) passed in from the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ci_reviewer.batch.api import BatchesAPI
+from ci_reviewer.batch.collect import Progress
+from ci_reviewer.batch.jobs.base import BatchJobKind
+from ci_reviewer.batch.state import StateStore
+from ci_reviewer.config import JobConfig
+
+# The named points a test (or CI_REVIEWER_KILL_AT at the CLI edge) can stop a run at.
+CHECKPOINTS = ("collected", "intent-recorded", "batch-created", "state-saved", "publishing")
+
+
+def no_checkpoint(name: str) -> None:
+    """The default checkpoint: carry on."""
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One job's run. `orphan_grace` is how long an intent without a batch id may belong
+    to a run still creating its batch before another run takes the work over."""
+
+    name: str
+    job: JobConfig
+    model: str
+    kind: BatchJobKind
+    workdir: Path
+    store: StateStore
+    api: BatchesAPI
+    now: Callable[[], datetime]
+    checkpoint: Callable[[str], None] = no_checkpoint
+    progress: Progress | None = None
+    orphan_grace: timedelta = timedelta(minutes=30)

@@ -1,0 +1,108 @@
+"""The interface a job kind plugs into the batch pipeline.
+
+The pipeline owns collection, requests, batches, state and retries; a kind owns only what is
+asked (system prompt, per-file message, output schema), what a succeeded result means
+(`accept`), and what lands when a collection run ends (`publish`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.batch.state import Failure, RetryItem
+from ci_reviewer.config import JobConfig
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A succeeded result the kind will publish; `payload` is the kind's own record."""
+
+    custom_id: str
+    entry: ManifestEntry
+    payload: Any
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A succeeded result the kind cannot use (refusal, truncated, malformed output)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    """What one collection run gathered, handed to `publish`. `collection_id` is the same
+    when the same batches are collected again (a replay after a crash), so a publisher can
+    edit what it published before instead of publishing twice."""
+
+    job: str
+    collection_id: str
+    batch_ids: tuple[str, ...]
+    accepted: Sequence[Accepted]
+    failures: Sequence[Failure]
+    retried: Sequence[RetryItem]
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where a collection landed (a file, an issue URL, ...), for the run's report."""
+
+    location: str
+    detail: str = ""
+
+
+class BatchJobKind(Protocol):
+    """One kind of scheduled job (report, security audit, test generation...)."""
+
+    @property
+    def prefix(self) -> str:
+        """Starts every custom_id of this kind (letters and digits, up to 12)."""
+
+    def system_prompt(self, job: JobConfig) -> str:
+        """The shared prefix of every request (cached for an hour): role and instructions."""
+
+    def output_schema(self) -> Mapping[str, Any]:
+        """The JSON schema every answer must follow (structured output)."""
+
+    def user_message(self, source: SourceFile) -> str:
+        """What is asked about one file."""
+
+    def accept(
+        self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
+    ) -> Accepted | Rejected:
+        """Judge one succeeded result (`message` is the Message as JSON)."""
+
+    def publish(self, collection: Collection) -> Published | None:
+        """Deliver a collection run's results; None when there was nothing to deliver."""
+
+
+def structured_output(message: Mapping[str, Any]) -> dict[str, Any] | Rejected:
+    """The JSON object a structured-output answer holds, or why there is none.
+
+    Every stop_reason is handled: only `end_turn` (and `stop_sequence`) carry a complete
+    answer; the others say why the answer is missing or cut short.
+    """
+    stop = message.get("stop_reason")
+    if stop == "refusal":
+        return Rejected("the model declined to answer (refusal)")
+    if stop in ("max_tokens", "model_context_window_exceeded"):
+        return Rejected(f"the answer was cut short ({stop}); raise max_tokens or split the file")
+    if stop in ("tool_use", "pause_turn"):
+        return Rejected(f"unexpected stop_reason {stop} in a single-shot batch request")
+    text = "".join(
+        str(block.get("text", ""))
+        for block in message.get("content") or ()
+        if isinstance(block, Mapping) and block.get("type") == "text"
+    )
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return Rejected("the answer is not the JSON the output schema asks for")
+    if not isinstance(value, dict):
+        return Rejected("the answer is not a JSON object")
+    return value

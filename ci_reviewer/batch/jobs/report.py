@@ -1,0 +1,120 @@
+"""The `report` kind in its simplest form: a short digest of each file, written as one
+Markdown file per collection run. It proves the pipeline; richer delivery (issues, PRs,
+SARIF) plugs in through the same interface."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.base import (
+    Accepted,
+    Collection,
+    Published,
+    Rejected,
+    structured_output,
+)
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.config import JobConfig
+
+SYSTEM = (
+    "You write concise technical reports about source files for the maintainers of a "
+    "repository. For the file you are given, summarise what it does in one or two sentences "
+    "and list notable points (risks, debt, missing tests), each with a severity."
+)
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "string"},
+        "notes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "severity": {"type": "string", "enum": ["info", "low", "medium", "high"]},
+                    "text": {"type": "string"},
+                },
+                "required": ["severity", "text"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["summary", "notes"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    path: str
+    summary: str
+    notes: tuple[tuple[str, str], ...]
+
+
+class ReportKind:
+    """Digest per file; `publish` writes `<output_dir>/<job>-<collection_id>.md`."""
+
+    prefix = "report"
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+
+    def system_prompt(self, job: JobConfig) -> str:
+        if job.instructions.strip():
+            return f"{SYSTEM}\n\nInstructions from the maintainers:\n{job.instructions.strip()}"
+        return SYSTEM
+
+    def output_schema(self) -> Mapping[str, Any]:
+        return SCHEMA
+
+    def user_message(self, source: SourceFile) -> str:
+        return f"File: {source.path}\n\n<file>\n{source.text}\n</file>"
+
+    def accept(
+        self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
+    ) -> Accepted | Rejected:
+        value = structured_output(message)
+        if isinstance(value, Rejected):
+            return value
+        notes = tuple(
+            (str(note.get("severity", "info")), str(note.get("text", "")))
+            for note in value.get("notes") or ()
+            if isinstance(note, Mapping)
+        )
+        digest = FileDigest(entry.path, str(value.get("summary", "")), notes)
+        return Accepted(custom_id, entry, digest)
+
+    def publish(self, collection: Collection) -> Published | None:
+        if not (collection.accepted or collection.failures):
+            return None
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        target = self.output_dir / f"{collection.job}-{collection.collection_id}.md"
+        target.write_text(render(collection), encoding="utf-8")
+        return Published(str(target), f"{len(collection.accepted)} file(s) reported")
+
+
+def render(collection: Collection) -> str:
+    lines = [f"# Report: {collection.job}", ""]
+    digests = sorted(
+        (a.payload for a in collection.accepted if isinstance(a.payload, FileDigest)),
+        key=lambda d: d.path,
+    )
+    for digest in digests:
+        lines += [f"## `{digest.path}`", "", digest.summary or "(no summary)", ""]
+        lines += [f"- **{severity}**: {text}" for severity, text in digest.notes]
+        if digest.notes:
+            lines.append("")
+    if collection.failures:
+        lines += ["## Not reported", "", "| file | attempt | reason |", "|---|---|---|"]
+        lines += [
+            f"| `{f.path}` | {f.attempt} | {f.reason} |"
+            for f in sorted(collection.failures, key=lambda f: f.path)
+        ]
+        lines.append("")
+    if collection.retried:
+        lines.append(f"{len(collection.retried)} request(s) will be retried on the next run.")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,68 @@
+"""The batch commands as plain functions: run (collect, then submit), status and cancel.
+`submit` and `collect` live in their own modules; each returns a record, prints nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.results import CollectResult, collect
+from ci_reviewer.batch.sla import BatchAge, batch_age
+from ci_reviewer.batch.submit import SubmitResult, submit
+
+__all__ = ["RunResult", "StatusResult", "cancel", "collect", "run", "status", "submit"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    collected: CollectResult
+    submitted: SubmitResult
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    job: str
+    state: str
+    last_commit: str | None
+    pending: tuple[BatchAge, ...]
+    intents_without_batch: int
+    retry: int
+
+
+def run(job_run: JobRun) -> RunResult:
+    """What a scheduled workflow calls every time: collect what ended, then submit."""
+    collected = collect(job_run)
+    return RunResult(collected, submit(job_run))
+
+
+def status(job_run: JobRun) -> StatusResult:
+    """Pending batches with their counts and age against the SLA; changes nothing."""
+    document = job_run.store.load(job_run.name).document
+    ages = tuple(
+        batch_age(job_run.api.retrieve(s.batch_id), job_run.job.sla_hours, job_run.now())
+        for s in document.submissions
+        if s.batch_id is not None
+    )
+    return StatusResult(
+        job=job_run.name,
+        state=job_run.store.describe(job_run.name),
+        last_commit=document.last_commit,
+        pending=ages,
+        intents_without_batch=sum(1 for s in document.submissions if s.batch_id is None),
+        retry=len(document.retry),
+    )
+
+
+def cancel(job_run: JobRun) -> tuple[str, ...]:
+    """Ask the API to cancel every pending batch of the job. The state keeps them: the next
+    collect finds them ended and requeues their canceled requests like any other."""
+    document = job_run.store.load(job_run.name).document
+    canceled = []
+    for submission in document.submissions:
+        if submission.batch_id is None:
+            continue
+        info = job_run.api.retrieve(submission.batch_id)
+        if info.status == "in_progress":
+            job_run.api.cancel(submission.batch_id)
+            canceled.append(submission.batch_id)
+    return tuple(canceled)

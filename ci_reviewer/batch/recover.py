@@ -1,0 +1,86 @@
+"""Finding the batch of an intent that has no batch id (the process died between creating the
+batch and saving its id), so that work is neither lost nor submitted twice.
+
+The API keeps no metadata on a batch, so an orphan is matched by what can be seen: a batch
+created after the intent (less a clock allowance), with as many requests as the intent, and
+not already known. Intents are matched in the order they were recorded, as batches are
+created in that order. An adopted batch is confirmed by its custom_ids when its results
+arrive. An intent with no match is left alone while a run may still be creating its batch
+(`orphan_grace`), then its requests are queued to be sent again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ci_reviewer.batch.api import BatchesAPI, BatchInfo
+from ci_reviewer.batch.state import RetryItem, StateDocument, Submission
+
+CLOCK_ALLOWANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    document: StateDocument
+    adopted: tuple[str, ...] = ()
+    requeued: int = 0
+    waiting: int = 0  # intents that may still be getting their batch from another run
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.adopted or self.requeued)
+
+
+def recover_orphans(
+    document: StateDocument, api: BatchesAPI, now: datetime, grace: timedelta
+) -> Recovery:
+    orphans = sorted(
+        (s for s in document.submissions if s.batch_id is None), key=lambda s: s.intent_at
+    )
+    if not orphans:
+        return Recovery(document)
+    known = {s.batch_id for s in document.submissions if s.batch_id}
+    earliest = orphans[0].intent_at - CLOCK_ALLOWANCE
+    candidates = sorted(
+        (b for b in api.created_since(earliest) if b.id not in known), key=lambda b: b.created_at
+    )
+    kept: list[Submission] = [s for s in document.submissions if s.batch_id is not None]
+    retry = list(document.retry)
+    manifest = dict(document.manifest)
+    adopted: list[str] = []
+    requeued = waiting = 0
+    for orphan in orphans:
+        match = _match(orphan, candidates)
+        if match is not None:
+            candidates.remove(match)
+            adopted.append(match.id)
+            kept.append(
+                orphan.model_copy(
+                    update={"batch_id": match.id, "created_at": match.created_at, "adopted": True}
+                )
+            )
+        elif now - orphan.intent_at >= grace:
+            for cid in orphan.custom_ids:
+                entry = manifest.pop(cid, None)
+                if entry is not None:
+                    retry.append(RetryItem(entry=entry, reason="its batch was never created"))
+            requeued += len(orphan.custom_ids)
+        else:
+            kept.append(orphan)
+            waiting += 1
+    updated = document.model_copy(
+        update={"submissions": tuple(kept), "retry": tuple(retry), "manifest": manifest}
+    )
+    return Recovery(updated, tuple(adopted), requeued, waiting)
+
+
+def _match(orphan: Submission, candidates: Sequence[BatchInfo]) -> BatchInfo | None:
+    for batch in candidates:
+        if (
+            batch.total == len(orphan.custom_ids)
+            and batch.created_at >= orphan.intent_at - CLOCK_ALLOWANCE
+        ):
+            return batch
+    return None

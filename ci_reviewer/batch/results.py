@@ -1,0 +1,208 @@
+"""Collecting a job's results: poll pending batches, ingest the ended ones, publish, requeue.
+
+Each result line is correlated through the manifest and classified: succeeded -> the kind
+judges it; errored with invalid_request_error -> a permanent failure (sending it again would
+fail again); any other error, expired or canceled -> sent again with attempt+1 up to the
+job's max_attempts, then reported. Lines whose custom_id the batch does not hold are warned
+about. An ended batch leaves the state in the same save that records its retries, after the
+kind has published, so a result is handled once (a replay after a crash between publish and
+save publishes the same collection again, under the same collection id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ci_reviewer.batch.api import BatchInfo
+from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.jobs.base import Accepted, Collection, Published, Rejected
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.batch.recover import recover_orphans
+from ci_reviewer.batch.sla import BatchAge, batch_age
+from ci_reviewer.batch.state import Failure, RetryItem, StateDocument, Submission
+from ci_reviewer.batch.store_retry import save_until_applied
+
+
+@dataclass
+class Ingest:
+    """What the result lines of the ended batches came to."""
+
+    accepted: list[Accepted] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    retries: list[RetryItem] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    job: str
+    pending: tuple[BatchAge, ...]
+    collected: tuple[str, ...]
+    counts: dict[str, int]
+    failures: tuple[Failure, ...]
+    retried: int
+    warnings: tuple[str, ...]
+    published: Published | None
+    adopted: tuple[str, ...] = ()
+
+
+def collect(run: JobRun) -> CollectResult:
+    loaded = run.store.load(run.name)
+    recovery = recover_orphans(loaded.document, run.api, run.now(), run.orphan_grace)
+    document = recovery.document
+    if recovery.changed:
+        run.store.save(document, loaded.version)
+    pending: list[BatchAge] = []
+    ended: list[tuple[Submission, BatchInfo]] = []
+    for submission in document.submissions:
+        if submission.batch_id is None:
+            continue
+        info = run.api.retrieve(submission.batch_id)
+        if info.status == "ended":
+            ended.append((submission, info))
+        else:
+            pending.append(batch_age(info, run.job.sla_hours, run.now()))
+    ingest = Ingest()
+    for submission, _info in ended:
+        _ingest_batch(run, document, submission, ingest)
+    published = None
+    if ended:
+        batch_ids = tuple(info.id for _, info in ended)
+        run.checkpoint("publishing")
+        collection = Collection(
+            job=run.name,
+            collection_id=_collection_id(batch_ids),
+            batch_ids=batch_ids,
+            accepted=ingest.accepted,
+            failures=ingest.failures,
+            retried=ingest.retries,
+        )
+        published = run.kind.publish(collection)
+        done = {s.intent_id for s, _ in ended}
+        save_until_applied(run.store, run.name, lambda d: _settled(d, done, ingest.retries))
+        run.checkpoint("state-saved")
+    return CollectResult(
+        job=run.name,
+        pending=tuple(pending),
+        collected=tuple(info.id for _, info in ended),
+        counts=ingest.counts,
+        failures=tuple(ingest.failures),
+        retried=len(ingest.retries),
+        warnings=tuple(ingest.warnings),
+        published=published,
+        adopted=recovery.adopted,
+    )
+
+
+def _collection_id(batch_ids: Iterable[str]) -> str:
+    return hashlib.sha256(",".join(sorted(batch_ids)).encode()).hexdigest()[:12]
+
+
+def _ingest_batch(
+    run: JobRun, document: StateDocument, submission: Submission, ingest: Ingest
+) -> None:
+    assert submission.batch_id is not None
+    expected = set(submission.custom_ids)
+    seen: set[str] = set()
+    for line in run.api.results(submission.batch_id):
+        cid = str(line.get("custom_id"))
+        if cid not in expected:
+            ingest.unknown.append(cid)
+            continue
+        if cid in seen:
+            continue  # a result is handled once, even if a line repeats
+        seen.add(cid)
+        entry = document.manifest.get(cid)
+        if entry is not None:
+            _classify(run, cid, entry, line.get("result") or {}, ingest)
+    missing = expected - seen
+    if submission.adopted and not seen:
+        ingest.warnings.append(
+            f"batch {submission.batch_id}, found after a crash, holds none of the recorded "
+            "requests; they will be sent again"
+        )
+    for cid in sorted(missing):
+        entry = document.manifest.get(cid)
+        if entry is not None:
+            _requeue(run, cid, entry, "no result was returned", ingest)
+    if ingest.unknown:
+        sample = ", ".join(ingest.unknown[:5])
+        ingest.warnings.append(
+            f"batch {submission.batch_id}: {len(ingest.unknown)} result(s) with unknown "
+            f"custom_id ignored ({sample})"
+        )
+        ingest.unknown.clear()
+
+
+def _classify(
+    run: JobRun, cid: str, entry: ManifestEntry, result: Mapping[str, Any], ingest: Ingest
+) -> None:
+    kind = str(result.get("type"))
+    ingest.counts[kind] = ingest.counts.get(kind, 0) + 1
+    if kind == "succeeded":
+        judged = run.kind.accept(cid, entry, result.get("message") or {})
+        if isinstance(judged, Rejected):
+            ingest.failures.append(_failure(cid, entry, judged.reason))
+        else:
+            ingest.accepted.append(judged)
+        return
+    if kind == "errored":
+        error_type = _error_type(result)
+        if error_type == "invalid_request_error":
+            reason = f"invalid request: {_error_message(result)}"
+            ingest.failures.append(_failure(cid, entry, reason))
+            return
+        _requeue(run, cid, entry, f"errored ({error_type})", ingest)
+        return
+    _requeue(run, cid, entry, kind, ingest)
+
+
+def _requeue(run: JobRun, cid: str, entry: ManifestEntry, reason: str, ingest: Ingest) -> None:
+    if entry.attempt >= run.job.max_attempts:
+        attempts = f"{reason}, after {entry.attempt} attempt(s)"
+        ingest.failures.append(_failure(cid, entry, attempts))
+        return
+    next_entry = entry.model_copy(update={"attempt": entry.attempt + 1})
+    ingest.retries.append(RetryItem(entry=next_entry, reason=reason))
+
+
+def _failure(cid: str, entry: ManifestEntry, reason: str) -> Failure:
+    return Failure(custom_id=cid, path=entry.path, attempt=entry.attempt, reason=reason)
+
+
+def _error(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    outer = result.get("error") or {}
+    inner = outer.get("error") if isinstance(outer, Mapping) else None
+    return inner if isinstance(inner, Mapping) else {}
+
+
+def _error_type(result: Mapping[str, Any]) -> str:
+    return str(_error(result).get("type") or "api_error")
+
+
+def _error_message(result: Mapping[str, Any]) -> str:
+    return str(_error(result).get("message") or "")
+
+
+def _settled(document: StateDocument, done: set[str], retries: list[RetryItem]) -> StateDocument:
+    """The document with the collected submissions gone and their retries queued; applying
+    it twice changes nothing more (another run may have settled them already)."""
+    gone = [s for s in document.submissions if s.intent_id in done]
+    if not gone:
+        return document
+    manifest = dict(document.manifest)
+    for submission in gone:
+        for cid in submission.custom_ids:
+            manifest.pop(cid, None)
+    return document.model_copy(
+        update={
+            "submissions": tuple(s for s in document.submissions if s.intent_id not in done),
+            "manifest": manifest,
+            "retry": (*document.retry, *retries),
+        }
+    )

@@ -1,0 +1,124 @@
+"""The state a job keeps between scheduled runs, and the store interface it lives behind.
+
+One versioned JSON document per job (DESIGN.md section 6): the last collected commit, the
+submissions (an intent recorded before a batch is created, its batch id right after), the
+manifest `custom_id -> (path, content hash, attempt)` and the requests to retry.
+
+Every save is a compare-and-swap on the version the document was loaded at; a store answers a
+stale save with `StateConflict`, and the caller reloads and decides again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.errors import InputError
+
+STATE_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Submission(_Record):
+    """Work handed (or about to be handed) to one batch. `batch_id` is None between the
+    intent and the create; `adopted` marks a batch found again after a crash, whose
+    custom_ids are confirmed when its results arrive."""
+
+    intent_id: str
+    intent_at: datetime
+    custom_ids: tuple[str, ...]
+    batch_id: str | None = None
+    created_at: datetime | None = None
+    adopted: bool = False
+
+
+class RetryItem(_Record):
+    """A request to send again (`entry.attempt` is the attempt it will be)."""
+
+    entry: ManifestEntry
+    reason: str
+
+
+class Failure(_Record):
+    """A request given up on: permanent, or out of attempts."""
+
+    custom_id: str
+    path: str
+    attempt: int
+    reason: str
+
+
+class StateDocument(_Record):
+    version: int = STATE_VERSION
+    job: str
+    last_commit: str | None = None
+    submissions: tuple[Submission, ...] = ()
+    manifest: dict[str, ManifestEntry] = Field(default_factory=dict)
+    retry: tuple[RetryItem, ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def pending_ids(self) -> set[str]:
+        return {cid for s in self.submissions for cid in s.custom_ids}
+
+    def submission(self, intent_id: str) -> Submission | None:
+        return next((s for s in self.submissions if s.intent_id == intent_id), None)
+
+
+def parse_state(data: bytes, job: str, where: str) -> StateDocument:
+    """Decode a stored document; a newer version or a damaged file is the user's to fix."""
+    try:
+        document = StateDocument.model_validate_json(data)
+    except ValidationError as error:
+        raise InputError(
+            f"the batch state {where} is not a valid state document: "
+            f"{error.errors(include_url=False)[0]['msg']}",
+            hint="restore it from the state branch's history, or delete it to start over "
+            "(pending batches would then be forgotten)",
+        ) from None
+    if document.version > STATE_VERSION:
+        raise InputError(
+            f"the batch state {where} has version {document.version}; this ci-reviewer "
+            f"understands up to {STATE_VERSION}",
+            hint="upgrade ci-reviewer",
+        )
+    if document.job != job:
+        raise InputError(f"the batch state {where} belongs to job {document.job!r}, not {job!r}")
+    return document
+
+
+def dump_state(document: StateDocument) -> bytes:
+    return document.model_dump_json(indent=1).encode()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A document and the version token a save must present (None: nothing stored yet)."""
+
+    document: StateDocument
+    version: str | None
+
+
+class StateConflict(Exception):
+    """Another run saved the document since it was loaded: reload and decide again."""
+
+
+class StateStore(Protocol):
+    """Where a job's state document lives (a directory, or a branch on GitHub)."""
+
+    def load(self, job: str) -> Loaded:
+        """The stored document, or an empty one with version None."""
+
+    def save(self, document: StateDocument, version: str | None) -> str:
+        """Write if the stored version is still `version`; return the new version, or raise
+        StateConflict."""
+
+    def describe(self, job: str) -> str:
+        """Where the state is kept, for messages."""

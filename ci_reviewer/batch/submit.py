@@ -1,0 +1,250 @@
+"""Submitting a job's work: collect, build, split, check the budget, record the intent, create
+the batches, record their ids.
+
+The order is what makes a crash harmless: the intent (custom_ids, time, and the new last
+collected commit) is saved before a batch is created, and the batch id right after. A run
+that dies in between leaves an intent that the next run matches to its batch
+(`recover.py`). A save that loses the compare-and-swap to another run reloads and decides
+again, so two overlapping runs cannot both submit the same work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from ci_reviewer.batch.collect import (
+    CollectStats,
+    FileSelection,
+    SourceFile,
+    blob_exists,
+    changed_paths,
+    head_commit,
+    read_blob,
+    tracked_files,
+)
+from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
+from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.recover import recover_orphans
+from ci_reviewer.batch.requests import BatchRequest, RequestBuilder, refuse_tools
+from ci_reviewer.batch.split import Limits, SpooledBatch, split
+from ci_reviewer.batch.state import Loaded, RetryItem, StateConflict, StateDocument, Submission
+from ci_reviewer.batch.store_retry import save_until_applied
+from ci_reviewer.errors import UsageError
+from ci_reviewer.globs import PathFilter
+
+MAX_DECISIONS = 5
+
+
+@dataclass(frozen=True)
+class SubmittedBatch:
+    batch_id: str
+    requests: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What a submission did (or, with dry_run, would do)."""
+
+    job: str
+    commit: str
+    considered: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    estimate: BatchEstimate = field(default_factory=BatchEstimate)
+    batches: tuple[SubmittedBatch, ...] = ()
+    adopted: tuple[str, ...] = ()
+    requeued: int = 0
+    dry_run: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+
+def submit(run: JobRun, dry_run_to: BinaryIO | None = None) -> SubmitResult:
+    """Submit what is new since the last run (plus retries); see the module docstring."""
+    refuse_tools(run.name, run.job)
+    for _ in range(MAX_DECISIONS):
+        try:
+            return _decide(run, run.store.load(run.name), dry_run_to)
+        except StateConflict:
+            continue  # another run saved first: look again at what is left to do
+    raise UsageError(
+        f"the state of job {run.name!r} kept changing under this run; another run is active",
+        hint="let the other run finish (use a workflow `concurrency:` group)",
+    )
+
+
+def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitResult:
+    document, version = loaded.document, loaded.version
+    recovery = recover_orphans(document, run.api, run.now(), run.orphan_grace)
+    if recovery.changed and dry_run_to is None:
+        version = run.store.save(recovery.document, version)
+    document = recovery.document
+    head = head_commit(run.workdir)
+    result = SubmitResult(
+        job=run.name,
+        commit=head,
+        adopted=recovery.adopted,
+        requeued=recovery.requeued,
+        dry_run=dry_run_to is not None,
+    )
+    if recovery.waiting:
+        note = "another run recorded a submission moments ago and may be creating its batch"
+        return replace(result, notes=(note,))
+    stats = CollectStats()
+    estimate = BatchEstimate()
+    with tempfile.TemporaryDirectory(prefix="ci-reviewer-batch-") as spool:
+        requests = _measured(_requests(run, head, document, stats), estimate, dry_run_to)
+        spooled = list(split(requests, _limits(run), Path(spool)))
+        run.checkpoint("collected")
+        result = replace(
+            result,
+            considered=stats.considered,
+            skipped=dict(stats.skipped),
+            estimate=estimate.priced(run.model),
+        )
+        if dry_run_to is not None:
+            return result
+        _check_budget(run, result.estimate)
+        if not spooled:
+            if document.last_commit != head:
+                run.store.save(document.model_copy(update={"last_commit": head}), version)
+            return result
+        intents = _record_intents(run, document, version, spooled, head)
+        batches = [
+            _create(run, intent, batch) for intent, batch in zip(intents, spooled, strict=True)
+        ]
+    return replace(result, batches=tuple(batches))
+
+
+def _limits(run: JobRun) -> Limits:
+    return Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
+
+
+def _requests(
+    run: JobRun, head: str, document: StateDocument, stats: CollectStats
+) -> Iterator[BatchRequest]:
+    """New and changed files first, then retries whose file has not changed since."""
+    builder = RequestBuilder(run.kind, run.job, run.model)
+    pending = {(e.path, e.content_hash) for e in document.manifest.values()}
+    retries = {item.entry.path: item for item in document.retry}
+    selection = FileSelection(
+        PathFilter.build(run.job.include, run.job.exclude, run.job.skip_generated),
+        run.job.max_file_bytes,
+        run.job.skip_generated,
+    )
+    only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
+    for source in tracked_files(
+        run.workdir, commit=head, selection=selection, only=only, stats=stats, progress=run.progress
+    ):
+        retry = retries.pop(source.path, None)
+        if (source.path, source.blob_sha) in pending:
+            stats.skipped["already in a pending batch"] += 1
+            continue
+        same = retry is not None and retry.entry.content_hash == source.blob_sha
+        yield builder.build(source, retry.entry.attempt if retry and same else 1)
+    yield from _retried(run, builder, retries.values(), pending, stats)
+
+
+def _retried(
+    run: JobRun,
+    builder: RequestBuilder,
+    items: Iterable[RetryItem],
+    pending: set[tuple[str, str]],
+    stats: CollectStats,
+) -> Iterator[BatchRequest]:
+    for item in items:
+        entry = item.entry
+        if (entry.path, entry.content_hash) in pending:
+            continue
+        if not blob_exists(run.workdir, entry.content_hash):
+            stats.skipped["retry content no longer in the checkout"] += 1
+            continue
+        text = read_blob(run.workdir, entry.content_hash).decode("utf-8", "replace")
+        yield builder.build(SourceFile(entry.path, entry.content_hash, text), entry.attempt)
+
+
+def _measured(
+    requests: Iterable[BatchRequest], estimate: BatchEstimate, dry_run_to: BinaryIO | None
+) -> Iterator[BatchRequest]:
+    for request in requests:
+        estimate.add(estimate_line(request.line, run_max_tokens(request)))
+        if dry_run_to is not None:
+            dry_run_to.write(request.line + b"\n")
+        yield request
+
+
+def run_max_tokens(request: BatchRequest) -> int:
+    # The head of every line carries max_tokens; reading it back is cheaper than passing
+    # the job through every layer.
+    marker = b'"max_tokens": '
+    start = request.line.index(marker) + len(marker)
+    end = request.line.index(b",", start)
+    return int(request.line[start:end])
+
+
+def _check_budget(run: JobRun, estimate: BatchEstimate) -> None:
+    limit = run.job.max_cost_usd
+    if limit is None or estimate.usd is None or estimate.usd <= limit:
+        return
+    raise UsageError(
+        f"job {run.name!r}: the estimated cost ${estimate.usd:.2f} at batch prices "
+        f"({estimate.requests} requests, ~{estimate.input_tokens} input tokens) is over "
+        f"max_cost_usd ${limit:.2f}; nothing was submitted",
+        hint=f"raise jobs.{run.name}.max_cost_usd to at least {estimate.usd:.2f}, or narrow "
+        "the job's include/since",
+    )
+
+
+def _record_intents(
+    run: JobRun,
+    document: StateDocument,
+    version: str | None,
+    spooled: list[SpooledBatch],
+    head: str,
+) -> list[Submission]:
+    now = run.now()
+    intents = []
+    manifest = dict(document.manifest)
+    for index, batch in enumerate(spooled):
+        ids = tuple(batch.manifest)
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
+        intents.append(
+            Submission(
+                intent_id=f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}", intent_at=now, custom_ids=ids
+            )
+        )
+        manifest.update(batch.manifest)
+    updated = document.model_copy(
+        update={
+            "last_commit": head,
+            "submissions": (*document.submissions, *intents),
+            "manifest": manifest,
+            "retry": (),
+            "updated_at": now,
+        }
+    )
+    run.store.save(updated, version)
+    run.checkpoint("intent-recorded")
+    return intents
+
+
+def _create(run: JobRun, intent: Submission, batch: SpooledBatch) -> SubmittedBatch:
+    info = run.api.create(batch.body())
+    run.checkpoint("batch-created")
+
+    def with_batch_id(document: StateDocument) -> StateDocument:
+        submissions = tuple(
+            s.model_copy(update={"batch_id": info.id, "created_at": info.created_at})
+            if s.intent_id == intent.intent_id
+            else s
+            for s in document.submissions
+        )
+        return document.model_copy(update={"submissions": submissions})
+
+    save_until_applied(run.store, run.name, with_batch_id)
+    run.checkpoint("state-saved")
+    return SubmittedBatch(info.id, batch.count, batch.size)
