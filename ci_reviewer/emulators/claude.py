@@ -7,7 +7,7 @@ POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results).
 Every response carries a `request-id` header; errors use the API's JSON shape
 `{"type": "error", "error": {"type", "message"}, "request_id"}` with the status of their type.
 A request without `Authorization: Bearer ...` or `x-api-key` gets 401 (and, when the emulator
-was given an `api_key`, any other key too).
+was given an `api_key`, any other key too); one without `anthropic-version` gets 400.
 
 What the model answers: the first queued `Reply` whose `when` predicate accepts the request
 body (FIFO among equals; batch requests are matched on their `params`), else what
@@ -139,6 +139,10 @@ class ClaudeEmulator(EmulatorServer):
     def batch(self, batch_id: str) -> Batch:
         return self.batches.get(batch_id)
 
+    def end_batch(self, batch_id: str) -> None:
+        """End an in-progress batch now, processing its requests (whatever its policy)."""
+        self.batches.end_now(batch_id)
+
     # -- HTTP -----------------------------------------------------------------------------
     def fault_response(self, fault: Fault) -> Response:
         error_type = error_type_for(fault.status)
@@ -175,6 +179,8 @@ class ClaudeEmulator(EmulatorServer):
             )
         if self.api_key is not None and key != self.api_key:
             raise ApiError("authentication_error", "invalid API key")
+        if not request.headers.get("anthropic-version"):
+            raise ApiError("invalid_request_error", "anthropic-version: header is required")
 
     def _route(self, request: Request, request_id: str) -> Response:
         path, method = request.path.rstrip("/"), request.method

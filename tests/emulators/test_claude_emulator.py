@@ -90,8 +90,10 @@ def ask(client: anthropic.Anthropic, text: str = "Review src/app.py", **options:
     return raw.parse()
 
 
-def raw_post(emu: ClaudeEmulator, path: str, body: Any, key: str | None = "k") -> tuple[int, Any]:
-    headers = {"content-type": "application/json", "anthropic-version": "2026-10-21"}
+def raw_post(
+    emu: ClaudeEmulator, path: str, body: Any, key: str | None = "k", version: str = "2026-10-21"
+) -> tuple[int, Any]:
+    headers = {"content-type": "application/json", "anthropic-version": version}
     if key:
         headers["x-api-key"] = key
     request = urllib.request.Request(
@@ -209,6 +211,12 @@ def test_invalid_requests_get_400_naming_the_problem(
     assert answer["error"]["type"] == "invalid_request_error"
     assert named in answer["error"]["message"]
     assert answer["request_id"].startswith("req_")
+
+
+def test_missing_api_version_header_is_refused(emu: ClaudeEmulator) -> None:
+    status, answer = raw_post(emu, "/v1/messages", {}, version="")
+    assert (status, answer["error"]["type"]) == (400, "invalid_request_error")
+    assert "anthropic-version" in answer["error"]["message"]
 
 
 def test_sdk_rejects_removed_sampling_parameter(client: anthropic.Anthropic) -> None:
@@ -610,7 +618,8 @@ def results_of(
     """The results through the SDK, after checking every raw JSONL line strictly."""
     batch = client.messages.batches.retrieve(batch_id)
     assert batch.results_url == f"{emu.url}/v1/messages/batches/{batch_id}/results"
-    request = urllib.request.Request(batch.results_url, headers={"x-api-key": "k"})
+    headers = {"x-api-key": "k", "anthropic-version": "2026-10-21"}
+    request = urllib.request.Request(batch.results_url, headers=headers)
     with urllib.request.urlopen(request) as response:
         lines = response.read().decode().splitlines()
     for line in lines:
@@ -721,6 +730,13 @@ def test_cancel_then_ended_with_unfinished_canceled(
     assert strict(DeletedMessageBatch, deleted.json()).id == batch.id
     with pytest.raises(anthropic.NotFoundError):
         client.messages.batches.retrieve(batch.id)
+
+
+def test_end_batch_processes_at_once(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
+    emu.batch_policy = BatchPolicy.until_expired()
+    batch = client.messages.batches.create(requests=[batch_request("x")])
+    emu.end_batch(batch.id)
+    assert retrieve_strict(client, batch.id).request_counts.succeeded == 1
 
 
 def test_batch_ending_after_a_duration(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
