@@ -1,0 +1,203 @@
+"""A GitHub REST API emulator backed by a real git repository (section 7 of DESIGN.md).
+
+Tests and `ci-reviewer emulate` point PyGithub at `emu.url`; the endpoints live in the
+`github_*` modules, each with its own router. This module holds what every request goes
+through: authentication, write permission, routing, and the record of unknown routes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from ci_reviewer.emulators import (
+    github_checks,
+    github_contents,
+    github_gitdata,
+    github_issues,
+    github_pulls,
+    github_reviews,
+)
+from ci_reviewer.emulators.github_git import GitError, GitStore
+from ci_reviewer.emulators.github_payloads import DOCS, Links, error
+from ci_reviewer.emulators.github_routes import Context, EmulatorState, Router
+from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
+
+ROUTERS: tuple[Router, ...] = (
+    github_pulls.router,
+    github_reviews.router,
+    github_issues.router,
+    github_checks.router,
+    github_gitdata.router,
+    github_contents.router,
+)
+# Called with every answered request, from the server's threads. The test suite's
+# OpenAPI check registers here, so every emulator a test starts is validated.
+ResponseObserver = Callable[[Request, Response], None]
+RESPONSE_OBSERVERS: list[ResponseObserver] = []
+_RATE = {"limit": 5000, "remaining": 4999, "reset": 1_900_000_000, "used": 1}
+
+
+class GitHubEmulator(EmulatorServer):
+    """GitHub's REST API for one repository, over the git repository at `repo_dir`."""
+
+    def __init__(
+        self,
+        repo_dir: Path,
+        full_name: str = "octo/demo",
+        token: str | None = "emulator-token",  # noqa: S107 - a fixed test token, not a secret
+        default_branch: str = "main",
+    ) -> None:
+        super().__init__()
+        self.git = GitStore(Path(repo_dir))
+        self.full_name = full_name
+        self.token = token
+        self.default_branch = default_branch
+        self.actor = "github-actions[bot]"
+        self.can_write = True
+        self.state = EmulatorState()
+        self.unknown_routes: list[tuple[str, str]] = []
+        self._state_lock = threading.RLock()
+
+    def start(self) -> GitHubEmulator:
+        super().start()
+        return self
+
+    def __enter__(self) -> GitHubEmulator:
+        return self.start()
+
+    # -- test helpers (not HTTP) -----------------------------------------------------------
+    def set_permissions(self, write: bool = True) -> None:
+        """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN."""
+        self.can_write = write
+
+    def open_pull(  # noqa: PLR0917 - the documented helper signature others call
+        self,
+        head: str,
+        base: str = "main",
+        title: str = "Emulated pull request",
+        body: str = "",
+        user: str = "octocat",
+        fork: bool = False,
+    ) -> int:
+        """Open a PR from branch `head` onto `base` as `user`; returns its number."""
+        with self._state_lock:
+            pull = github_pulls.new_pull(
+                self._context(), head, base, title=title, body=body, user=user, fork=fork
+            )
+        return int(pull["number"])
+
+    def close_pull(self, number: int, merged: bool = False) -> None:
+        with self._state_lock:
+            ctx = self._context()
+            pull = self.state.pulls[number]
+            github_pulls.head_sha(ctx, pull)
+            pull["state"] = "closed"
+            pull["closed_at"] = ctx.now()
+            pull["merged"] = merged
+            pull["merged_at"] = pull["closed_at"] if merged else None
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _context(self) -> Context:
+        base = self.url if self._httpd is not None else "http://127.0.0.1:0"
+        links = Links(base, self.full_name, self.default_branch)
+        return Context(links, self.git, self.state, self.actor, self._state_lock)
+
+    def fault_response(self, fault: Fault) -> Response:
+        response = super().fault_response(fault)
+        if fault.body is None:
+            response.body = error("Injected fault", DOCS, status=str(fault.status))
+        return response
+
+    def handle(self, request: Request) -> Response:
+        response = self._answer(request)
+        for observer in list(RESPONSE_OBSERVERS):
+            observer(request, response)
+        return response
+
+    def _answer(self, request: Request) -> Response:
+        path = unquote(request.path).rstrip("/") or "/"
+        denied = self._authenticate(request)
+        if denied is not None:
+            return denied
+        if request.method != "GET" and not self.can_write and path != "/graphql":
+            return Response(
+                403, error("Resource not accessible by integration", f"{DOCS}", status="403")
+            )
+        try:
+            with self._state_lock:
+                return self._route(request, path)
+        except GitError as exc:
+            return Response(422, error(f"Git error: {exc}", DOCS, status="422"))
+
+    def _authenticate(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            return Response(401, error("Requires authentication", DOCS, status="401"))
+        if scheme.lower() not in ("token", "bearer") or (
+            self.token is not None and token != self.token
+        ):
+            return Response(401, error("Bad credentials", DOCS, status="401"))
+        return None
+
+    def _route(self, request: Request, path: str) -> Response:
+        ctx = self._context()
+        prefix = f"/repos/{self.full_name}"
+        global_answer = self._global(ctx, request, path)
+        if global_answer is not None:
+            return global_answer
+        scoped = path.startswith(prefix + "/") or path == prefix
+        if scoped:
+            for router in ROUTERS:
+                found = router.match(request.method, path[len(prefix) :], repo_scoped=True)
+                if found is not None:
+                    handler, params = found
+                    return handler(ctx, request, params)
+        elif path.startswith("/repos/") and self._known_repo_route(request.method, path):
+            return Response(404, error("Not Found", DOCS, status="404"))
+        self.unknown_routes.append((request.method, path))
+        return Response(404, error("Not Found", DOCS, status="404"))
+
+    def _known_repo_route(self, method: str, path: str) -> bool:
+        """A route we implement, asked of another repository: a plain 404, not a gap."""
+        parts = path.split("/", 4)
+        rest = "/" + parts[4] if len(parts) > 4 else ""
+        return any(r.match(method, rest, repo_scoped=True) for r in ROUTERS)
+
+    def _global(self, ctx: Context, request: Request, path: str) -> Response | None:
+        for router in ROUTERS:
+            found = router.match(request.method, path, repo_scoped=False)
+            if found is not None:
+                handler, params = found
+                return handler(ctx, request, params)
+        if request.method == "GET" and path == "/user":
+            return Response(200, _user(ctx))
+        if request.method == "GET" and path == "/rate_limit":
+            resources = {name: dict(_RATE) for name in ("core", "search", "graphql")}
+            return Response(200, {"resources": resources, "rate": dict(_RATE)})
+        return None
+
+
+def _user(ctx: Context) -> dict[str, Any]:
+    body = ctx.links.user(ctx.actor)
+    body |= {
+        "name": None,
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": None,
+        "hireable": None,
+        "bio": None,
+        "twitter_username": None,
+        "public_repos": 1,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+    return body

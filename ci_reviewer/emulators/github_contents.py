@@ -1,0 +1,209 @@
+"""Repository, branches, commits, compare and the contents API.
+
+A contents PUT/DELETE is a compare-and-swap on the file's blob sha: a missing sha for an
+existing file is 422, a stale one 409, as on GitHub; success is a real commit on the branch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from ci_reviewer.emulators.github_git import GitError, TreeEntry
+from ci_reviewer.emulators.github_gitdata import encode_content
+from ci_reviewer.emulators.github_payloads import DOCS, error
+from ci_reviewer.emulators.github_routes import (
+    Context,
+    Router,
+    invalid_field,
+    json_body,
+    not_found,
+    paginate,
+)
+from ci_reviewer.emulators.server import Request, Response
+
+router = Router()
+CONTENTS_DOCS = f"{DOCS}/repos/contents#create-or-update-file-contents"
+
+
+@router.add("GET", r"")
+def read_repo(ctx: Context, _: Request, __: dict[str, str]) -> Response:
+    return Response(200, ctx.links.repo(full=True))
+
+
+@router.add("GET", r"/branches/(?P<branch>.+)")
+def read_branch(ctx: Context, _: Request, params: dict[str, str]) -> Response:
+    name = params["branch"]
+    sha = ctx.git.refs(f"refs/heads/{name}").get(f"refs/heads/{name}")
+    if sha is None:
+        return Response(404, error("Branch not found", f"{DOCS}/branches/branches#get-a-branch"))
+    url = f"{ctx.links.api}/branches/{name}"
+    return Response(
+        200,
+        {
+            "name": name,
+            "commit": ctx.links.commit(ctx.git.commit(sha)),
+            "_links": {"self": url, "html": f"{ctx.links.html}/tree/{name}"},
+            "protected": False,
+            "protection": {"enabled": False},
+            "protection_url": f"{url}/protection",
+        },
+    )
+
+
+@router.add("GET", r"/commits/(?P<ref>[^/]+)")
+def read_commit(ctx: Context, _: Request, params: dict[str, str]) -> Response:
+    sha = ctx.git.resolve(params["ref"])
+    if sha is None:
+        return Response(422, error(f"No commit found for SHA: {params['ref']}", status="422"))
+    info = ctx.git.commit(sha)
+    files = ctx.git.diff(info.parents[0], sha) if info.parents else ctx.git.diff(sha, sha)
+    return Response(200, ctx.links.commit(info, files))
+
+
+@router.add("GET", r"/compare/(?P<base>.+?)\.\.\.(?P<head>.+)")
+def compare(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    base, head = ctx.git.resolve(params["base"]), ctx.git.resolve(params["head"])
+    if base is None or head is None:
+        return not_found()
+    merge_base = ctx.git.merge_base(base, head)
+    if merge_base is None:
+        return not_found()
+    ahead = ctx.git.commits_between(base, head)
+    behind = ctx.git.commits_between(head, base)
+    status = (
+        "identical"
+        if not ahead and not behind
+        else "diverged"
+        if ahead and behind
+        else "ahead"
+        if ahead
+        else "behind"
+    )
+    spec = f"{params['base']}...{params['head']}"
+    page = paginate(ctx, request, [ctx.links.commit(ctx.git.commit(s)) for s in ahead])
+    body = {
+        "url": f"{ctx.links.api}/compare/{spec}",
+        "html_url": f"{ctx.links.html}/compare/{spec}",
+        "permalink_url": f"{ctx.links.html}/compare/{base}...{head}",
+        "diff_url": f"{ctx.links.html}/compare/{spec}.diff",
+        "patch_url": f"{ctx.links.html}/compare/{spec}.patch",
+        "base_commit": ctx.links.commit(ctx.git.commit(base)),
+        "merge_base_commit": ctx.links.commit(ctx.git.commit(merge_base)),
+        "status": status,
+        "ahead_by": len(ahead),
+        "behind_by": len(behind),
+        "total_commits": len(ahead),
+        "commits": page.body,
+        "files": [ctx.links.diff_entry(f) for f in ctx.git.diff(base, head)[:300]],
+    }
+    return Response(200, body, page.headers)
+
+
+# -- contents --------------------------------------------------------------------------------
+def _content_item(ctx: Context, entry: TreeEntry, ref: str) -> dict[str, Any]:
+    kind = {"blob": "file", "tree": "dir", "commit": "submodule"}.get(entry.type, "file")
+    url = f"{ctx.links.api}/contents/{entry.path}?ref={ref}"
+    html = f"{ctx.links.html}/{'blob' if kind == 'file' else 'tree'}/{ref}/{entry.path}"
+    git_url = f"{ctx.links.api}/git/{entry.type}s/{entry.sha}"
+    return {
+        "type": kind,
+        "size": entry.size or 0,
+        "name": entry.path.rsplit("/", 1)[-1],
+        "path": entry.path,
+        "sha": entry.sha,
+        "url": url,
+        "git_url": git_url,
+        "html_url": html,
+        "download_url": f"{ctx.links.html}/raw/{ref}/{entry.path}" if kind == "file" else None,
+        "_links": {"self": url, "git": git_url, "html": html},
+    }
+
+
+@router.add("GET", r"/contents(?:/(?P<path>.*))?")
+def read_contents(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    ref = request.param("ref") or ctx.links.default_branch
+    commit = ctx.git.resolve(ref)
+    path = (params.get("path") or "").strip("/")
+    entry = ctx.git.entry_at(commit, path) if commit else None
+    if commit is None or entry is None:
+        return Response(404, error("Not Found", f"{DOCS}/repos/contents#get-repository-content"))
+    if entry.type == "tree":
+        items = [
+            _content_item(
+                ctx, TreeEntry(e.mode, e.type, e.sha, f"{path}/{e.path}".lstrip("/"), e.size), ref
+            )
+            for e in ctx.git.tree(entry.sha)
+        ]
+        return Response(200, items)
+    raw = ctx.git.read_object(entry.sha)
+    body = _content_item(ctx, TreeEntry(entry.mode, entry.type, entry.sha, path, len(raw)), ref)
+    body |= {"content": encode_content(raw), "encoding": "base64"}
+    return Response(200, body)
+
+
+def _conflict(path: str, sha: str) -> Response:
+    return Response(409, error(f"{path} does not match {sha}", CONTENTS_DOCS, status="409"))
+
+
+def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool) -> Response | None:
+    """GitHub's refusals for a contents write whose `sha` does not fit the file."""
+    if deleting and current is None:
+        return Response(404, error("Not Found", CONTENTS_DOCS, status="404"))
+    if current is not None and not given:
+        return Response(
+            422,
+            error('Invalid request.\n\n"sha" wasn\'t supplied.', CONTENTS_DOCS, status="422"),
+        )
+    if current is not None and given != current.sha:
+        return _conflict(path, str(given))
+    return None
+
+
+def _write(ctx: Context, request: Request, path: str, deleting: bool) -> Response:
+    data = json_body(request)
+    if not data.get("message"):
+        return invalid_field("Content", "message")
+    branch = str(data.get("branch") or ctx.links.default_branch)
+    ref = f"refs/heads/{branch}"
+    tip = ctx.git.refs(ref).get(ref)
+    if tip is None:
+        return Response(404, error(f"Branch {branch} not found", CONTENTS_DOCS, status="404"))
+    current = ctx.git.entry_at(tip, path)
+    refused = _cas_error(current, data.get("sha"), path, deleting)
+    if refused is not None:
+        return refused
+    entry: TreeEntry | None = None
+    if not deleting:
+        try:
+            raw = base64.b64decode(str(data.get("content") or ""), validate=True)
+        except (binascii.Error, ValueError):
+            return invalid_field("Content", "content", "invalid")
+        entry = TreeEntry("100644", "blob", ctx.git.hash_blob(raw), path, len(raw))
+    tree = ctx.git.tree_with(ctx.git.commit(tip).tree, {path: entry})
+    author = data.get("author") or data.get("committer")
+    person = (
+        ctx.person()
+        if not isinstance(author, dict)
+        else ctx.person().__class__(str(author.get("name")), str(author.get("email")), ctx.now())
+    )
+    sha = ctx.git.commit_tree(tree, [tip], str(data["message"]), person, person)
+    try:
+        ctx.git.update_ref(ref, sha, tip)
+    except GitError:
+        return _conflict(path, str(data.get("sha")))
+    commit = ctx.links.git_commit(ctx.git.commit(sha))
+    content = None if entry is None else _content_item(ctx, entry, branch)
+    status = 200 if current is not None else 201
+    return Response(status, {"content": content, "commit": commit})
+
+
+@router.add("PUT", r"/contents/(?P<path>.+)")
+def put_contents(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    return _write(ctx, request, params["path"].strip("/"), deleting=False)
+
+
+@router.add("DELETE", r"/contents/(?P<path>.+)")
+def delete_contents(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    return _write(ctx, request, params["path"].strip("/"), deleting=True)

@@ -1,0 +1,117 @@
+"""Fixtures for the GitHub emulator: a real git repository, the emulator over it, PyGithub
+clients, and an autouse check that every response an emulator gave during a test matches
+GitHub's OpenAPI description.
+
+Register suite-wide with `pytest_plugins = ["tests.emulators.github_fixtures"]` in
+tests/conftest.py so that every test that starts a GitHubEmulator is validated.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import github
+import pytest
+
+from ci_reviewer.emulators import github as github_emulator_module
+from ci_reviewer.emulators.github import GitHubEmulator
+from ci_reviewer.emulators.server import Request, Response
+from tests.emulators import openapi
+
+TOKEN = "emulator-token"
+UNMATCHED: set[tuple[str, str]] = set()
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def commit_files(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A repository with `main` holding app.py (40 numbered lines) and README.md."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    lines = "".join(f"line {i}\n" for i in range(1, 41))
+    commit_files(repo, {"app.py": lines, "README.md": "# demo\n"}, "initial")
+    return repo
+
+
+@pytest.fixture
+def emulator(git_repo: Path) -> Iterator[GitHubEmulator]:
+    emu = GitHubEmulator(git_repo).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def client(emu: GitHubEmulator, token: str = TOKEN, **kwargs: Any) -> github.Github:
+    # PyGithub paces calls (0.25 s, writes 1 s) as GitHub advises; an emulator needs no pause.
+    kwargs.setdefault("seconds_between_writes", 0)
+    kwargs.setdefault("seconds_between_requests", 0)
+    return github.Github(base_url=emu.url, auth=github.Auth.Token(token), **kwargs)
+
+
+@pytest.fixture
+def gh(emulator: GitHubEmulator) -> Iterator[github.Github]:
+    g = client(emulator, retry=None)
+    yield g
+    g.close()
+
+
+@pytest.fixture(autouse=True)
+def github_openapi_responses() -> Iterator[list[tuple[str, str, int, Any]]]:
+    """Validate, at teardown, every JSON response any GitHubEmulator gave in this test."""
+    seen: list[tuple[str, str, int, Any]] = []
+    lock = threading.Lock()
+
+    def observe(request: Request, response: Response) -> None:
+        body = response.body
+        copy = json.loads(json.dumps(body)) if not isinstance(body, (bytes, str)) else body
+        with lock:
+            seen.append((request.method, request.path, response.status, copy))
+
+    github_emulator_module.RESPONSE_OBSERVERS.append(observe)
+    try:
+        yield seen
+    finally:
+        github_emulator_module.RESPONSE_OBSERVERS.remove(observe)
+    if seen:
+        problems = _validate(seen)
+        assert not problems, "responses that GitHub's OpenAPI description rejects:\n" + (
+            "\n".join(problems)
+        )
+
+
+def _validate(seen: list[tuple[str, str, int, Any]]) -> list[str]:
+    from urllib.parse import unquote
+
+    problems: list[str] = []
+    for method, raw_path, status, body in seen:
+        path = unquote(raw_path)
+        op = openapi.match_operation(method, path)
+        if op is None:
+            # Routes GitHub does not have: only the 404 error body can be checked.
+            UNMATCHED.add((method, path))
+            problems += openapi.error_body_errors(body, f"{method} {path} {status}")
+            continue
+        problems += openapi.validation_errors(method, path, status, body)
+    return problems
