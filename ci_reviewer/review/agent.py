@@ -74,7 +74,7 @@ class FileReview:
 class ReviewContext:
     """What every file's conversation shares."""
 
-    client: anthropic.Anthropic
+    client: anthropic.Anthropic | None  # None: a dry run, which builds requests only
     model: str
     tools: RepoTools
     meter: UsageMeter
@@ -150,6 +150,8 @@ def build_request(context: ReviewContext, conversation: _Conversation) -> dict[s
 def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
     """Run the file's conversation to an answer, a refusal or a budget; never raises except
     ClaudeAPIError (the API failed after retries)."""
+    if context.client is None:
+        raise ValueError("a dry-run context cannot send requests")
     conversation = _start(context, changed)
     while True:
         if context.abort.is_set():

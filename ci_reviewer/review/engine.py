@@ -20,7 +20,13 @@ from ci_reviewer.claude import UsageMeter, UsageReport
 from ci_reviewer.config import ReviewConfig
 from ci_reviewer.errors import ClaudeAPIError
 from ci_reviewer.review import prompts
-from ci_reviewer.review.agent import Budgets, FileReview, ReviewContext, review_file
+from ci_reviewer.review.agent import (
+    Budgets,
+    FileReview,
+    ReviewContext,
+    first_request,
+    review_file,
+)
 from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
 from ci_reviewer.review.findings import SEVERITIES, Finding, is_blocking, severity_rank
 from ci_reviewer.review.sandbox import Sandbox
@@ -106,7 +112,7 @@ def _file_json(review: FileReview) -> dict[str, Any]:
 
 
 def make_context(
-    client: anthropic.Anthropic,
+    client: anthropic.Anthropic | None,
     source: ReviewSource,
     config: ReviewConfig,
     *,
@@ -204,3 +210,28 @@ def _warnings(context: ReviewContext, config: ReviewConfig) -> tuple[str, ...]:
     if config.max_cost_usd is not None:
         warning += "; max_cost_usd cannot be enforced"
     return (warning,)
+
+
+def nothing_to_review(source: ReviewSource, *, model: str, fail_on: str) -> ReviewResult:
+    """The result of a run with no file in scope: no request is sent."""
+    return ReviewResult(
+        model=model,
+        base_sha=source.base_sha,
+        head_sha=source.head_sha,
+        fail_on=fail_on,
+        files=(),
+        skipped=source.skipped,
+        usage=UsageMeter(model).report(),
+        duration_s=0.0,
+    )
+
+
+def first_requests(
+    source: ReviewSource, config: ReviewConfig, *, model: str, workdir: Path
+) -> list[dict[str, Any]]:
+    """The first turn of every file's conversation, as it would be sent (for --dry-run)."""
+    with ThreadPoolExecutor(max_workers=1) as unused_pool:
+        context = make_context(
+            None, source, config, model=model, workdir=workdir, tool_pool=unused_pool
+        )
+        return [first_request(context, changed) for changed in source.files]

@@ -1,0 +1,200 @@
+"""`ci-reviewer review`: the synchronous pre-merge review.
+
+This module parses, picks the diff source, builds the Anthropic client once, calls
+`run_review` and formats; the review itself lives in `ci_reviewer.review`. The diff comes from
+local git (`--local --base REF`) or from a pull request on GitHub, whose loader lives in its
+own module (`GITHUB_SOURCE`) and is imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+
+from ci_reviewer.cli.context import (
+    Settings,
+    common_options,
+    diagnostic,
+    emit,
+    format_option,
+    output_option,
+    settings,
+)
+from ci_reviewer.errors import ClaudeAPIError, InputError, UsageError
+
+FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
+# "module:function" taking (settings, pr_number) and returning a ReviewSource.
+GITHUB_SOURCE = "ci_reviewer.github.review_source:pull_request_source"
+
+
+@click.command()
+@common_options
+@click.option("--local", is_flag=True, help="Review local commits only (no GitHub); needs --base.")
+@click.option("--base", default=None, help="With --local: review `git diff BASE...HEAD`.")
+@click.option("--pr", "pr_number", type=int, default=None, help="PR number (default: event).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None, help="Blocking severity.")
+@click.option("--max-turns", type=click.IntRange(1, 50), default=None, help="Turns per file.")
+@format_option("text", "markdown", "json", "sarif")
+@output_option
+@click.option("--dry-run", is_flag=True, help="Build the requests, estimate cost, send nothing.")
+@click.option("--full", is_flag=True, help="Review every file, even if reviewed at this SHA.")
+@click.pass_context
+def review(
+    ctx: click.Context,
+    *,
+    local: bool,
+    base: str | None,
+    pr_number: int | None,
+    fail_on: str | None,
+    max_turns: int | None,
+    output_format: str,
+    output_file: str | None,
+    dry_run: bool,
+    full: bool,
+) -> int:
+    """Review a pull request (or local commits) with Claude; exit 1 when blocking."""
+    from dataclasses import replace
+
+    from ci_reviewer.git import ensure_checkout
+    from ci_reviewer.globs import PathFilter
+    from ci_reviewer.review.diff import select_reviewable
+
+    run = settings(ctx)
+    # The tools read the whole checkout, whatever subdirectory --workdir names.
+    run = replace(run, workdir=ensure_checkout(run.workdir))
+    config = run.config.review
+    model = run.model or config.model or run.config.model
+    source = _load_source(run, local, base, pr_number)
+    path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
+    source = select_reviewable(
+        source, path_filter, run.workdir, skip_generated=config.skip_generated
+    )
+    for skipped in source.skipped:
+        diagnostic(f"skipped {skipped.path}: {skipped.reason}", run.redact)
+    if dry_run:
+        return _dry_run(run, source, model, output_format, output_file)
+    return _review(
+        run,
+        source,
+        model=model,
+        fail_on=fail_on or config.fail_on,
+        max_turns=max_turns,
+        output_format=output_format,
+        output_file=output_file,
+    )
+
+
+def _load_source(run: Settings, local: bool, base: str | None, pr_number: int | None) -> Any:
+    from ci_reviewer.review.diff import diff_from_git
+
+    if local:
+        if not base:
+            raise UsageError("--local needs --base REF", hint="e.g. --local --base origin/main")
+        return diff_from_git(run.workdir, base)
+    if base:
+        raise UsageError("--base is only used with --local")
+    module_name, attribute = GITHUB_SOURCE.split(":")
+    try:
+        loader: Callable[[Settings, int | None], Any] = getattr(
+            importlib.import_module(module_name), attribute
+        )
+    except ModuleNotFoundError:
+        raise InputError(
+            "review without --local needs the GitHub integration, which is not available yet",
+            hint="review local commits with --local --base REF",
+        ) from None
+    return loader(run, pr_number)
+
+
+def _review(
+    run: Settings,
+    source: Any,
+    *,
+    model: str,
+    fail_on: str,
+    max_turns: int | None,
+    output_format: str,
+    output_file: str | None,
+) -> int:
+    from ci_reviewer.claude import build_client
+    from ci_reviewer.review.engine import nothing_to_review, run_review
+    from ci_reviewer.review.report import format_result, headline
+
+    if not source.files:
+        result = nothing_to_review(source, model=model, fail_on=fail_on)
+        diagnostic(f"ci-reviewer: {headline(result)}", run.redact)
+        emit(format_result(result, output_format), run.redact, output_file)
+        return 0
+    api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")
+    if not api_key:
+        raise UsageError(
+            "ANTHROPIC_API_KEY is not set",
+            hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
+            ", or use --dry-run to see the requests without sending them",
+        )
+    base_url = run.environ.get("ANTHROPIC_BASE_URL") or None
+    with build_client(api_key, base_url) as client:
+        result = run_review(
+            client,
+            source,
+            run.config.review,
+            model=model,
+            workdir=run.workdir,
+            fail_on=fail_on,
+            max_turns=max_turns,
+        )
+    for warning in result.warnings:
+        diagnostic(f"warning: {warning}", run.redact)
+    diagnostic(f"ci-reviewer: {headline(result)}", run.redact)
+    emit(format_result(result, output_format), run.redact, output_file)
+    if result.api_error:
+        if run.config.review.on_api_error == "neutral":
+            diagnostic(
+                f"the Claude API failed; on_api_error: neutral, so exit 0: {result.api_error}",
+                run.redact,
+            )
+            return 0
+        raise ClaudeAPIError(result.api_error)
+    return 1 if result.blocking else 0
+
+
+def _dry_run(
+    run: Settings, source: Any, model: str, output_format: str, output_file: str | None
+) -> int:
+    from ci_reviewer.estimate import ApproximateCounter, estimate_requests
+    from ci_reviewer.review.engine import first_requests
+
+    config = run.config.review
+    requests: list[Mapping[str, Any]] = list(
+        first_requests(source, config, model=model, workdir=run.workdir)
+    )
+    estimate = estimate_requests(requests, model, ApproximateCounter(), batch=False)
+    cost = (
+        "unknown (model not in the price table)"
+        if estimate.usd is None
+        else (f"${estimate.usd:.4f}")
+    )
+    if output_format == "json":
+        document = {
+            "dry_run": True,
+            "model": model,
+            "files": [changed.path for changed in source.files],
+            "first_turn_requests": estimate.requests,
+            "input_tokens": estimate.input_tokens,
+            "estimated_cost_usd": estimate.usd,
+            "max_turns": config.max_turns,
+        }
+        emit(json.dumps(document, indent=2), run.redact, output_file)
+        return 0
+    lines = [
+        f"dry run: nothing sent. {estimate.requests} files would be reviewed with {model}.",
+        f"first turns: ~{estimate.input_tokens} input tokens, estimated {cost} "
+        f"(each file may take up to {config.max_turns} turns; cached prefixes cost less)",
+        *(f"  {changed.path}" for changed in source.files),
+    ]
+    emit("\n".join(lines), run.redact, output_file)
+    return 0
