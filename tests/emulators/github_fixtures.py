@@ -115,3 +115,11 @@ def _validate(seen: list[tuple[str, str, int, Any]]) -> list[str]:
             continue
         problems += openapi.validation_errors(method, path, status, body)
     return problems
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the routes answered that GitHub's description has no operation for."""
+    if UNMATCHED:
+        terminalreporter.section("GitHub emulator: routes with no OpenAPI operation")
+        for method, path in sorted(UNMATCHED):
+            terminalreporter.write_line(f"{method} {path}")

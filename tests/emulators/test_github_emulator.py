@@ -13,6 +13,7 @@ from github import GithubException
 
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
+from tests.emulators import openapi
 from tests.emulators.github_fixtures import (
     client,
     commit_files,
@@ -425,3 +426,17 @@ def test_rate_limit_not_retried_without_retry(emulator: GitHubEmulator) -> None:
     assert raised.value.status == 403
     assert raised.value.headers.get("retry-after") == "60"
     g.close()
+
+
+def test_missing_openapi_description_fails_with_the_fetch_command(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="scripts/fetch-github-openapi.sh"):
+        openapi.read_spec(tmp_path / "absent.json")
+
+
+def test_validator_rejects_a_wrong_shape() -> None:
+    problems = openapi.validation_errors("GET", "/repos/octo/demo/pulls/1", 200, {"number": 1})
+    unknown = openapi.validation_errors("GET", "/repos/octo/demo/no-such-thing", 200, {})
+    assert problems and all("is a required property" in p for p in problems)
+    assert unknown == [
+        "GET /repos/octo/demo/no-such-thing: no operation in the OpenAPI description"
+    ]
