@@ -429,7 +429,7 @@ def test_rate_limit_not_retried_without_retry(emulator: GitHubEmulator) -> None:
 
 
 def test_missing_openapi_description_fails_with_the_fetch_command(tmp_path: Path) -> None:
-    with pytest.raises(pytest.fail.Exception, match="scripts/fetch-github-openapi.sh"):
+    with pytest.raises(pytest.fail.Exception, match=r"scripts/fetch-github-openapi\.sh"):
         openapi.read_spec(tmp_path / "absent.json")
 
 
