@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+# Every test that starts a GitHub emulator has its responses validated against GitHub's
+# OpenAPI description (and unmatched routes are reported in the summary).
+pytest_plugins = ["tests.emulators.github_fixtures"]
+
 _ISOLATED = (
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",
