@@ -157,6 +157,7 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
         if context.abort.is_set():
             return conversation.result("not-reviewed", reason="run stopped after an API error")
         if conversation.turns == 0 and context.meter.budget_exhausted:
+            conversation.finishing = "max_cost_usd"
             return conversation.result("not-reviewed", reason="max_cost_usd spent before it")
         _check_budgets(context, conversation)
         message = send_message(context.client, build_request(context, conversation))
