@@ -66,9 +66,9 @@ def emulate(ctx: click.Context, claude_port: int, github_port: int, repo_dir: Pa
         served, demo = _served_repository(repo_dir or run.workdir, Path(scratch))
         full_name = run.repo or DEMO_FULL_NAME
         claude = ClaudeEmulator(port=claude_port)
-        github = GitHubEmulator(served, full_name=full_name, token=DUMMY_GITHUB_TOKEN)
-        # GitHubEmulator takes no port argument; the base server reads `_port` at start.
-        github._port = github_port
+        github = GitHubEmulator(
+            served, full_name=full_name, token=DUMMY_GITHUB_TOKEN, port=github_port
+        )
         claude.start()
         try:
             github.start()

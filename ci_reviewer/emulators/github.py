@@ -50,8 +50,11 @@ class GitHubEmulator(EmulatorServer):
         full_name: str = "octo/demo",
         token: str | None = "emulator-token",  # noqa: S107 - a fixed test token, not a secret
         default_branch: str = "main",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(host, port)
         self.git = GitStore(Path(repo_dir))
         self.full_name = full_name
         self.token = token
