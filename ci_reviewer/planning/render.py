@@ -110,8 +110,9 @@ def _step_row(report: StepReport) -> tuple[str, ...]:
         sla = f"{hours(report.sla_hours)}/{need}/{gap}"
     monthly = report.monthly
     command = step.command + (f" --job {step.job_name}" if step.job_name else "")
-    largest = f"{_usd(report.largest_run_usd)} run" if report.largest_run_usd is not None else ""
-    budget = f"{_usd(report.budget_usd)} ({largest})" if report.budget_usd else "-"
+    budget = _usd(report.budget_usd) if report.budget_usd else "-"
+    if report.budget_usd and report.largest_run_usd is not None:
+        budget += f" (largest run {_usd(report.largest_run_usd)})"
     return (
         step.where,
         command or "?",
