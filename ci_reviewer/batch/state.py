@@ -122,3 +122,17 @@ class StateStore(Protocol):
 
     def describe(self, job: str) -> str:
         """Where the state is kept, for messages."""
+
+
+class EmptyStore:
+    """No state at all (a dry run with nowhere to read state from): every job looks like
+    its first run. Saving is a bug: dry runs write nothing."""
+
+    def load(self, job: str) -> Loaded:
+        return Loaded(StateDocument(job=job), None)
+
+    def save(self, document: StateDocument, version: str | None) -> str:
+        raise RuntimeError("a dry run must not save state")
+
+    def describe(self, job: str) -> str:
+        return "nowhere (no --state-dir and no GitHub repository)"

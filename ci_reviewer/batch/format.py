@@ -1,0 +1,144 @@
+"""The batch commands' records as text, Markdown or JSON (pure functions; the CLI prints)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ci_reviewer.batch.estimate import BatchEstimate
+from ci_reviewer.batch.pipeline import StatusResult
+from ci_reviewer.batch.results import CollectResult
+from ci_reviewer.batch.sla import BatchAge
+from ci_reviewer.batch.submit import SubmitResult
+
+
+def _usd(value: float | None) -> str:
+    return "unknown (model not in the price table)" if value is None else f"${value:.4f}"
+
+
+def estimate_json(estimate: BatchEstimate) -> dict[str, Any]:
+    return {
+        "requests": estimate.requests,
+        "bytes": estimate.bytes,
+        "input_tokens": estimate.input_tokens,
+        "output_tokens": estimate.output_tokens,
+        "usd": estimate.usd,
+        "sync_usd": estimate.sync_usd,
+    }
+
+
+def age_json(age: BatchAge) -> dict[str, Any]:
+    return {
+        "batch_id": age.batch_id,
+        "status": age.status,
+        "counts": age.counts,
+        "age_hours": round(age.age_hours, 2),
+        "sla_hours": age.sla_hours,
+        "sla_remaining_hours": round(age.remaining_hours, 2),
+        "at_risk": age.at_risk,
+        "overdue": age.overdue,
+    }
+
+
+def age_line(age: BatchAge) -> str:
+    total = sum(age.counts.values())
+    state = "OVERDUE" if age.overdue else "at risk" if age.at_risk else "on time"
+    return (
+        f"  {age.batch_id}  {age.status}  {total} request(s)  age {age.age_hours:.1f} h  "
+        f"SLA {age.sla_hours:g} h, {age.remaining_hours:.1f} h left ({state})"
+    )
+
+
+def submit_json(result: SubmitResult) -> dict[str, Any]:
+    return {
+        "job": result.job,
+        "commit": result.commit,
+        "dry_run": result.dry_run,
+        "considered": result.considered,
+        "skipped": result.skipped,
+        "estimate": estimate_json(result.estimate),
+        "batches": [
+            {"batch_id": b.batch_id, "requests": b.requests, "bytes": b.bytes}
+            for b in result.batches
+        ],
+        "adopted": list(result.adopted),
+        "requeued": result.requeued,
+        "notes": list(result.notes),
+    }
+
+
+def submit_text(result: SubmitResult) -> str:
+    e = result.estimate
+    verb = "would submit" if result.dry_run else "submitted"
+    lines = [
+        f"{result.job}: {verb} {e.requests} request(s), {e.bytes} bytes, ~{e.input_tokens} "
+        f"input tokens; estimated {_usd(e.usd)} at batch prices ({_usd(e.sync_usd)} if sent "
+        "synchronously)",
+        f"  files considered: {result.considered} at {result.commit[:12]}",
+    ]
+    lines += [f"  skipped {count}: {reason}" for reason, count in sorted(result.skipped.items())]
+    lines += [f"  batch {b.batch_id}: {b.requests} request(s)" for b in result.batches]
+    lines += [f"  recovered batch {batch_id} after a crash" for batch_id in result.adopted]
+    lines += [f"  note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def collect_json(result: CollectResult) -> dict[str, Any]:
+    return {
+        "job": result.job,
+        "collected": list(result.collected),
+        "counts": result.counts,
+        "retried": result.retried,
+        "failures": [f.model_dump() for f in result.failures],
+        "pending": [age_json(age) for age in result.pending],
+        "published": result.published.location if result.published else None,
+        "warnings": list(result.warnings),
+        "adopted": list(result.adopted),
+    }
+
+
+def collect_text(result: CollectResult, markdown: bool = False) -> str:
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "none"
+    head = f"## ci-reviewer batch: {result.job}" if markdown else f"{result.job}:"
+    lines = [
+        head,
+        f"collected {len(result.collected)} batch(es); results: {counts}; "
+        f"{result.retried} to retry, {len(result.failures)} failed",
+    ]
+    if result.published:
+        lines.append(f"published: {result.published.location} {result.published.detail}".rstrip())
+    lines += [f"  failed {f.path} (attempt {f.attempt}): {f.reason}" for f in result.failures]
+    if result.pending:
+        lines.append(f"{len(result.pending)} batch(es) still pending:")
+        lines += [age_line(age) for age in result.pending]
+    return "\n".join(lines)
+
+
+def status_json(result: StatusResult) -> dict[str, Any]:
+    return {
+        "job": result.job,
+        "state": result.state,
+        "last_commit": result.last_commit,
+        "pending": [age_json(age) for age in result.pending],
+        "intents_without_batch": result.intents_without_batch,
+        "retry": result.retry,
+    }
+
+
+def status_text(result: StatusResult) -> str:
+    lines = [
+        f"{result.job}: {len(result.pending)} pending batch(es); {result.retry} request(s) "
+        f"queued to retry; last collected commit {(result.last_commit or 'none')[:12]}",
+        f"  state: {result.state}",
+    ]
+    lines += [age_line(age) for age in result.pending]
+    if result.intents_without_batch:
+        lines.append(
+            f"  {result.intents_without_batch} submission(s) recorded without a batch id "
+            "(recovered on the next run)"
+        )
+    return "\n".join(lines)
+
+
+def dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, indent=2, default=str)

@@ -1,0 +1,132 @@
+"""`ci-reviewer batch ...` end to end: the real CLI, the Claude emulator, a state directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ci_reviewer.cli import main
+from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator
+
+CONFIG = """
+jobs:
+  digest:
+    kind: report
+    sla_hours: 30
+{extra}
+"""
+
+
+def configure(repo: Path, extra: str = "") -> None:
+    (repo / ".github").mkdir(exist_ok=True)
+    (repo / ".github/ci-reviewer.yml").write_text(CONFIG.format(extra=extra))
+
+
+@pytest.fixture
+def cli(repo: Path, claude: ClaudeEmulator, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-cli-secret-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+    monkeypatch.chdir(tmp_path)
+    configure(repo)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as done:
+            main(["--workdir", str(repo), "batch", *args])
+        out, err = capsys.readouterr()
+        return int(done.value.code or 0), out, err
+
+    return invoke
+
+
+def test_run_submits_then_collects_and_status_reports_nothing_pending(cli, tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    code, out, _ = cli("run", "--job", "digest", "--state-dir", state, "--format", "json")
+    first = json.loads(out)
+    assert code == 0 and [b["requests"] for b in first["submitted"]["batches"]] == [2]
+    code, out, _ = cli("run", "--job", "digest", "--state-dir", state, "--format", "json")
+    second = json.loads(out)
+    assert second["collected"]["counts"] == {"succeeded": 2}
+    assert Path(second["collected"]["published"]).read_text().startswith("# Report: digest")
+    code, out, _ = cli("status", "--job", "digest", "--state-dir", state, "--format", "json")
+    assert json.loads(out)["pending"] == []
+
+
+def test_status_shows_age_against_the_sla(cli, claude: ClaudeEmulator, tmp_path: Path) -> None:
+    claude.batch_policy = BatchPolicy.until_expired()
+    state = str(tmp_path / "state")
+    assert cli("submit", "--job", "digest", "--state-dir", state)[0] == 0
+    code, out, _ = cli("status", "--job", "digest", "--state-dir", state)
+    assert code == 0
+    assert "msgbatch_emu00000001  in_progress  2 request(s)" in out
+    assert "SLA 30 h" in out
+
+
+def test_dry_run_writes_jsonl_prints_the_estimate_and_sends_nothing(
+    cli, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    code, out, err = cli("submit", "--job", "digest", "--dry-run")
+    requests = (tmp_path / "ci-reviewer-digest-requests.jsonl").read_text().splitlines()
+    assert code == 0 and len(requests) == 2
+    assert "would submit 2 request(s)" in out and "at batch prices" in out
+    assert "nothing sent" in err
+    assert not [r for r in claude.log if r.method == "POST"]
+
+
+def test_errored_and_expired_requests_still_exit_zero(
+    cli, claude: ClaudeEmulator, repo: Path, tmp_path: Path
+) -> None:
+    claude.batch_policy = BatchPolicy.until_expired()
+    state = str(tmp_path / "state")
+    cli("submit", "--job", "digest", "--state-dir", state)
+    claude.clock.advance(hours=25)
+    code, out, _ = cli("collect", "--job", "digest", "--state-dir", state)
+    assert code == 0
+    assert "2 expired" in out and "2 to retry" in out
+
+
+def test_a_tool_using_job_is_refused_with_exit_2(cli, repo: Path) -> None:
+    configure(repo, "    tools: [{name: read_file}]")
+    code, _, err = cli("submit", "--job", "digest", "--state-dir", "state")
+    assert code == 2
+    assert "multi-turn tool calling cannot run inside a batch" in err
+
+
+def test_without_a_state_dir_or_github_it_says_what_to_pass(cli) -> None:
+    code, _, err = cli("status", "--job", "digest")
+    assert code == 2 and "--state-dir" in err
+
+
+def test_the_api_key_never_appears_in_output(cli, tmp_path: Path) -> None:
+    _, out, err = cli("run", "--job", "digest", "--state-dir", str(tmp_path / "s"))
+    assert "sk-cli-secret-key" not in out + err
+
+
+def test_killed_between_create_and_save_the_next_run_recovers(
+    repo: Path, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    configure(repo)
+    env = {
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": claude.url,
+        "CI_REVIEWER_KILL_AT": "batch-created",
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
+    command = [sys.executable, "-m", "ci_reviewer", "--workdir", str(repo), "batch", "run",
+               "--job", "digest", "--state-dir", str(tmp_path / "state")]  # fmt: skip
+    killed = subprocess.run(command, env=env, capture_output=True, cwd=tmp_path, check=False)
+    assert killed.returncode == -9
+    env["CI_REVIEWER_KILL_AT"] = ""
+    again = subprocess.run(
+        [*command, "--format", "json"], env=env, capture_output=True, cwd=tmp_path, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["collected"]["adopted"] == ["msgbatch_emu00000001"]
+    assert result["collected"]["counts"] == {"succeeded": 2}
+    created = [r for r in claude.log if r.method == "POST" and r.path == "/v1/messages/batches"]
+    assert len(created) == 1
