@@ -35,7 +35,8 @@ CHECKOUT = "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd90
 
 
 def _workflow(on: str, step: str) -> str:
-    return f"name: wf\non:\n{on}\njobs:\n  main:\n    runs-on: ubuntu-latest\n    steps:\n{CHECKOUT}{step}"
+    jobs = f"jobs:\n  main:\n    runs-on: ubuntu-latest\n    steps:\n{CHECKOUT}{step}"
+    return f"name: wf\non:\n{on}\n{jobs}"
 
 
 BATCH_RUN_CLI = "      - run: ci-reviewer batch run --job nightly-tests\n"
