@@ -41,6 +41,8 @@ class Settings:
 
     workdir: Path
     config_path: Path
+    # True when --config named the file (then it must exist); False for the default path.
+    config_explicit: bool
     config: Config
     repo: str | None
     model: str | None
@@ -126,6 +128,7 @@ def settings(ctx: click.Context, *, load: bool = True) -> Settings:
     return Settings(
         workdir=workdir,
         config_path=config_path,
+        config_explicit=bool(explicit),
         config=config,
         repo=local.get("repo") or group.repo or environ.get("GITHUB_REPOSITORY") or None,
         model=local.get("model") or group.model,
