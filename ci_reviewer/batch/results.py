@@ -22,7 +22,7 @@ from ci_reviewer.batch.jobs.base import Accepted, Collection, Published, Rejecte
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.sla import BatchAge, batch_age
-from ci_reviewer.batch.state import Failure, RetryItem, StateDocument, Submission
+from ci_reviewer.batch.state import Failure, Loaded, RetryItem, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
 
 
@@ -54,9 +54,9 @@ class CollectResult:
 def collect(run: JobRun) -> CollectResult:
     loaded = run.store.load(run.name)
     recovery = recover_orphans(loaded.document, run.api, run.now(), run.orphan_grace)
-    document = recovery.document
+    document, version = recovery.document, loaded.version
     if recovery.changed:
-        run.store.save(document, loaded.version)
+        version = run.store.save(document, version)
     pending: list[BatchAge] = []
     ended: list[tuple[Submission, BatchInfo]] = []
     for submission in document.submissions:
@@ -84,7 +84,12 @@ def collect(run: JobRun) -> CollectResult:
         )
         published = run.kind.publish(collection)
         done = {s.intent_id for s, _ in ended}
-        save_until_applied(run.store, run.name, lambda d: _settled(d, done, ingest.retries))
+        save_until_applied(
+            run.store,
+            run.name,
+            lambda d: _settled(d, done, ingest.retries),
+            Loaded(document, version),
+        )
         run.checkpoint("state-saved")
     return CollectResult(
         job=run.name,

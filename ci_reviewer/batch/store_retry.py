@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ci_reviewer.batch.state import StateConflict, StateDocument, StateStore
+from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, StateStore
 from ci_reviewer.errors import EXIT_API, CIReviewerError
 
 MAX_ATTEMPTS = 10
@@ -18,15 +18,20 @@ class StateBusyError(CIReviewerError):
 
 
 def save_until_applied(
-    store: StateStore, job: str, change: Callable[[StateDocument], StateDocument]
+    store: StateStore,
+    job: str,
+    change: Callable[[StateDocument], StateDocument],
+    loaded: Loaded | None = None,
 ) -> StateDocument:
-    """Apply `change` to the freshest document and save it; `change` must be idempotent."""
+    """Apply `change` to the freshest document and save it; `change` must be idempotent.
+    `loaded`, when given, is tried first (saving a reload when nobody else wrote)."""
     for _ in range(MAX_ATTEMPTS):
-        loaded = store.load(job)
+        loaded = loaded or store.load(job)
         updated = change(loaded.document)
         try:
             store.save(updated, loaded.version)
         except StateConflict:
+            loaded = None
             continue
         return updated
     raise StateBusyError(
