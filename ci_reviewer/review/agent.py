@@ -83,6 +83,7 @@ class ReviewContext:
     overview: str
     tool_pool: Executor
     structured_output: bool = True
+    prompt_caching: bool = True
     abort: threading.Event = field(default_factory=threading.Event)
     # Set after the first answered call: the shared prefix is then in the cache.
     warmed: threading.Event = field(default_factory=threading.Event)
@@ -136,10 +137,13 @@ def build_request(context: ReviewContext, conversation: _Conversation) -> dict[s
     params: dict[str, Any] = {
         "model": context.model,
         "max_tokens": context.budgets.max_tokens,
-        "system": cached_system(context.system),
+        "system": context.system,
         "tools": list(TOOL_DEFINITIONS),
-        "messages": mark_breakpoints(conversation.messages),
+        "messages": conversation.messages,
     }
+    if context.prompt_caching:
+        params["system"] = cached_system(context.system)
+        params["messages"] = mark_breakpoints(conversation.messages)
     if context.structured_output:
         params["output_config"] = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
     if conversation.finishing:

@@ -121,6 +121,7 @@ def make_context(
     tool_pool: ThreadPoolExecutor,
     max_turns: int | None = None,
     structured_output: bool = True,
+    prompt_caching: bool = True,
 ) -> ReviewContext:
     """What every conversation of this run shares."""
     budgets = Budgets(
@@ -139,6 +140,7 @@ def make_context(
         overview=prompts.overview(source),
         tool_pool=tool_pool,
         structured_output=structured_output,
+        prompt_caching=prompt_caching,
     )
 
 
@@ -152,6 +154,7 @@ def run_review(
     fail_on: str | None = None,
     max_turns: int | None = None,
     structured_output: bool = True,
+    prompt_caching: bool = True,
 ) -> ReviewResult:
     """Review every file of `source` (already filtered) and gather the result."""
     started = time.monotonic()
@@ -165,6 +168,7 @@ def run_review(
             tool_pool=tool_pool,
             max_turns=max_turns,
             structured_output=structured_output,
+            prompt_caching=prompt_caching,
         )
         reviews, api_error = _review_all(context, source.files, config.concurrency)
     return ReviewResult(
