@@ -102,7 +102,7 @@ def _load_source(run: Settings, local: bool, base: str | None, pr_number: int | 
         loader: Callable[[Settings, int | None], Any] = getattr(
             importlib.import_module(module_name), attribute
         )
-    except ModuleNotFoundError:
+    except (ModuleNotFoundError, AttributeError):
         raise InputError(
             "review without --local needs the GitHub integration, which is not available yet",
             hint="review local commits with --local --base REF",
