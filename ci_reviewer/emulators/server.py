@@ -152,6 +152,8 @@ class EmulatorServer:
 def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Small JSON answers would otherwise wait ~40 ms for Nagle + delayed ACK per call.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             # The emulators are quiet: tests read `server.log`, not stderr.

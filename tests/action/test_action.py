@@ -1,0 +1,84 @@
+"""action.yml executed as the runner would, against the emulators: the wiring of inputs,
+env, installation, the CLI call and the outputs is tested, not only the CLI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.action.runner import ActionRun, run_action
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Shared by the module's runs, as one job's steps share RUNNER_TEMP: the action's venv
+    # is created once and reused.
+    return tmp_path_factory.mktemp("runner-temp")
+
+
+@pytest.fixture(scope="module")
+def action_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The action as `uses:` checks it out: the repository's files, without build litter."""
+    target = tmp_path_factory.mktemp("action") / "claude-ci-reviewer"
+    ignore = shutil.ignore_patterns(
+        ".git", ".ci-cache", "*.egg-info", "__pycache__", "build", ".*_cache"
+    )
+    shutil.copytree(ROOT, target, ignore=ignore)
+    return target
+
+
+def _workspace(tmp_path: Path) -> Path:
+    workspace = tmp_path / "workspace"
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
+    for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
+        shutil.copy(example, workspace / ".github" / "workflows" / example.name)
+    return workspace
+
+
+def test_unknown_command_fails_with_an_annotation(
+    action_dir: Path, runner_temp: Path, tmp_path: Path
+) -> None:
+    run = run_action(
+        action_dir,
+        {"command": "deploy"},
+        {"GITHUB_WORKSPACE": str(_workspace(tmp_path))},
+        runner_temp,
+    )
+    assert run.returncode == 2
+    assert "::error title=ci-reviewer::unknown command input" in run.stdout
+
+
+def test_plan_runs_through_the_action(action_dir: Path, runner_temp: Path, tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path)
+    run: ActionRun = run_action(
+        action_dir,
+        {"command": "plan", "args": "--format json"},
+        {"GITHUB_WORKSPACE": str(workspace)},
+        runner_temp,
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"steps"' in run.stdout or '"findings"' in run.stdout
+
+
+def test_inputs_reach_the_cli_only_through_env(
+    action_dir: Path, runner_temp: Path, tmp_path: Path
+) -> None:
+    """A hostile input is data, never script: no command substitution happens."""
+    marker = tmp_path / "pwned"
+    run = run_action(
+        action_dir,
+        {
+            "command": "plan",
+            "model": f"$(touch {marker})",
+            "args": f"--format json ;touch {marker}",
+        },
+        {"GITHUB_WORKSPACE": str(_workspace(tmp_path))},
+        runner_temp,
+    )
+    assert not marker.exists()
+    assert run.returncode == 2  # `;touch` is an unexpected argument to the CLI, not a command
