@@ -1,0 +1,264 @@
+"""What the batch kinds share. Context given to the model beyond the file itself: the
+repository's test framework and an example of its tests (shared by every request of a job,
+so it sits in the cached system prompt), and the local modules a file imports (per request).
+And the account every published body opens with: what was asked, of how many files, the cost
+at batch prices beside the synchronous price of the same work, and the batch ids.
+
+A batch request is single-shot, so the model cannot ask for these mid-request the way the
+synchronous review's tools can: they are gathered here, bounded in size, before submission.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ci_reviewer.batch.jobs.base import Collection
+from ci_reviewer.git import run_git
+from ci_reviewer.pricing import Usage, price_table
+
+_TEST_NAME = re.compile(
+    r"(^|/)(test_[^/]+\.py|[^/]+_test\.(py|go)|[^/]+\.(test|spec)\.(js|jsx|ts|tsx|mjs))$"
+)
+_JS_IMPORT = re.compile(
+    r"""(?:from\s+|require\(\s*|import\s*\(\s*|import\s+)['"](\.{1,2}/[^'"]+)['"]"""
+)
+_JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js")
+_JS_RUNNERS = ("vitest", "jest", "mocha", "ava")
+EXAMPLE_CHARS = 6000
+IMPORT_CHARS = 6000
+IMPORTS_TOTAL_CHARS = 20000
+
+
+@dataclass(frozen=True)
+class TestFramework:
+    """How the repository tests one language, and an example test to imitate."""
+
+    language: str
+    name: str
+    example_path: str | None = None
+    example_text: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    path: str
+    text: str
+    truncated: bool
+
+
+class RepositoryContext:
+    """What a checkout tells about its tests and modules (read lazily, once)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+
+    @cached_property
+    def tracked(self) -> tuple[str, ...]:
+        out = run_git(self.workdir, ["ls-files", "-z"]).stdout.decode("utf-8", "replace")
+        return tuple(p for p in out.split("\0") if p)
+
+    @cached_property
+    def test_files(self) -> tuple[str, ...]:
+        return tuple(p for p in self.tracked if _TEST_NAME.search(p))
+
+    def framework(self, language: str) -> TestFramework:
+        """The test framework of `language` ("python", "javascript", "go")."""
+        name = {"python": self._python_runner, "javascript": self._js_runner}.get(
+            language, lambda: "go test" if language == "go" else "the language's usual runner"
+        )()
+        example = self._example(language)
+        text = self._read(example, EXAMPLE_CHARS)[0] if example else ""
+        return TestFramework(language, name, example, text)
+
+    def existing_tests_for(self, source_path: str) -> tuple[str, ...]:
+        """Tracked test files whose name points at `source_path`'s module."""
+        stem = PurePosixPath(source_path).stem
+        names = {f"test_{stem}.py", f"{stem}_test.py", f"{stem}_test.go"}
+        names |= {f"{stem}.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "ts")}
+        return tuple(p for p in self.test_files if PurePosixPath(p).name in names)
+
+    def imports_of(self, path: str, text: str) -> tuple[ImportedFile, ...]:
+        """The repository files `path` imports (Python and JS/TS), bounded in total size."""
+        candidates = (
+            _python_imports(path, text) if path.endswith(".py") else _js_imports(path, text)
+        )
+        tracked = set(self.tracked)
+        found: list[ImportedFile] = []
+        budget = IMPORTS_TOTAL_CHARS
+        for candidate in dict.fromkeys(candidates):
+            if candidate == path or candidate not in tracked or budget <= 0:
+                continue
+            body, truncated = self._read(candidate, min(IMPORT_CHARS, budget))
+            budget -= len(body)
+            found.append(ImportedFile(candidate, body, truncated))
+        return tuple(found)
+
+    def _read(self, path: str, limit: int) -> tuple[str, bool]:
+        try:
+            text = (self.workdir / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "", False
+        return text[:limit], len(text) > limit
+
+    def _python_runner(self) -> str:
+        config = self._read("pyproject.toml", 200_000)[0] + self._read("setup.cfg", 50_000)[0]
+        uses_pytest = "pytest" in config or any(
+            PurePosixPath(p).name == "conftest.py" for p in self.tracked
+        )
+        return "pytest" if uses_pytest or not self.test_files else "unittest"
+
+    def _js_runner(self) -> str:
+        try:
+            package = json.loads(self._read("package.json", 500_000)[0] or "{}")
+        except ValueError:
+            package = {}
+        declared: dict[str, object] = {}
+        for key in ("devDependencies", "dependencies"):
+            if isinstance(package.get(key), dict):
+                declared |= package[key]
+        return next((runner for runner in _JS_RUNNERS if runner in declared), "node:test")
+
+    def _example(self, language: str) -> str | None:
+        suffixes = {"python": (".py",), "go": (".go",), "javascript": (".js", ".ts", ".tsx")}
+        wanted = suffixes.get(language, ())
+        tests = [p for p in self.test_files if p.endswith(wanted)]
+        sized = [(len(self._read(p, EXAMPLE_CHARS + 1)[0]), p) for p in tests[:50]]
+        # The shortest test with some substance shows the conventions at the lowest cost.
+        useful = sorted((size, p) for size, p in sized if size >= 200) or sorted(sized)
+        return useful[0][1] if useful else None
+
+
+def language_of(path: str) -> str:
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix in (".py", ".pyi"):
+        return "python"
+    if suffix in (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"):
+        return "javascript"
+    return "go" if suffix == ".go" else suffix.lstrip(".") or "text"
+
+
+def _python_imports(path: str, text: str) -> list[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    package = PurePosixPath(path).parent
+    modules: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _relative_base(package, node.level) if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            modules.append(module)
+            modules += [f"{module}.{alias.name}" if module else alias.name for alias in node.names]
+    return [candidate for module in modules for candidate in _module_files(module)]
+
+
+def _relative_base(package: PurePosixPath, level: int) -> str:
+    parts = package.parts[: len(package.parts) - (level - 1)] if level > 1 else package.parts
+    return ".".join(parts)
+
+
+def _module_files(module: str) -> Iterable[str]:
+    if not module:
+        return ()
+    stem = module.replace(".", "/")
+    return [f"{root}{stem}{tail}" for root in ("", "src/") for tail in (".py", "/__init__.py")]
+
+
+def _js_imports(path: str, text: str) -> list[str]:
+    folder = PurePosixPath(path).parent
+    found: list[str] = []
+    for spec in _JS_IMPORT.findall(text):
+        joined = _normalise(folder / spec)
+        if joined is None:
+            continue
+        found.append(joined)
+        found += [joined + ext for ext in _JS_EXTENSIONS]
+    return found
+
+
+def _normalise(path: PurePosixPath) -> str | None:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+# -- the run's account, which every published body opens with --------------------------------
+
+
+@dataclass
+class UsageLedger:
+    """Tokens billed per model across the succeeded results of one collection run (every
+    succeeded result is billed, including those the kind then rejects)."""
+
+    by_model: dict[str, Usage] = field(default_factory=dict)
+
+    def record(self, message: Mapping[str, Any]) -> None:
+        usage = message.get("usage")
+        if not isinstance(usage, Mapping):
+            return
+        model = str(message.get("model") or "unknown model")
+        self.by_model[model] = self.by_model.get(model, Usage()) + Usage.from_api(dict(usage))
+
+    def cost(self, *, batch: bool) -> float | None:
+        """Dollars; None when a model is missing from the price table."""
+        table = price_table()
+        costs = [table.cost(model, usage, batch=batch) for model, usage in self.by_model.items()]
+        return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+
+@dataclass(frozen=True)
+class RunAccount:
+    """What was asked, of how many files, at what cost, in which batches."""
+
+    asked: str
+    instructions: str
+    collection: Collection
+    ledger: UsageLedger
+
+    def markdown(self) -> list[str]:
+        c = self.collection
+        files = len(c.accepted) + len(c.failures) + len(c.retried)
+        models = ", ".join(sorted(self.ledger.by_model)) or "no billed result"
+        lines = [
+            f"**Asked:** {self.asked}, for each of {files} file(s) "
+            f"(Message Batches API; {models}).",
+            f"**Results:** {len(c.accepted)} answered, {len(c.failures)} failed, "
+            f"{len(c.retried)} to be retried on the next run.",
+            f"**Cost:** {self._cost_sentence()}",
+            "**Batches:** " + (", ".join(f"`{b}`" for b in c.batch_ids) or "none"),
+        ]
+        if self.instructions.strip():
+            quoted = " ".join(self.instructions.split())
+            lines.append(f"**Instructions from the maintainers:** {quoted}")
+        return [line + "  " for line in lines]
+
+    def _cost_sentence(self) -> str:
+        batch, sync = self.ledger.cost(batch=True), self.ledger.cost(batch=False)
+        if batch is None or sync is None:
+            return "unknown (a model is missing from the price table)."
+        return (
+            f"${batch:.4f} at batch prices; the same work on the synchronous Messages API "
+            f"would have cost ${sync:.4f}."
+        )
+
+
+def table_cell(text: str, limit: int = 300) -> str:
+    """`text` as one Markdown table cell: one line, pipes escaped, bounded."""
+    flat = " ".join(str(text).split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -1,0 +1,356 @@
+"""The `test-generation` kind: per source file, one test file written in the repository's own
+test framework, delivered as one pull request per collection run.
+
+What the model proposes is untrusted: every target path goes through the generated-path
+policy (`batch/paths.py`), and, with `verify_command`, every test runs in the checkout
+(`batch/verify.py`) before it is published; failing tests are dropped, or kept and marked
+when `keep_failing_tests` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.base import (
+    Accepted,
+    Collection,
+    Published,
+    Rejected,
+    structured_output,
+)
+from ci_reviewer.batch.jobs.context import (
+    RepositoryContext,
+    RunAccount,
+    UsageLedger,
+    language_of,
+    table_cell,
+)
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.batch.paths import RefusedPath, place, with_marker
+from ci_reviewer.batch.verify import Verification, run_verification
+from ci_reviewer.config import JobConfig
+from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
+
+SYSTEM = (
+    "You write unit tests for the source files of a repository. For the file you are given, "
+    "write ONE new test file that exercises its public behaviour, in the repository's own "
+    "test framework and conventions. Tests must be deterministic, need no network and no "
+    "credentials, and must pass against the code as it is. Import the code under test the "
+    "way the repository's existing tests do. `target_path` is the test file's path relative "
+    "to the generated-tests directory given below (no '..', no absolute path). Put anything "
+    "the maintainers should know in `notes`."
+)
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "target_path": {"type": "string"},
+        "content": {"type": "string"},
+        "framework": {"type": "string"},
+        "notes": {"type": "string"},
+    },
+    "required": ["target_path", "content", "framework", "notes"],
+    "additionalProperties": False,
+}
+
+
+class TestAnswer(BaseModel):
+    """The answer as the schema promises it; checked, since a result may not keep promises."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target_path: str = Field(min_length=1)
+    content: str = Field(min_length=1)
+    framework: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class GeneratedTest:
+    """One succeeded answer: the source it is for and what the model proposed."""
+
+    source: str
+    proposed: str
+    content: str
+    framework: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the files go: a pull request (with the run id naming its branch), or, with no
+    publisher, straight into the checkout (`output: file`, for local runs)."""
+
+    publisher: PullRequestPublisher | None
+    run_id: str = "local"
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+class TestGenerationKind:
+    """Tests per file; `publish` opens or updates the job's pull request."""
+
+    __test__ = False  # a domain name, not a pytest test class
+    prefix = "testgen"
+
+    def __init__(self, name: str, job: JobConfig, workdir: Path, delivery: Delivery) -> None:
+        self.name = name
+        self.job = job
+        self.workdir = workdir
+        self.delivery = delivery
+        self.repository = RepositoryContext(workdir)
+        self.ledger = UsageLedger()
+
+    def system_prompt(self, job: JobConfig) -> str:
+        parts = [SYSTEM, f"Generated-tests directory: {job.output_dir}", self._conventions]
+        if job.verify_command:
+            parts.append(
+                "Each test is run from the repository root with: "
+                f"{job.verify_command.replace('{path}', '<test path>')}"
+            )
+        if job.instructions.strip():
+            parts.append(f"Instructions from the maintainers:\n{job.instructions.strip()}")
+        return "\n\n".join(parts)
+
+    @cached_property
+    def _conventions(self) -> str:
+        """Each language's framework and shortest substantial test (cached: same for all)."""
+        present = {language_of(p) for p in self.repository.tracked}
+        blocks = []
+        for language in ("python", "javascript", "go"):
+            if language not in present:
+                continue
+            framework = self.repository.framework(language)
+            block = f"{language} tests use {framework.name}."
+            if framework.example_path:
+                block += (
+                    f" An existing test, {framework.example_path}:\n"
+                    f"<example>\n{framework.example_text}\n</example>"
+                )
+            blocks.append(block)
+        return "\n\n".join(blocks) or "The repository has no tests yet."
+
+    def output_schema(self) -> Mapping[str, Any]:
+        return SCHEMA
+
+    def user_message(self, source: SourceFile) -> str:
+        lines = [f"Write tests for {source.path}.", "", f"<file>\n{source.text}\n</file>"]
+        for imported in self.repository.imports_of(source.path, source.text):
+            cut = " (cut)" if imported.truncated else ""
+            lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
+        existing = self.repository.existing_tests_for(source.path)
+        if existing:
+            lines += ["", "Existing tests for it (do not repeat them): " + ", ".join(existing)]
+        return "\n".join(lines)
+
+    def accept(
+        self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
+    ) -> Accepted | Rejected:
+        self.ledger.record(message)
+        value = structured_output(message)
+        if isinstance(value, Rejected):
+            return value
+        try:
+            answer = TestAnswer.model_validate(value)
+        except ValidationError as error:
+            problem = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "answer"
+            reason = f"the answer does not match the output schema ({where}: {problem['msg']})"
+            return Rejected(reason)
+        test = GeneratedTest(
+            entry.path, answer.target_path, answer.content, answer.framework, answer.notes
+        )
+        return Accepted(custom_id, entry, test)
+
+    def publish(self, collection: Collection) -> Published | None:
+        tests = sorted(
+            (a.payload for a in collection.accepted if isinstance(a.payload, GeneratedTest)),
+            key=lambda t: t.source,
+        )
+        if not tests and not collection.failures:
+            return None
+        plan = plan_tests(tests, self.name, self.job, self.workdir, self.delivery.environ)
+        body = render_body(self.name, self.job, collection, plan, self.ledger)
+        if not plan.files:
+            return Published("", f"no test file to publish ({plan.summary})")
+        if self.delivery.publisher is None:
+            return self._write(plan)
+        draft = PullRequestDraft(
+            job=self.name,
+            collection_id=collection.collection_id,
+            run_id=self.delivery.run_id,
+            title=title(self.name, plan),
+            body=body,
+            files=plan.files,
+            on_open_pr=self.job.on_open_pr,
+        )
+        pull = self.delivery.publisher.publish(draft)
+        return Published(pull.url, f"pull request #{pull.number} {pull.action}: {plan.summary}")
+
+    def _write(self, plan: TestPlan) -> Published:
+        for path, text in plan.files.items():
+            target = self.workdir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return Published(str(self.workdir / self.job.output_dir), plan.summary)
+
+
+# -- deciding what lands: path policy, verification -------------------------------------------
+
+Status = Literal["passed", "not verified", "kept failing", "dropped", "refused"]
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What became of one generated test, for the PR body's tables."""
+
+    source: str
+    path: str
+    status: Status
+    detail: str
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    files: dict[str, str]
+    outcomes: tuple[TestOutcome, ...]
+
+    def count(self, *statuses: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status in statuses)
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{len(self.files)} test file(s), {self.count('refused')} refused, "
+            f"{self.count('dropped')} dropped after failing verification"
+        )
+
+
+def plan_tests(
+    tests: list[GeneratedTest], name: str, job: JobConfig, workdir: Path, environ: Mapping[str, str]
+) -> TestPlan:
+    files: dict[str, str] = {}
+    outcomes: list[TestOutcome] = []
+    for test in tests:
+        placed = place(test.proposed, workdir=workdir, output_dir=job.output_dir)
+        if isinstance(placed, RefusedPath):
+            outcomes.append(TestOutcome(test.source, test.proposed, "refused", placed.reason))
+            continue
+        path = placed.repo_path
+        if path in files:
+            reason = f"{path} is already the test of another file in this run"
+            outcomes.append(TestOutcome(test.source, test.proposed, "refused", reason))
+            continue
+        content = with_marker(path, test.content, name)
+        if not job.verify_command:
+            files[path] = content
+            outcomes.append(TestOutcome(test.source, path, "not verified", "", test.notes))
+            continue
+        result = verify_in_checkout(job, workdir, path, content, environ)
+        if result.passed:
+            files[path] = content
+            outcomes.append(TestOutcome(test.source, path, "passed", "", test.notes))
+        elif job.keep_failing_tests:
+            note = f"this test failed verification when it was generated ({result.summary})"
+            files[path] = with_marker(path, test.content, name, note)
+            outcomes.append(TestOutcome(test.source, path, "kept failing", result.summary))
+        else:
+            outcomes.append(TestOutcome(test.source, path, "dropped", result.summary))
+    return TestPlan(files, tuple(outcomes))
+
+
+def verify_in_checkout(
+    job: JobConfig, workdir: Path, path: str, content: str, environ: Mapping[str, str]
+) -> Verification:
+    """Run the job's verify_command on `content` placed at `path`, then put the checkout
+    back as it was (the file and any directory made for it removed, an overwritten
+    generated file restored)."""
+    assert job.verify_command is not None
+    target = workdir / path
+    before = target.read_bytes() if target.exists() else None
+    made = [p for p in reversed(target.parents) if p.is_relative_to(workdir) and not p.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content, encoding="utf-8")
+    try:
+        return run_verification(
+            job.verify_command,
+            path,
+            workdir=workdir,
+            timeout=job.verify_timeout_seconds,
+            environ=environ,
+        )
+    finally:
+        if before is None:
+            target.unlink(missing_ok=True)
+            for directory in reversed(made):
+                _remove_empty(directory)
+        else:
+            target.write_bytes(before)
+
+
+def _remove_empty(directory: Path) -> None:
+    """Remove `directory` if the test left nothing in it but caches it wrote itself."""
+    for cache in ("__pycache__", ".pytest_cache"):
+        for child in (directory / cache).glob("*"):
+            child.unlink(missing_ok=True)
+        if (directory / cache).is_dir():
+            (directory / cache).rmdir()
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+
+
+# -- the pull request's words -------------------------------------------------------------------
+
+ASKED = "a new unit-test file in the repository's own framework"
+
+
+def title(name: str, plan: TestPlan) -> str:
+    return f"ci-reviewer {name}: {len(plan.files)} generated test file(s)"
+
+
+def render_body(
+    name: str, job: JobConfig, collection: Collection, plan: TestPlan, ledger: UsageLedger
+) -> str:
+    lines = [f"## Generated tests: {name}", ""]
+    lines += RunAccount(ASKED, job.instructions, collection, ledger).markdown()
+    lines += ["", f"Files are under `{job.output_dir}`. Review them like any contribution.", ""]
+    kept = [o for o in plan.outcomes if o.status in ("passed", "not verified", "kept failing")]
+    if kept:
+        lines += ["### Tests", "", "| source | test | verification | notes |", "|---|---|---|---|"]
+        lines += [
+            f"| `{o.source}` | `{o.path}` | {o.status}{_detail(o)} | {table_cell(o.notes)} |"
+            for o in kept
+        ]
+        lines.append("")
+    lines += _section(plan, "dropped", "### Dropped: failed verification", "test")
+    lines += _section(plan, "refused", "### Refused paths", "proposed path")
+    if collection.failures:
+        lines += ["### Not generated", "", "| source | attempt | reason |", "|---|---|---|"]
+        lines += [
+            f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
+            for f in sorted(collection.failures, key=lambda f: f.path)
+        ]
+        lines.append("")
+    if collection.retried:
+        lines.append(f"{len(collection.retried)} file(s) will be asked again on the next run.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _detail(outcome: TestOutcome) -> str:
+    return f": {table_cell(outcome.detail)}" if outcome.detail else ""
+
+
+def _section(plan: TestPlan, status: Status, heading: str, column: str) -> list[str]:
+    rows = [o for o in plan.outcomes if o.status == status]
+    if not rows:
+        return []
+    lines = [heading, "", f"| source | {column} | reason |", "|---|---|---|"]
+    lines += [f"| `{o.source}` | `{table_cell(o.path)}` | {table_cell(o.detail)} |" for o in rows]
+    return [*lines, ""]
