@@ -1,0 +1,178 @@
+"""The `ci-reviewer` check run on the PR head, with the findings as annotations.
+
+GitHub takes at most 50 annotations per request: the run is created with the first 50 and
+the rest arrive in further edits (GitHub appends them). Without `checks: write` (403) the
+findings become workflow-command annotations on the job instead, and the caller says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from ci_reviewer.github.actions import annotation
+from ci_reviewer.github.publish_review import WriteForbidden, write
+from ci_reviewer.review.findings import Finding
+
+if TYPE_CHECKING:
+    from github.CheckRun import CheckRun
+    from github.Repository import Repository
+
+CHECK_NAME = "ci-reviewer"
+ANNOTATIONS_PER_REQUEST = 50
+# GitHub's limits: annotation message 64 KB, title 255 characters, output summary 65,535.
+_MAX_MESSAGE, _MAX_TITLE, _MAX_SUMMARY = 60_000, 255, 65_000
+_CHECK_LEVEL = {"critical": "failure", "high": "failure", "medium": "warning"}
+_COMMAND_LEVEL = {"failure": "error", "warning": "warning", "notice": "notice"}
+Redact = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class CheckAnnotation:
+    path: str
+    start_line: int
+    end_line: int
+    level: str  # notice | warning | failure
+    title: str
+    message: str
+
+    @classmethod
+    def of(cls, finding: Finding) -> CheckAnnotation:
+        return cls(
+            path=finding.path,
+            start_line=finding.line,
+            end_line=finding.end_line or finding.line,
+            level=_CHECK_LEVEL.get(finding.severity, "notice"),
+            title=f"{finding.severity}: {finding.title}"[:_MAX_TITLE],
+            message=(finding.body or finding.title)[:_MAX_MESSAGE],
+        )
+
+    def payload(self, redact: Redact) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "annotation_level": self.level,
+            "title": redact(self.title),
+            "message": redact(self.message),
+        }
+
+    def command(self, redact: Redact) -> str:
+        """The same annotation as a workflow command (`::error file=...::message`)."""
+        return annotation(
+            _COMMAND_LEVEL[self.level],
+            redact(self.message),
+            file=self.path,
+            line=self.start_line,
+            end_line=self.end_line,
+            title=redact(self.title),
+        )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What the check run shows: conclusion success | failure | neutral, and its output."""
+
+    conclusion: str
+    title: str
+    summary: str
+    annotations: tuple[CheckAnnotation, ...] = ()
+
+    @classmethod
+    def of(
+        cls, conclusion: str, title: str, summary: str, findings: Iterable[Finding] = ()
+    ) -> CheckReport:
+        notes = tuple(CheckAnnotation.of(finding) for finding in findings)
+        return cls(conclusion, title, summary[:_MAX_SUMMARY], notes)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Where the check run is, or (without permission) the annotations to print instead."""
+
+    html_url: str | None
+    commands: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def publish_check_run(
+    repo: Repository, head_sha: str, report: CheckReport, redact: Redact
+) -> CheckOutcome:
+    """A new completed check run on `head_sha` with every annotation, 50 per request."""
+    chunks = _chunks(report.annotations)
+    try:
+        run = write(
+            f"creating the {CHECK_NAME} check run",
+            lambda: repo.create_check_run(
+                name=CHECK_NAME,
+                head_sha=head_sha,
+                status="completed",
+                conclusion=report.conclusion,
+                output=_output(report, chunks[0], redact),
+            ),
+        )
+        for chunk in chunks[1:]:
+            write(
+                f"adding annotations to the {CHECK_NAME} check run",
+                partial(run.edit, output=_output(report, chunk, redact)),
+            )
+    except WriteForbidden as forbidden:
+        return _fallback(report.annotations, forbidden, redact)
+    return CheckOutcome(run.html_url)
+
+
+def refresh_check_run(
+    repo: Repository, head_sha: str, report: CheckReport, redact: Redact
+) -> CheckOutcome:
+    """Update this head's existing check run (conclusion and text; its annotations stay),
+    or create one when there is none."""
+    try:
+        existing = _existing(repo, head_sha)
+        if existing is None:
+            return publish_check_run(repo, head_sha, report, redact)
+        write(
+            f"updating the {CHECK_NAME} check run",
+            lambda: existing.edit(
+                status="completed",
+                conclusion=report.conclusion,
+                output=_output(report, (), redact),
+            ),
+        )
+    except WriteForbidden as forbidden:
+        return _fallback(report.annotations, forbidden, redact)
+    return CheckOutcome(existing.html_url)
+
+
+def _existing(repo: Repository, head_sha: str) -> CheckRun | None:
+    from ci_reviewer.github.client import github_errors
+
+    with github_errors(f"listing the check runs of {head_sha[:12]}"):
+        runs = repo.get_commit(head_sha).get_check_runs(check_name=CHECK_NAME)
+        return next(iter(runs), None)
+
+
+def _chunks(notes: Sequence[CheckAnnotation]) -> list[Sequence[CheckAnnotation]]:
+    size = ANNOTATIONS_PER_REQUEST
+    return [notes[start : start + size] for start in range(0, len(notes), size)] or [()]
+
+
+def _output(
+    report: CheckReport, notes: Sequence[CheckAnnotation], redact: Redact
+) -> dict[str, Any]:
+    return {
+        "title": redact(report.title)[:_MAX_TITLE],
+        "summary": redact(report.summary),
+        "annotations": [note.payload(redact) for note in notes],
+    }
+
+
+def _fallback(
+    notes: Sequence[CheckAnnotation], forbidden: WriteForbidden, redact: Redact
+) -> CheckOutcome:
+    note = (
+        f"no check run: {forbidden} (the token lacks `checks: write`, e.g. on a fork's pull "
+        f"request); {len(notes)} finding(s) written as workflow-command annotations instead"
+    )
+    return CheckOutcome(None, tuple(item.command(redact) for item in notes), note)

@@ -1,0 +1,314 @@
+"""One pull-request review per run: inline comments on the diff, the rest in its body.
+
+A comment sits only on a line GitHub accepts (line/side, start_line/start_side for a range
+inside one hunk); a finding elsewhere goes into the review body. Each comment carries a
+hidden fingerprint, and a finding whose fingerprint an earlier run already posted is left
+out. If GitHub still answers 422, the comments it cannot place are found by checking each
+against GitHub's own diff of the PR, moved into the body, and the rest posted: a review is
+never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from ci_reviewer.errors import GitHubAPIError
+from ci_reviewer.github.client import describe, github_errors
+from ci_reviewer.github.summary import (
+    MAX_BODY,
+    TrustedAuthors,
+    fingerprint_marker,
+    fingerprints_in,
+)
+from ci_reviewer.review.diff import ChangedFile, ReviewSource
+from ci_reviewer.review.findings import Finding
+
+if TYPE_CHECKING:
+    from github.Commit import Commit
+    from github.PullRequest import PullRequest, ReviewComment
+    from github.PullRequestReview import PullRequestReview
+
+Side = Literal["LEFT", "RIGHT"]
+T = TypeVar("T")
+Redact = Callable[[str], str]
+_ICONS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
+
+
+@dataclass(frozen=True)
+class InlineComment:
+    """A comment anchored on the diff, as the reviews API takes it."""
+
+    finding: Finding
+    line: int
+    side: Side = "RIGHT"
+    start_line: int | None = None
+    start_side: Side | None = None
+
+    @property
+    def path(self) -> str:
+        return self.finding.path
+
+    @property
+    def covers_finding(self) -> bool:
+        """Whether the anchored lines are exactly the finding's (a suggestion replaces them)."""
+        first = self.start_line if self.start_line is not None else self.line
+        return self.side == "RIGHT" and (first, self.line) == (
+            self.finding.line,
+            self.finding.end_line or self.finding.line,
+        )
+
+    def payload(self, redact: Redact) -> dict[str, Any]:
+        comment: dict[str, Any] = {
+            "path": self.path,
+            "body": redact(comment_body(self.finding, suggest=self.covers_finding)),
+            "line": self.line,
+            "side": self.side,
+        }
+        if self.start_line is not None:
+            comment["start_line"] = self.start_line
+            comment["start_side"] = self.start_side or self.side
+        return comment
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """What this run will post: inline comments, findings for the body, and how many
+    findings earlier runs already posted."""
+
+    inline: tuple[InlineComment, ...]
+    in_body: tuple[Finding, ...]
+    already_posted: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.inline and not self.in_body
+
+
+@dataclass(frozen=True)
+class PostedReview:
+    review_id: int
+    html_url: str
+    event: str
+    inline: int
+    moved: tuple[tuple[Finding, str], ...] = ()  # (finding, why GitHub refused it inline)
+
+
+# -- placement -------------------------------------------------------------------------------
+def _position(changed: ChangedFile, line: int, side: Side) -> tuple[int, int] | None:
+    """(hunk index, index in hunk) of a commentable line, or None."""
+    for hunk_index, hunk in enumerate(changed.hunks):
+        for index, diff_line in enumerate(hunk.lines):
+            number = diff_line.target_line if side == "RIGHT" else diff_line.source_line
+            if number == line and diff_line.kind in (" ", "+" if side == "RIGHT" else "-"):
+                return hunk_index, index
+    return None
+
+
+def fits(changed: ChangedFile, comment: InlineComment) -> bool:
+    """Whether GitHub can anchor `comment` on this diff: its line(s) on the diff, a range
+    inside one hunk, start before end."""
+    end = _position(changed, comment.line, comment.side)
+    if end is None:
+        return False
+    if comment.start_line is None:
+        return True
+    start = _position(changed, comment.start_line, comment.start_side or comment.side)
+    return start is not None and start[0] == end[0] and start[1] < end[1]
+
+
+def place(finding: Finding, changed: ChangedFile | None) -> InlineComment | None:
+    """Where the finding can sit in the diff (new-file side), or None for the body. A range
+    that leaves its hunk shrinks to the finding's first line, else its last."""
+    if changed is None:
+        return None
+    end = finding.end_line or finding.line
+    if finding.end_line and end > finding.line:
+        ranged = InlineComment(finding, end, "RIGHT", finding.line, "RIGHT")
+        if fits(changed, ranged):
+            return ranged
+    for line in dict.fromkeys((finding.line, end)):
+        single = InlineComment(finding, line)
+        if fits(changed, single):
+            return single
+    return None
+
+
+def plan_review(findings: Iterable[Finding], source: ReviewSource, posted: set[str]) -> ReviewPlan:
+    inline: list[InlineComment] = []
+    in_body: list[Finding] = []
+    seen = set(posted)
+    duplicates = 0
+    for finding in findings:
+        if finding.fingerprint in seen:
+            duplicates += 1
+            continue
+        seen.add(finding.fingerprint)
+        comment = place(finding, source.file(finding.path))
+        if comment is None:
+            in_body.append(finding)
+        else:
+            inline.append(comment)
+    return ReviewPlan(tuple(inline), tuple(in_body), duplicates)
+
+
+def posted_fingerprints(pull: PullRequest, trusted: TrustedAuthors) -> set[str]:
+    """Fingerprints of findings earlier runs posted on this PR, inline or in review bodies."""
+    with github_errors(f"reading the review comments of pull request #{pull.number}"):
+        found: set[str] = set()
+        for comment in trusted.of(pull.get_review_comments()):
+            found |= fingerprints_in(comment.body)
+        for review in trusted.of(pull.get_reviews()):
+            found |= fingerprints_in(review.body)
+    return found
+
+
+# -- rendering -------------------------------------------------------------------------------
+def _fence(text: str) -> str:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def comment_body(finding: Finding, *, suggest: bool) -> str:
+    icon = _ICONS.get(finding.severity, "")
+    lines = [f"**{icon} {finding.severity} · {finding.category}: {finding.title}**"]
+    if finding.body:
+        lines += ["", finding.body]
+    if finding.suggestion is not None:
+        fence = _fence(finding.suggestion)
+        if suggest:
+            lines += ["", f"{fence}suggestion", finding.suggestion, fence]
+        else:
+            lines += ["", "Suggested replacement:", "", fence, finding.suggestion, fence]
+    lines += ["", fingerprint_marker(finding.fingerprint)]
+    return "\n".join(lines)
+
+
+def review_body(headline: str, plan: ReviewPlan, moved: Sequence[tuple[Finding, str]]) -> str:
+    lines = [f"**ci-reviewer**: {headline}"]
+    if plan.already_posted:
+        lines.append(f"{plan.already_posted} finding(s) already posted earlier are not repeated.")
+    if plan.in_body:
+        lines += ["", "### Findings outside the diff", ""]
+        lines += [_body_item(finding) for finding in plan.in_body]
+    if moved:
+        lines += ["", "### Findings GitHub would not place inline", ""]
+        lines += [f"{_body_item(finding)} ({why})" for finding, why in moved]
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_BODY else text[: MAX_BODY - 40] + "\n\n… (truncated)"
+
+
+def _body_item(finding: Finding) -> str:
+    where = f"{finding.path}:{finding.line}"
+    if finding.end_line:
+        where += f"-{finding.end_line}"
+    first = finding.body.splitlines()[0] if finding.body else ""
+    detail = f": {first}" if first else ""
+    icon = _ICONS.get(finding.severity, "")
+    return (
+        f"- {icon} **{finding.severity}** `{where}` {finding.title}{detail} "
+        f"{fingerprint_marker(finding.fingerprint)}"
+    )
+
+
+# -- posting ---------------------------------------------------------------------------------
+def post_review(
+    pull: PullRequest,
+    commit: Commit,
+    plan: ReviewPlan,
+    *,
+    event: str,
+    headline: str,
+    redact: Redact,
+) -> PostedReview:
+    """Post `plan` as one review. On 422: downgrade REQUEST_CHANGES on one's own PR to
+    COMMENT; move the comments GitHub's diff cannot hold into the body; as a last resort,
+    post every finding in the body. WriteForbidden on 403."""
+    inline = list(plan.inline)
+    moved: list[tuple[Finding, str]] = []
+    for attempt in range(4):
+        body = redact(review_body(headline, plan, moved))
+        comments = [comment.payload(redact) for comment in inline]
+        outcome = _create(pull, commit, body, event, comments)
+        if not isinstance(outcome, str):
+            return PostedReview(outcome.id, outcome.html_url, event, len(inline), tuple(moved))
+        if attempt == 3 or not (inline or event == "REQUEST_CHANGES"):
+            raise GitHubAPIError(f"posting the review: {outcome}")
+        if event == "REQUEST_CHANGES" and "own pull request" in outcome:
+            event = "COMMENT"
+            continue
+        refused = _refused(pull, commit.sha, inline) if attempt == 0 else []
+        # A reason GitHub does not say which comment it concerns: move them all.
+        refused = refused or list(inline)
+        moved += [(comment.finding, f"GitHub: {outcome}") for comment in refused]
+        inline = [comment for comment in inline if comment not in refused]
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _create(
+    pull: PullRequest, commit: Commit, body: str, event: str, comments: list[dict[str, Any]]
+) -> PullRequestReview | str:
+    """The review, or GitHub's reason when it answers 422."""
+    import github
+
+    with github_errors("posting the review"):
+        try:
+            return pull.create_review(
+                commit=commit,
+                body=body,
+                event=event,
+                comments=cast("list[ReviewComment]", comments),
+            )
+        except github.GithubException as error:
+            if error.status == 422:
+                return describe(error)
+            if error.status == 403 and not isinstance(error, github.RateLimitExceededException):
+                raise WriteForbidden("posting the review", describe(error)) from None
+            raise
+
+
+def _refused(pull: PullRequest, head_sha: str, inline: list[InlineComment]) -> list[InlineComment]:
+    """The comments that GitHub's own diff of the PR cannot hold."""
+    from ci_reviewer.review.diff import diff_from_pr_files
+
+    with github_errors(f"listing the files of pull request #{pull.number}"):
+        files = list(pull.get_files())
+    actual = diff_from_pr_files(files, None, pull.base.sha, head_sha)
+    return [
+        comment
+        for comment in inline
+        if (changed := actual.file(comment.path)) is None or not fits(changed, comment)
+    ]
+
+
+def without_inline(plan: ReviewPlan) -> ReviewPlan:
+    """The plan with every finding in the body (where inline comments cannot be written)."""
+    findings = tuple(comment.finding for comment in plan.inline)
+    return replace(plan, inline=(), in_body=findings + plan.in_body)
+
+
+class WriteForbidden(Exception):
+    """GitHub answered 403 to a write: the token is read-only (a fork's pull request, or a
+    workflow without that permission). The caller falls back to the job summary."""
+
+    def __init__(self, action: str, detail: str) -> None:
+        super().__init__(f"{action}: {detail}")
+        self.action = action
+        self.detail = detail
+
+
+def write(action: str, func: Callable[[], T]) -> T:
+    """`func()` (a GitHub write); WriteForbidden on 403, GitHubAPIError on other failures."""
+    import github
+
+    with github_errors(action):
+        try:
+            return func()
+        except github.GithubException as error:
+            if error.status == 403 and not isinstance(error, github.RateLimitExceededException):
+                raise WriteForbidden(action, describe(error)) from None
+            raise

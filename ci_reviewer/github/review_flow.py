@@ -1,0 +1,334 @@
+"""The review on GitHub, as one plain function: load the PR, decide what to review (all of
+it, the files changed since the SHA the summary recorded, or nothing new), run the review,
+publish (one review, the sticky summary, the check run), and say what to write to the runner
+(step outputs, job summary, workflow commands) and which exit code the gate gives.
+
+It prints nothing and reads no environment: the CLI builds the clients, passes the reviewer
+in (a function from a `ReviewSource` to a `ReviewResult`) and writes the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
+from ci_reviewer.github import checks, publish_review, summary
+from ci_reviewer.github.client import github_errors
+from ci_reviewer.github.publish_review import WriteForbidden, write
+from ci_reviewer.github.review_source import (
+    PullRequestInfo,
+    PullRequestRef,
+    guard_target_checkout,
+    load_pull,
+    pull_source,
+)
+from ci_reviewer.github.summary import ReviewedState, SummaryView, TrustedAuthors
+from ci_reviewer.globs import PathFilter
+from ci_reviewer.review.diff import ReviewSource, select_reviewable
+from ci_reviewer.review.engine import ReviewResult, nothing_to_review
+from ci_reviewer.review.report import format_markdown, headline
+
+if TYPE_CHECKING:
+    import github
+    from github.IssueComment import IssueComment
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+    from ci_reviewer.config import ReviewConfig
+
+# GitHub's compare lists at most 300 files: beyond that, review everything.
+COMPARE_FILE_LIMIT = 300
+Reviewer = Callable[[ReviewSource], ReviewResult]
+Redact = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    config: ReviewConfig
+    model: str
+    fail_on: str
+    workdir: Path
+    full: bool = False
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    """What the edge writes: stdout lines (workflow commands), stderr lines, step outputs,
+    the job summary, and the exit code (or the error to raise after writing the rest)."""
+
+    exit_code: int
+    result: ReviewResult | None = None
+    commands: tuple[str, ...] = ()
+    diagnostics: tuple[str, ...] = ()
+    outputs: dict[str, str] = field(default_factory=dict)
+    job_summary: str = ""
+    error: CIReviewerError | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What this run reviews: every file (`since` None), the files changed since `since`,
+    or nothing new (`unchanged`)."""
+
+    since: str | None = None
+    paths: frozenset[str] | None = None
+    unchanged: bool = False
+    note: str = ""
+
+
+@dataclass
+class _Publication:
+    """What publishing achieved; filled as each write lands or is refused."""
+
+    review_url: str = ""
+    commands: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's GitHub handles and settings, passed between the steps."""
+
+    repo: Repository
+    pull: PullRequest
+    info: PullRequestInfo
+    options: FlowOptions
+    redact: Redact
+    existing: IssueComment | None
+    previous: ReviewedState | None
+    trusted: TrustedAuthors
+
+
+def run_github_review(
+    gh: github.Github, ref: PullRequestRef, options: FlowOptions, reviewer: Reviewer, redact: Redact
+) -> FlowOutcome:
+    """Review pull request `ref` and publish the result; see the module docstring."""
+    repo, pull, info = load_pull(gh, ref)
+    if not info.is_open:
+        message = f"pull request #{info.number} is {info.closed_reason}: nothing to review"
+        return FlowOutcome(0, diagnostics=(message,))
+    guard_target_checkout(info, options.workdir, options.config.allow_pull_request_target_checkout)
+    trusted = TrustedAuthors()
+    with github_errors(f"reading the comments of pull request #{info.number}"):
+        existing = summary.find_summary(pull, trusted)
+    previous = ReviewedState.parse(existing.body) if existing is not None else None
+    run = _Run(repo, pull, info, options, redact, existing, previous, trusted)
+    scope = decide_scope(repo, previous, info.head_sha, full=options.full)
+    if scope.unchanged and previous is not None:
+        return _refresh(run, previous)
+    source = _source(run, scope)
+    result = reviewer(source) if source.files else _nothing(source, options)
+    if result.api_error:
+        return _api_failed(run, result)
+    return _publish(run, scope, source, result)
+
+
+def decide_scope(
+    repo: Repository, previous: ReviewedState | None, head_sha: str, *, full: bool
+) -> Scope:
+    """Incremental when the reviewed SHA is an ancestor of the head; a force-push (not an
+    ancestor, or gone) falls back to a full review; `full` always reviews everything."""
+    import github as github_module
+
+    if previous is None:
+        return Scope(note="first review of this pull request")
+    if previous.head_sha == head_sha:
+        return Scope(unchanged=not full, note="full review requested (--full)" if full else "")
+    if full:
+        return Scope(note="full review requested (--full)")
+    with github_errors("comparing the reviewed commit with the head"):
+        try:
+            comparison = repo.compare(previous.head_sha, head_sha)
+            status, files = comparison.status, [f.filename for f in comparison.files]
+        except github_module.UnknownObjectException:
+            status, files = "gone", []  # the reviewed commit no longer exists
+    short = previous.head_sha[:12]
+    if status == "ahead" and len(files) < COMPARE_FILE_LIMIT:
+        return Scope(since=previous.head_sha, paths=frozenset(files), note=f"changes since {short}")
+    return Scope(note=f"full review: {short} is no longer an ancestor of the head (force-push)")
+
+
+def _source(run: _Run, scope: Scope) -> ReviewSource:
+    config = run.options.config
+    source = pull_source(run.pull, run.info, run.options.workdir)
+    if scope.paths is not None:
+        paths = scope.paths
+        source = replace(
+            source,
+            files=tuple(f for f in source.files if f.path in paths),
+            skipped=tuple(s for s in source.skipped if s.path in paths),
+        )
+    path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
+    return select_reviewable(
+        source, path_filter, run.options.workdir, skip_generated=config.skip_generated
+    )
+
+
+def _nothing(source: ReviewSource, options: FlowOptions) -> ReviewResult:
+    return nothing_to_review(source, model=options.model, fail_on=options.fail_on)
+
+
+# -- the three endings ------------------------------------------------------------------------
+def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult) -> FlowOutcome:
+    state = _new_state(run, scope, result)
+    done = _Publication()
+    _post_review(run, source, result, done)
+    state = replace(state, review_url=done.review_url or state.review_url)
+    fail_on = run.options.fail_on
+    status = f"reviewed {run.info.head_sha[:12]}: {headline(result)}"
+    if scope.note:
+        status += f" ({scope.note})"
+    view = _view(run, status, state, result, done.notes)
+    _write_summary(run, view, done)
+    conclusion = _conclusion(state, result, fail_on)
+    report = checks.CheckReport.of(conclusion, headline(result), _check_text(view), result.findings)
+    _write_check(run, report, done, refresh=False)
+    if not done.review_url and not result.findings:
+        done.review_url = state.review_url
+    return _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
+
+
+def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:
+    """No new commit since the reviewed SHA: no new review; refresh summary and check run."""
+    done = _Publication()
+    status = f"no new changes since {previous.head_sha[:12]}; nothing was reviewed again"
+    body = summary.refresh_status(run.existing.body if run.existing else "", status)
+    _write_summary(run, body, done)
+    fail_on = run.options.fail_on
+    conclusion = "failure" if previous.blocking(fail_on) else "success"
+    report = checks.CheckReport.of(conclusion, status, body)
+    _write_check(run, report, done, refresh=True)
+    done.review_url = done.review_url or previous.review_url
+    view = SummaryView(status, previous, fail_on, cost_usd=0.0)
+    return _outcome(run, previous, None, done, view, exit_code=int(previous.blocking(fail_on)))
+
+
+def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
+    """Claude failed: no review is posted; the summary and check run say it did not run.
+    Under on_api_error: neutral the gate passes (exit 0), else exit 3."""
+    neutral = run.options.config.on_api_error == "neutral"
+    done = _Publication()
+    status = f"the review did not run: the Claude API failed ({result.api_error})"
+    if neutral:
+        status += "; on_api_error: neutral, so this check does not block"
+    view = _view(run, status, run.previous, result, done.notes)
+    _write_summary(run, view, done)
+    conclusion = "neutral" if neutral else "failure"
+    _write_check(run, checks.CheckReport.of(conclusion, status, status), done, refresh=False)
+    error = None if neutral else ClaudeAPIError(str(result.api_error))
+    outcome = _outcome(run, run.previous, result, done, view, exit_code=0)
+    return replace(outcome, error=error, diagnostics=(*outcome.diagnostics, status))
+
+
+# -- steps ------------------------------------------------------------------------------------
+def _new_state(run: _Run, scope: Scope, result: ReviewResult) -> ReviewedState:
+    """The findings on the PR at this head: this run's, plus (incremental) the earlier
+    findings on files that did not change since."""
+    carried: tuple[tuple[str, str], ...] = ()
+    if scope.paths is not None and run.previous is not None:
+        carried = tuple(item for item in run.previous.findings if item[0] not in scope.paths)
+    new = tuple((finding.path, finding.severity) for finding in result.findings)
+    return ReviewedState(run.info.head_sha, carried + new, cost_usd=result.cost_usd)
+
+
+def _conclusion(state: ReviewedState, result: ReviewResult, fail_on: str) -> str:
+    if state.blocking(fail_on):
+        return "failure"
+    return "neutral" if result.nothing_to_review and not state.findings else "success"
+
+
+def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _Publication) -> None:
+    posted = publish_review.posted_fingerprints(run.pull, run.trusted)
+    plan = publish_review.plan_review(result.findings, source, posted)
+    if plan.already_posted:
+        done.notes.append(f"{plan.already_posted} finding(s) were already posted and not repeated")
+    if plan.empty:
+        return
+    event = "REQUEST_CHANGES" if result.blocking else "COMMENT"
+    try:
+        with github_errors(f"reading commit {run.info.head_sha[:12]}"):
+            commit = run.repo.get_commit(run.info.head_sha)
+        posted_review = publish_review.post_review(
+            run.pull, commit, plan, event=event, headline=headline(result), redact=run.redact
+        )
+    except WriteForbidden as forbidden:
+        done.notes.append(f"no review posted: {forbidden} (read-only token, e.g. a fork's PR)")
+        return
+    done.review_url = posted_review.html_url
+    if posted_review.moved:
+        count = len(posted_review.moved)
+        done.notes.append(f"{count} inline comment(s) GitHub refused were moved to the review body")
+
+
+def _write_summary(run: _Run, view: SummaryView | str, done: _Publication) -> None:
+    body = view if isinstance(view, str) else summary.render_summary(view)
+    try:
+        write(
+            "writing the summary comment",
+            lambda: summary.upsert_summary(run.pull, run.existing, run.redact(body)),
+        )
+    except WriteForbidden as forbidden:
+        done.notes.append(f"no summary comment: {forbidden}; see the job summary")
+
+
+def _write_check(
+    run: _Run, report: checks.CheckReport, done: _Publication, *, refresh: bool
+) -> None:
+    publish = checks.refresh_check_run if refresh else checks.publish_check_run
+    outcome = publish(run.repo, run.info.head_sha, report, run.redact)
+    done.commands += outcome.commands
+    if outcome.note:
+        done.notes.append(outcome.note)
+
+
+def _view(
+    run: _Run, status: str, state: ReviewedState | None, result: ReviewResult, notes: list[str]
+) -> SummaryView:
+    return SummaryView(
+        status=status,
+        state=state,
+        fail_on=run.options.fail_on,
+        files_reviewed=tuple(review.path for review in result.files),
+        skipped=tuple((s.path, s.reason) for s in result.skipped),
+        cost_usd=result.cost_usd,
+        duration_s=result.duration_s,
+        model=result.model,
+        notes=tuple(notes),
+    )
+
+
+def _check_text(view: SummaryView) -> str:
+    return summary.render_summary(replace(view, state=None) if view.state is None else view)
+
+
+def _outcome(
+    run: _Run,
+    state: ReviewedState | None,
+    result: ReviewResult | None,
+    done: _Publication,
+    view: SummaryView,
+    *,
+    exit_code: int,
+) -> FlowOutcome:
+    highest = state.highest_severity if state else None
+    cost = result.cost_usd if result is not None else view.cost_usd
+    outputs = {
+        "findings-count": str(len(state.findings) if state else 0),
+        "highest-severity": highest or "none",
+        "cost-usd": "" if cost is None else f"{cost:.4f}",
+        "review-url": done.review_url,
+    }
+    job_summary = summary.render_summary(replace(view, notes=tuple(done.notes)))
+    if result is not None and result.findings:
+        job_summary += "\n\n" + format_markdown(result)
+    return FlowOutcome(
+        exit_code=exit_code,
+        result=result,
+        commands=tuple(done.commands),
+        diagnostics=tuple(done.notes),
+        outputs=outputs,
+        job_summary=run.redact(job_summary),
+    )

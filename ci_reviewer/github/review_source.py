@@ -1,0 +1,187 @@
+"""Which pull request a run reviews, and its diff as the review engine reads it.
+
+The PR comes from the event payload (`pull_request`, `pull_request_target`) or from `--pr N`
+with `--repo` / GITHUB_REPOSITORY (workflow_dispatch, a local run). The head reviewed is
+`pull_request.head.sha` from the payload (what the checkout holds), never GITHUB_SHA, which
+for pull_request events is a merge commit GitHub made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ci_reviewer.errors import InputError, UsageError
+from ci_reviewer.git import run_git
+from ci_reviewer.github.actions import ActionsEnv, load_event
+from ci_reviewer.github.client import GitHubSettings, github_errors, make_github
+from ci_reviewer.review.diff import ReviewSource, diff_from_pr_files
+
+if TYPE_CHECKING:
+    import github
+    from github.PullRequest import PullRequest
+    from github.Repository import Repository
+
+    from ci_reviewer.cli.context import Settings
+
+PR_EVENTS = ("pull_request", "pull_request_target")
+TARGET_RISK = (
+    "under pull_request_target the job runs with a write token and the repository's secrets, "
+    "and the checkout holds the PR author's code: its files (including "
+    ".github/ci-reviewer.yml) are untrusted input. Check out the base branch (the default for "
+    "pull_request_target) or use the pull_request event; set "
+    "review.allow_pull_request_target_checkout: true only if you accept that risk"
+)
+
+
+@dataclass(frozen=True)
+class PullRequestRef:
+    """What the run was asked to review, before asking GitHub anything."""
+
+    repo: str
+    number: int
+    event_name: str | None = None
+    head_sha: str | None = None  # from the payload: what the checkout was made from
+
+
+@dataclass(frozen=True)
+class PullRequestInfo:
+    """The pull request as GitHub describes it, reduced to what the review needs."""
+
+    repo: str
+    number: int
+    state: str
+    merged: bool
+    head_sha: str
+    base_sha: str
+    title: str
+    body: str
+    html_url: str
+    is_fork: bool
+    event_name: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open" and not self.merged
+
+    @property
+    def closed_reason(self) -> str:
+        return "merged" if self.merged else "closed"
+
+
+def pull_request_ref(env: ActionsEnv, repo: str | None, pr_number: int | None) -> PullRequestRef:
+    """The PR to review from `--pr`/`--repo` or the event payload; exit 2 when neither says."""
+    if pr_number is not None:
+        if not repo:
+            raise UsageError(
+                f"--pr {pr_number} needs the repository",
+                hint="pass --repo OWNER/NAME or set GITHUB_REPOSITORY",
+            )
+        head = _payload_head(env, pr_number)
+        return PullRequestRef(repo, pr_number, env.event_name, head)
+    payload = load_event(env.event_path)
+    pull = payload.get("pull_request")
+    event = env.event_name or ("pull_request" if isinstance(pull, Mapping) else None)
+    if event not in PR_EVENTS or not isinstance(pull, Mapping):
+        raise InputError(
+            f"the event {event or '(unknown: the payload has no pull_request)'!r} is not a "
+            "pull-request event, so there is no pull request to review",
+            hint="run on pull_request or pull_request_target, or pass --pr N (with --repo)",
+        )
+    full_name = _repo_of(payload) or repo
+    if not full_name:
+        raise InputError("the event payload names no repository", hint="pass --repo OWNER/NAME")
+    head = pull.get("head")
+    head_sha = head.get("sha") if isinstance(head, Mapping) else None
+    return PullRequestRef(full_name, int(pull["number"]), event, head_sha or None)
+
+
+def _payload_head(env: ActionsEnv, number: int) -> str | None:
+    """The payload's head SHA when the payload is about PR `number` (else: ask GitHub)."""
+    if not env.event_path or not Path(env.event_path).is_file():
+        return None
+    pull = load_event(env.event_path).get("pull_request")
+    if isinstance(pull, Mapping) and pull.get("number") == number:
+        head = pull.get("head")
+        sha = head.get("sha") if isinstance(head, Mapping) else None
+        return str(sha) if sha else None
+    return None
+
+
+def _repo_of(payload: Mapping[str, Any]) -> str | None:
+    repository = payload.get("repository")
+    name = repository.get("full_name") if isinstance(repository, Mapping) else None
+    return str(name) if name else None
+
+
+def load_pull(
+    gh: github.Github, ref: PullRequestRef
+) -> tuple[Repository, PullRequest, PullRequestInfo]:
+    """The PR from GitHub; the head reviewed is the payload's when there is one."""
+    with github_errors(f"reading pull request #{ref.number} of {ref.repo}"):
+        repo = gh.get_repo(ref.repo)
+        pull = repo.get_pull(ref.number)
+        head_repo = pull.head.repo
+        info = PullRequestInfo(
+            repo=ref.repo,
+            number=pull.number,
+            state=pull.state,
+            merged=bool(pull.merged),
+            head_sha=ref.head_sha or pull.head.sha,
+            base_sha=pull.base.sha,
+            title=pull.title or "",
+            body=pull.body or "",
+            html_url=pull.html_url,
+            is_fork=head_repo is None or head_repo.full_name != ref.repo,
+            event_name=ref.event_name,
+        )
+    return repo, pull, info
+
+
+def pull_source(pull: PullRequest, info: PullRequestInfo, workdir: Path | None) -> ReviewSource:
+    """The PR's diff from its files (paginated); a file GitHub sends without a patch is
+    read from the checkout when the checkout has both commits."""
+    with github_errors(f"listing the files of pull request #{info.number}"):
+        files = list(pull.get_files())
+    return diff_from_pr_files(
+        files, workdir, info.base_sha, info.head_sha, title=info.title, body=info.body
+    )
+
+
+def guard_target_checkout(info: PullRequestInfo, workdir: Path, allowed: bool) -> None:
+    """Under pull_request_target, refuse a checkout that holds the PR's code (its head, or a
+    merge of it) unless the config accepts the risk; exit 2 with the reason."""
+    if info.event_name != "pull_request_target" or allowed:
+        return
+    holds_head = run_git(
+        workdir, ["merge-base", "--is-ancestor", info.head_sha, "HEAD"], check=False
+    )
+    if holds_head.returncode == 0:
+        raise InputError(
+            f"refusing to review: the checkout at {workdir} holds the head of pull request "
+            f"#{info.number} ({info.head_sha[:12]}) and the event is pull_request_target",
+            hint=TARGET_RISK,
+        )
+
+
+def github_settings(run: Settings) -> GitHubSettings:
+    env = ActionsEnv.from_environ(run.environ)
+    token = run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
+    return GitHubSettings(api_url=env.api_url, token=token)
+
+
+def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
+    """The hook `review` loads (e.g. for --dry-run): the PR's diff, nothing written."""
+    env = ActionsEnv.from_environ(run.environ)
+    ref = pull_request_ref(env, run.repo, pr_number)
+    gh = make_github(github_settings(run))
+    try:
+        _, pull, info = load_pull(gh, ref)
+        guard_target_checkout(
+            info, run.workdir, run.config.review.allow_pull_request_target_checkout
+        )
+        return pull_source(pull, info, run.workdir)
+    finally:
+        gh.close()
