@@ -68,6 +68,17 @@ def review(
     run = replace(run, workdir=ensure_checkout(run.workdir))
     config = run.config.review
     model = run.model or config.model or run.config.model
+    if not local and not base and not dry_run:
+        return _github_review(
+            run,
+            pr_number,
+            model=model,
+            fail_on=fail_on or config.fail_on,
+            max_turns=max_turns,
+            full=full,
+            output_format=output_format,
+            output_file=output_file,
+        )
     source = _load_source(run, local, base, pr_number)
     path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
     source = select_reviewable(
@@ -129,14 +140,7 @@ def _review(
         diagnostic(f"ci-reviewer: {headline(result)}", run.redact)
         emit(format_result(result, output_format), run.redact, output_file)
         return 0
-    api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")
-    if not api_key:
-        raise UsageError(
-            "ANTHROPIC_API_KEY is not set",
-            hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
-            ", or use --dry-run to see the requests without sending them",
-        )
-    base_url = run.environ.get("ANTHROPIC_BASE_URL") or None
+    api_key, base_url = _claude_credentials(run)
     with build_client(api_key, base_url) as client:
         result = run_review(
             client,
@@ -160,6 +164,79 @@ def _review(
             return 0
         raise ClaudeAPIError(result.api_error)
     return 1 if result.blocking else 0
+
+
+def _claude_credentials(run: Settings) -> tuple[str, str | None]:
+    api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")
+    if not api_key:
+        raise UsageError(
+            "ANTHROPIC_API_KEY is not set",
+            hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
+            ", or use --dry-run to see the requests without sending them",
+        )
+    return api_key, run.environ.get("ANTHROPIC_BASE_URL") or None
+
+
+def _github_review(
+    run: Settings,
+    pr_number: int | None,
+    *,
+    model: str,
+    fail_on: str,
+    max_turns: int | None,
+    full: bool,
+    output_format: str,
+    output_file: str | None,
+) -> int:
+    """The review of a pull request on GitHub (`ci_reviewer.github.review_flow`); this edge
+    builds the clients and writes what the flow returns: workflow commands on stdout, then
+    the formatted result; diagnostics on stderr; step outputs and the job summary."""
+    from ci_reviewer.claude import build_client
+    from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
+    from ci_reviewer.github.client import make_github
+    from ci_reviewer.github.review_flow import FlowOptions, run_github_review
+    from ci_reviewer.github.review_source import github_settings, pull_request_ref
+    from ci_reviewer.review.engine import run_review
+    from ci_reviewer.review.report import format_result, headline
+
+    env = ActionsEnv.from_environ(run.environ)
+    ref = pull_request_ref(env, run.repo, pr_number)
+    config = run.config.review
+
+    def reviewer(source: Any) -> Any:
+        api_key, base_url = _claude_credentials(run)
+        with build_client(api_key, base_url) as client:
+            return run_review(
+                client,
+                source,
+                config,
+                model=model,
+                workdir=run.workdir,
+                fail_on=fail_on,
+                max_turns=max_turns,
+            )
+
+    options = FlowOptions(config, model, fail_on, run.workdir, full=full)
+    gh = make_github(github_settings(run))
+    try:
+        outcome = run_github_review(gh, ref, options, reviewer, run.redact)
+    finally:
+        gh.close()
+    for command in outcome.commands:
+        click.echo(run.redact(command))
+    for line in outcome.diagnostics:
+        diagnostic(f"ci-reviewer: {line}", run.redact)
+    if outcome.result is not None:
+        for warning in outcome.result.warnings:
+            diagnostic(f"warning: {warning}", run.redact)
+        diagnostic(f"ci-reviewer: {headline(outcome.result)}", run.redact)
+        emit(format_result(outcome.result, output_format), run.redact, output_file)
+    write_outputs(env.output_file, {k: run.redact(v) for k, v in outcome.outputs.items()})
+    if outcome.job_summary:
+        append_summary(env.summary_file, outcome.job_summary)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.exit_code
 
 
 def _dry_run(
