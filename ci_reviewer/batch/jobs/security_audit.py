@@ -1,0 +1,302 @@
+"""The `security-audit` kind: findings per file (with the local modules it imports as
+context), published as one issue per collection run grouped by severity, or as SARIF 2.1.0
+for code scanning (`output: sarif`).
+
+Each finding carries a fingerprint (path, CWE and title, not the line, which moves as code
+is edited) so a later audit links a finding still open in an earlier issue instead of
+repeating it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.base import (
+    Accepted,
+    Collection,
+    Published,
+    Rejected,
+    structured_output,
+)
+from ci_reviewer.batch.jobs.context import RepositoryContext, RunAccount, UsageLedger, table_cell
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.config import JobConfig
+from ci_reviewer.github.publish_issue import (
+    EarlierFinding,
+    IssueDraft,
+    IssuePublisher,
+    fingerprint_marker,
+)
+from ci_reviewer.sarif import rule_id, to_sarif
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+FINDING_FIELDS = (
+    "path",
+    "line",
+    "severity",
+    "cwe",
+    "title",
+    "description",
+    "recommendation",
+    "confidence",
+)
+SYSTEM = (
+    "You are a security auditor. Report only real, exploitable weaknesses in the file you "
+    "are given (the modules it imports are shown for context; report on them only where the "
+    "given file makes them exploitable). For each finding give the path and line, a severity, "
+    "the CWE identifier (CWE-<number>), a short title, what is wrong, how to fix it, and your "
+    "confidence. Report nothing rather than guess: an empty list is a good answer."
+)
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "path": {"type": "string"},
+                    "line": {"type": "integer"},
+                    "severity": {"type": "string", "enum": list(SEVERITIES)},
+                    "cwe": {"type": "string", "pattern": "^CWE-[0-9]+$"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "recommendation": {"type": "string"},
+                    "confidence": {"type": "string", "enum": ["low", "medium", "high"]},
+                },
+                "required": list(FINDING_FIELDS),
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["findings"],
+    "additionalProperties": False,
+}
+
+
+class _FindingAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    line: int = Field(ge=0)
+    severity: Literal["critical", "high", "medium", "low", "info"]
+    cwe: str = Field(pattern=r"^CWE-[0-9]+$")
+    title: str = Field(min_length=1)
+    description: str
+    recommendation: str
+    confidence: Literal["low", "medium", "high"]
+
+
+class _AuditAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    findings: list[_FindingAnswer]
+
+
+@dataclass(frozen=True)
+class AuditFinding:
+    """One finding; shaped as `sarif.SarifFinding` so the generic SARIF writer takes it."""
+
+    path: str
+    line: int
+    severity: str
+    cwe: str
+    title: str
+    description: str
+    recommendation: str
+    confidence: str
+
+    @property
+    def end_line(self) -> int | None:
+        return None
+
+    @property
+    def category(self) -> str:
+        return self.cwe
+
+    @property
+    def body(self) -> str:
+        return f"{self.description}\n\nRecommendation: {self.recommendation}".strip()
+
+    @property
+    def fingerprint(self) -> str:
+        title = " ".join(self.title.lower().split())
+        key = f"{self.path}\0{self.cwe}\0{title}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class SecurityAuditKind:
+    """Findings per file; `publish` writes the run's issue, or a SARIF file."""
+
+    prefix = "audit"
+
+    def __init__(
+        self,
+        name: str,
+        job: JobConfig,
+        workdir: Path,
+        issues: IssuePublisher | None,
+        sarif_path: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.job = job
+        self.workdir = workdir
+        self.issues = issues
+        self.sarif_path = sarif_path or workdir / f"ci-reviewer-{name}.sarif"
+        self.repository = RepositoryContext(workdir)
+        self.ledger = UsageLedger()
+
+    def system_prompt(self, job: JobConfig) -> str:
+        if job.instructions.strip():
+            return f"{SYSTEM}\n\nInstructions from the maintainers:\n{job.instructions.strip()}"
+        return SYSTEM
+
+    def output_schema(self) -> Mapping[str, Any]:
+        return SCHEMA
+
+    def user_message(self, source: SourceFile) -> str:
+        lines = [f"Audit {source.path}.", "", f'<file path="{source.path}">']
+        lines += [_numbered(source.text), "</file>"]
+        for imported in self.repository.imports_of(source.path, source.text):
+            cut = " (cut)" if imported.truncated else ""
+            lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
+        return "\n".join(lines)
+
+    def accept(
+        self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
+    ) -> Accepted | Rejected:
+        self.ledger.record(message)
+        value = structured_output(message)
+        if isinstance(value, Rejected):
+            return value
+        try:
+            answer = _AuditAnswer.model_validate(value)
+        except ValidationError as error:
+            problem = error.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "answer"
+            reason = f"the answer does not match the output schema ({where}: {problem['msg']})"
+            return Rejected(reason)
+        findings = tuple(
+            AuditFinding(
+                path=self._finding_path(f.path, entry.path),
+                line=max(1, f.line),
+                severity=f.severity,
+                cwe=f.cwe,
+                title=f.title.strip(),
+                description=f.description.strip(),
+                recommendation=f.recommendation.strip(),
+                confidence=f.confidence,
+            )
+            for f in answer.findings
+        )
+        return Accepted(custom_id, entry, findings)
+
+    def _finding_path(self, proposed: str, audited: str) -> str:
+        """The model's path when it names a tracked file, else the audited file's."""
+        clean = PurePosixPath(proposed.strip().lstrip("./")).as_posix()
+        return clean if clean in set(self.repository.tracked) else audited
+
+    def publish(self, collection: Collection) -> Published | None:
+        if not (collection.accepted or collection.failures):
+            return None
+        findings = _unique(
+            f for a in collection.accepted if isinstance(a.payload, tuple) for f in a.payload
+        )
+        if self.job.effective_output == "sarif":
+            return self._write_sarif(findings)
+        if self.issues is None:
+            raise ValueError("a security audit published as an issue needs an IssuePublisher")
+        earlier = self.issues.open_fingerprints(self.name, collection.collection_id)
+        fresh = [f for f in findings if f.fingerprint not in earlier]
+        known = [(f, earlier[f.fingerprint]) for f in findings if f.fingerprint in earlier]
+        if not fresh and not collection.failures:
+            return Published("", f"{len(findings)} finding(s), all already open: no new issue")
+        body = render_issue(
+            self.name, self.job, collection, fresh=fresh, known=known, ledger=self.ledger
+        )
+        title = f"ci-reviewer {self.name}: {len(fresh)} security finding(s)"
+        draft = IssueDraft(self.name, collection.collection_id, title, body, self.job.labels)
+        issue = self.issues.publish(draft)
+        verb = "opened" if issue.created else "updated"
+        return Published(issue.url, f"issue #{issue.number} {verb}: {len(fresh)} new finding(s)")
+
+    def _write_sarif(self, findings: list[AuditFinding]) -> Published:
+        self.sarif_path.parent.mkdir(parents=True, exist_ok=True)
+        log = sarif_log(findings)
+        self.sarif_path.write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
+        return Published(str(self.sarif_path), f"{len(findings)} finding(s) in SARIF")
+
+
+def sarif_log(findings: list[AuditFinding]) -> dict[str, Any]:
+    """The generic SARIF log, with what code scanning reads for security rules: the CWE as
+    an `external/cwe/cwe-N` tag, and `security` on every rule."""
+    log = to_sarif(findings, tool_name="ci-reviewer security audit")
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]:
+        cwe = rule["id"].removeprefix(rule_id("").removesuffix("general"))
+        number = cwe.removeprefix("CWE-")
+        rule["properties"] = {"tags": ["security", f"external/cwe/cwe-{number}"]}
+        rule["helpUri"] = f"https://cwe.mitre.org/data/definitions/{number}.html"
+    return log
+
+
+def _unique(findings: Any) -> list[AuditFinding]:
+    by_print: dict[str, AuditFinding] = {}
+    for finding in findings:
+        by_print.setdefault(finding.fingerprint, finding)
+    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+    return sorted(by_print.values(), key=lambda f: (order[f.severity], f.path, f.line))
+
+
+def _numbered(text: str) -> str:
+    return "\n".join(f"{n:>5}  {line}" for n, line in enumerate(text.splitlines(), 1))
+
+
+def render_issue(
+    name: str,
+    job: JobConfig,
+    collection: Collection,
+    *,
+    fresh: list[AuditFinding],
+    known: list[tuple[AuditFinding, EarlierFinding]],
+    ledger: UsageLedger,
+) -> str:
+    asked = "security findings (path, line, severity, CWE, recommendation, confidence)"
+    lines = [f"## Security audit: {name}", ""]
+    lines += RunAccount(asked, job.instructions, collection, ledger).markdown()
+    lines.append("")
+    if not fresh:
+        lines += ["No new findings.", ""]
+    for severity in SEVERITIES:
+        group = [f for f in fresh if f.severity == severity]
+        if not group:
+            continue
+        lines += [f"### {severity.title()} ({len(group)})", ""]
+        for f in group:
+            lines += [
+                f"- **{table_cell(f.title)}** `{f.path}:{f.line}` ({f.cwe}, "
+                f"{f.confidence} confidence) {fingerprint_marker(f.fingerprint)}",
+                f"  {table_cell(f.description, 1000)}",
+                f"  *Fix:* {table_cell(f.recommendation, 1000)}",
+            ]
+        lines.append("")
+    if known:
+        lines += ["### Still open from earlier audits", ""]
+        lines += [
+            f"- {table_cell(f.title)} `{f.path}`: see #{where.issue_number}" for f, where in known
+        ]
+        lines.append("")
+    if collection.failures:
+        lines += ["### Not audited", "", "| file | attempt | reason |", "|---|---|---|"]
+        lines += [
+            f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
+            for f in sorted(collection.failures, key=lambda f: f.path)
+        ]
+    return "\n".join(lines).rstrip() + "\n"
