@@ -186,8 +186,8 @@ def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult
     conclusion = _conclusion(state, result, fail_on)
     report = checks.CheckReport.of(conclusion, headline(result), _check_text(view), result.findings)
     _write_check(run, report, done, refresh=False)
-    if not done.review_url and not result.findings:
-        done.review_url = state.review_url
+    # No new finding to post: the review that holds them is the earlier one.
+    done.review_url = done.review_url or state.review_url
     return _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
 
 
@@ -231,7 +231,8 @@ def _new_state(run: _Run, scope: Scope, result: ReviewResult) -> ReviewedState:
     if scope.paths is not None and run.previous is not None:
         carried = tuple(item for item in run.previous.findings if item[0] not in scope.paths)
     new = tuple((finding.path, finding.severity) for finding in result.findings)
-    return ReviewedState(run.info.head_sha, carried + new, cost_usd=result.cost_usd)
+    earlier = run.previous.review_url if run.previous else ""
+    return ReviewedState(run.info.head_sha, carried + new, earlier, result.cost_usd)
 
 
 def _conclusion(state: ReviewedState, result: ReviewResult, fail_on: str) -> str:

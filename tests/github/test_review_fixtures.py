@@ -119,6 +119,10 @@ class World:
         path = self.tmp / "output.txt"
         return parse_outputs(path.read_text(encoding="utf-8")) if path.exists() else {}
 
+    def files_asked(self, since: int = 0) -> set[str]:
+        """The files the model was asked to review, from its `since`-th request on."""
+        return {file_of(call.body) for call in self.claude.requests[since:]}
+
     # -- what GitHub holds ---------------------------------------------------------------
     def reviews(self, number: int) -> list[dict[str, Any]]:
         return self.github.state.reviews.get(number, [])

@@ -3,9 +3,21 @@ anthropic SDKs against the emulators: what a team sees on its pull request."""
 
 from __future__ import annotations
 
+from ci_reviewer.emulators.server import Fault
+from ci_reviewer.errors import ClaudeAPIError
+from tests.emulators.github_fixtures import git
 from tests.github.test_review_fixtures import World, numbered, world
 
 __all__ = ["world"]
+
+
+def git_amend(world: World, files: dict[str, str]) -> str:
+    """Rewrite the branch's last commit (a force-push)."""
+    for name, text in files.items():
+        (world.repo / name).write_text(text)
+    git(world.repo, "add", "-A")
+    git(world.repo, "commit", "-q", "--amend", "-m", "rewritten")
+    return world.head()
 
 
 def test_two_runs_leave_one_review_and_one_summary(world: World) -> None:
@@ -26,3 +38,146 @@ def test_two_runs_leave_one_review_and_one_summary(world: World) -> None:
     assert [run["conclusion"] for run in world.check_runs()] == ["failure"]
     assert second.outputs["findings-count"] == "1"
     assert second.outputs["review-url"] == first.outputs["review-url"] != ""
+
+
+def test_a_new_commit_is_reviewed_incrementally_and_earlier_findings_are_carried(
+    world: World,
+) -> None:
+    first_head = world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "critical"})
+    world.run(number)
+    asked = len(world.claude.requests)
+
+    second_head = world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    world.findings("lib.py", {"line": 2, "title": "magic number", "severity": "low"})
+    outcome = world.run(number)
+
+    assert world.files_asked(since=asked) == {"lib.py"}
+    summary = world.summaries(number)[0]["body"]
+    assert second_head[:12] in summary and f"changes since {first_head[:12]}" in summary
+    # The critical finding on app.py (unchanged since) still blocks the gate.
+    assert outcome.exit_code == 1
+    assert outcome.outputs["findings-count"] == "2"
+    assert outcome.outputs["highest-severity"] == "critical"
+    assert len(world.reviews(number)) == 2
+    assert [c["path"] for c in world.comments(number)] == ["app.py", "lib.py"]
+
+
+def test_a_force_push_falls_back_to_a_full_review(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.run(number)
+    asked = len(world.claude.requests)
+
+    git_amend(world, {"lib.py": "x = 1\n"})
+    outcome = world.run(number)
+
+    assert world.files_asked(since=asked) == {"app.py", "lib.py"}
+    assert "force-push" in world.summaries(number)[0]["body"]
+    assert outcome.exit_code == 0
+
+
+def test_full_rerun_posts_no_finding_twice(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())", 9: "os.system(cmd)"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "medium"})
+    world.run(number)
+
+    world.findings(
+        "app.py",
+        {"line": 5, "title": "Eval of  user input", "severity": "medium"},  # same finding
+        {"line": 9, "title": "shell injection", "severity": "medium"},
+    )
+    outcome = world.run(number, full=True)
+
+    bodies = [c["body"] for c in world.comments(number)]
+    assert len(bodies) == 2
+    assert sum("eval of user input" in b.lower() for b in bodies) == 1
+    assert all("<!-- ci-reviewer:fp:" in b for b in bodies)
+    assert "1 finding(s) already posted" in world.reviews(number)[1]["body"]
+    assert outcome.exit_code == 0
+
+
+def test_a_rerun_with_only_known_findings_posts_no_review(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "high"})
+    world.run(number)
+    outcome = world.run(number, full=True)
+
+    assert len(world.reviews(number)) == 1
+    assert outcome.exit_code == 1  # still blocking: the finding is still there
+    assert outcome.outputs["review-url"] == world.reviews(number)[0]["html_url"]
+
+
+def test_more_than_fifty_findings_reach_the_check_run_in_chunks(world: World) -> None:
+    lines = {i: f"value_{i} = {i}" for i in range(1, 41)}
+    world.push({"app.py": numbered(lines), "b.py": "".join(f"b{i} = 1\n" for i in range(80))})
+    number = world.open_pr()
+    world.findings(
+        "app.py", *({"line": i, "title": f"t{i}", "severity": "low"} for i in range(1, 41))
+    )
+    world.findings(
+        "b.py", *({"line": i, "title": f"b{i}", "severity": "info"} for i in range(1, 81))
+    )
+    world.run(number)
+
+    (run,) = world.check_runs()
+    assert len(world.github.state.annotations[run["id"]]) == 120
+    writes = [r.method for r in world.github.log if "/check-runs" in r.path]
+    assert writes == ["POST", "PATCH", "PATCH"]
+    assert run["conclusion"] == "success"
+
+
+def test_claude_outage_with_neutral_on_api_error_passes_and_says_so(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.config = world.config.model_copy(update={"on_api_error": "neutral"})
+    world.claude.inject(Fault(route="/v1/messages", status=529, times=50))
+
+    outcome = world.run(number)
+
+    assert outcome.exit_code == 0 and outcome.error is None
+    assert world.reviews(number) == []
+    assert "did not run" in world.summaries(number)[0]["body"]
+    assert [run["conclusion"] for run in world.check_runs()] == ["neutral"]
+
+
+def test_claude_outage_fails_the_run_by_default(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.claude.inject(Fault(route="/v1/messages", status=529, times=50))
+
+    outcome = world.run(number)
+
+    assert isinstance(outcome.error, ClaudeAPIError)
+    assert outcome.error.exit_code == 3
+    assert [run["conclusion"] for run in world.check_runs()] == ["failure"]
+    # Nothing was reviewed, so the next run reviews everything again.
+    assert "ci-reviewer:state" not in world.summaries(number)[0]["body"]
+
+
+def test_a_closed_or_merged_pull_request_is_skipped(world: World) -> None:
+    world.push({"app.py": numbered({5: "x"})})
+    number = world.open_pr()
+    world.github.close_pull(number, merged=True)
+
+    outcome = world.run(number)
+
+    assert outcome.exit_code == 0
+    assert "is merged: nothing to review" in outcome.diagnostics[0]
+    assert world.check_runs() == [] and world.summaries(number) == []
+
+
+def test_nothing_in_scope_gives_a_neutral_check(world: World) -> None:
+    world.push({"vendor/lib.py": "x = 1\n"})
+    world.config = world.config.model_copy(update={"exclude": ["vendor/**"]})
+    number = world.open_pr()
+
+    outcome = world.run(number)
+
+    assert outcome.exit_code == 0
+    assert [run["conclusion"] for run in world.check_runs()] == ["neutral"]
+    assert "vendor/lib.py" in world.summaries(number)[0]["body"]
+    assert world.claude.requests == []
