@@ -265,10 +265,21 @@ def _create(
             )
         except github.GithubException as error:
             if error.status == 422:
-                return describe(error)
+                return _reason(error)
             if error.status == 403 and not isinstance(error, github.RateLimitExceededException):
                 raise WriteForbidden("posting the review", describe(error)) from None
             raise
+
+
+def _reason(error: Any) -> str:
+    """GitHub's message with its `errors` details (where it says what it refused)."""
+    data = error.data if isinstance(error.data, dict) else {}
+    details = [
+        item.get("message") or item.get("code") if isinstance(item, dict) else str(item)
+        for item in data.get("errors") or []
+    ]
+    said = "; ".join(str(item) for item in details if item)
+    return f"{describe(error)} ({said})" if said else describe(error)
 
 
 def _refused(pull: PullRequest, head_sha: str, inline: list[InlineComment]) -> list[InlineComment]:

@@ -173,37 +173,38 @@ def _nothing(source: ReviewSource, options: FlowOptions) -> ReviewResult:
 
 # -- the three endings ------------------------------------------------------------------------
 def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult) -> FlowOutcome:
-    state = _new_state(run, scope, result)
     done = _Publication()
     _post_review(run, source, result, done)
-    state = replace(state, review_url=done.review_url or state.review_url)
+    state = _new_state(run, scope, result)
+    # No new finding to post: the review that holds them is the earlier one.
+    done.review_url = done.review_url or state.review_url
+    state = replace(state, review_url=done.review_url)
     fail_on = run.options.fail_on
     status = f"reviewed {run.info.head_sha[:12]}: {headline(result)}"
     if scope.note:
         status += f" ({scope.note})"
-    view = _view(run, status, state, result, done.notes)
-    _write_summary(run, view, done)
     conclusion = _conclusion(state, result, fail_on)
-    report = checks.CheckReport.of(conclusion, headline(result), _check_text(view), result.findings)
-    _write_check(run, report, done, refresh=False)
-    # No new finding to post: the review that holds them is the earlier one.
-    done.review_url = done.review_url or state.review_url
+    text = summary.render_summary(_view(run, status, state, result, done.notes))
+    _write_check(
+        run, checks.CheckReport.of(conclusion, headline(result), text, result.findings), done
+    )
+    view = _view(run, status, state, result, done.notes)
+    _write_summary(run, summary.render_summary(view), done)
     return _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
 
 
 def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:
     """No new commit since the reviewed SHA: no new review; refresh summary and check run."""
-    done = _Publication()
+    done = _Publication(review_url=previous.review_url)
     status = f"no new changes since {previous.head_sha[:12]}; nothing was reviewed again"
     body = summary.refresh_status(run.existing.body if run.existing else "", status)
-    _write_summary(run, body, done)
     fail_on = run.options.fail_on
     conclusion = "failure" if previous.blocking(fail_on) else "success"
-    report = checks.CheckReport.of(conclusion, status, body)
-    _write_check(run, report, done, refresh=True)
-    done.review_url = done.review_url or previous.review_url
-    view = SummaryView(status, previous, fail_on, cost_usd=0.0)
-    return _outcome(run, previous, None, done, view, exit_code=int(previous.blocking(fail_on)))
+    _write_check(run, checks.CheckReport.of(conclusion, status, body), done, refresh=True)
+    _write_summary(run, body, done)
+    view = SummaryView(status, previous, fail_on, cost_usd=0.0, notes=tuple(done.notes))
+    outcome = _outcome(run, previous, None, done, view, exit_code=int(previous.blocking(fail_on)))
+    return replace(outcome, job_summary=run.redact(summary.refresh_status(body, status)))
 
 
 def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
@@ -214,10 +215,10 @@ def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
     status = f"the review did not run: the Claude API failed ({result.api_error})"
     if neutral:
         status += "; on_api_error: neutral, so this check does not block"
-    view = _view(run, status, run.previous, result, done.notes)
-    _write_summary(run, view, done)
     conclusion = "neutral" if neutral else "failure"
-    _write_check(run, checks.CheckReport.of(conclusion, status, status), done, refresh=False)
+    _write_check(run, checks.CheckReport.of(conclusion, status, status), done)
+    view = _view(run, status, run.previous, result, done.notes)
+    _write_summary(run, summary.render_summary(view), done)
     error = None if neutral else ClaudeAPIError(str(result.api_error))
     outcome = _outcome(run, run.previous, result, done, view, exit_code=0)
     return replace(outcome, error=error, diagnostics=(*outcome.diagnostics, status))
@@ -264,8 +265,7 @@ def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _P
         done.notes.append(f"{count} inline comment(s) GitHub refused were moved to the review body")
 
 
-def _write_summary(run: _Run, view: SummaryView | str, done: _Publication) -> None:
-    body = view if isinstance(view, str) else summary.render_summary(view)
+def _write_summary(run: _Run, body: str, done: _Publication) -> None:
     try:
         write(
             "writing the summary comment",
@@ -276,7 +276,7 @@ def _write_summary(run: _Run, view: SummaryView | str, done: _Publication) -> No
 
 
 def _write_check(
-    run: _Run, report: checks.CheckReport, done: _Publication, *, refresh: bool
+    run: _Run, report: checks.CheckReport, done: _Publication, *, refresh: bool = False
 ) -> None:
     publish = checks.refresh_check_run if refresh else checks.publish_check_run
     outcome = publish(run.repo, run.info.head_sha, report, run.redact)
@@ -299,10 +299,6 @@ def _view(
         model=result.model,
         notes=tuple(notes),
     )
-
-
-def _check_text(view: SummaryView) -> str:
-    return summary.render_summary(replace(view, state=None) if view.state is None else view)
 
 
 def _outcome(

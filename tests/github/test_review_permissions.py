@@ -1,0 +1,79 @@
+"""Fork safety and missing permissions: a read-only token never crashes the run (results go
+to the job summary and workflow-command annotations), and pull_request_target refuses a
+checkout of the PR's code unless the config accepts the risk."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci_reviewer.emulators.server import Fault
+from ci_reviewer.errors import InputError
+from tests.emulators.github_fixtures import git
+from tests.github.test_review_fixtures import World, numbered, world
+
+__all__ = ["world"]
+FORBIDDEN = {"message": "Resource not accessible by integration", "status": "403"}
+
+
+def test_a_fork_pr_with_a_read_only_token_reports_through_the_job(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr(fork=True, user="outsider")
+    world.github.set_permissions(write=False)
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "high"})
+
+    outcome = world.run(number)
+
+    assert outcome.exit_code == 1  # the gate still holds
+    assert world.reviews(number) == [] and world.check_runs() == []
+    assert any(c.startswith("::error file=app.py,line=5") for c in outcome.commands)
+    assert "eval of user input" in outcome.job_summary
+    notes = " ".join(outcome.diagnostics)
+    assert "no review posted" in notes and "no summary comment" in notes
+    assert "checks: write" in notes
+
+
+def test_without_checks_write_the_findings_become_workflow_annotations(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "medium"})
+    world.github.inject(Fault(route="/check-runs", status=403, method="POST", body=FORBIDDEN))
+
+    outcome = world.run(number)
+
+    assert len(world.reviews(number)) == 1 and len(world.summaries(number)) == 1
+    assert outcome.commands == (
+        "::warning file=app.py,line=5,endLine=5,title=medium%3A eval of user input::"
+        "add returns a - b.",
+    )
+    assert "written as workflow-command annotations" in world.summaries(number)[0]["body"]
+
+
+def test_pull_request_target_refuses_a_checkout_of_the_pr_head(world: World) -> None:
+    world.push({"app.py": numbered({5: "x"})})
+    number = world.open_pr()
+
+    with pytest.raises(InputError) as refused:
+        world.run(number, event="pull_request_target")
+
+    assert "pull_request_target" in str(refused.value)
+    assert "allow_pull_request_target_checkout" in str(refused.value)
+    assert world.claude.requests == [] and world.check_runs() == []
+
+
+def test_pull_request_target_with_the_base_checked_out_is_reviewed(world: World) -> None:
+    head = world.push({"app.py": numbered({5: "x"})})
+    number = world.open_pr()
+    git(world.repo, "checkout", "-q", "main")
+
+    outcome = world.run(number, head_sha=head, event="pull_request_target")
+
+    assert outcome.exit_code == 0
+    assert [run["head_sha"] for run in world.check_runs()] == [head]
+
+
+def test_pull_request_target_checkout_allowed_by_the_config(world: World) -> None:
+    world.push({"app.py": numbered({5: "x"})})
+    number = world.open_pr()
+    world.config = world.config.model_copy(update={"allow_pull_request_target_checkout": True})
+
+    assert world.run(number, event="pull_request_target").exit_code == 0
