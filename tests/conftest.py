@@ -1,9 +1,20 @@
 """Suite-wide guards: no test sees the developer's or the runner's real GitHub/Claude
-environment, so a test that forgets to set what it needs fails instead of reaching out."""
+environment, so a test that forgets to set what it needs fails instead of reaching out; and
+every test fails if a credential it used (any credential variable it set, any credential a
+request to an emulator carried, the canary values) shows up where a user could see it
+(tests/reliability/watch.py lists the channels; the `canaries` fixture sets recognisable
+values for tests that want them without choosing their own)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from ci_reviewer.emulators import server as emulator_server
+from tests.reliability import watch as leak_watch
 
 # Every test that starts a GitHub emulator has its responses validated against GitHub's
 # OpenAPI description (and unmatched routes are reported in the summary).
@@ -27,10 +38,21 @@ _ISOLATED = (
     "GITHUB_ACTIONS",
     "CI_REVIEWER_KILL_AT",
 )
+_WATCH = pytest.StashKey[leak_watch.LeakWatch]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "deliberate_leak: the test leaks on purpose to prove the leak detector (scan skipped)",
+    )
+    leak_watch.install_recorders()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[None]:
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
     # Git must not read the developer's config (signing, hooks, default branch names).
@@ -40,3 +62,44 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
+    watch = leak_watch.LeakWatch(tmp_path)
+    request.node.stash[_WATCH] = watch
+    leak_watch.CURRENT = watch
+    emulator_server.START_OBSERVERS.append(watch.on_start)
+    try:
+        yield
+    finally:
+        emulator_server.START_OBSERVERS.remove(watch.on_start)
+        leak_watch.CURRENT = None
+
+
+@pytest.fixture
+def canaries(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Recognisable credentials in the environment (ANTHROPIC_API_KEY, GITHUB_TOKEN, GH_TOKEN)."""
+    for name, value in leak_watch.CANARIES.items():
+        monkeypatch.setenv(name, value)
+    return dict(leak_watch.CANARIES)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """Fail the phase whose output, or (at teardown) whose whole record, shows a credential."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    watch = item.stash.get(_WATCH, None)
+    if watch is None or report.failed or item.get_closest_marker("deliberate_leak"):
+        return
+    sections = [
+        (f"pytest section {title!r}", text)
+        for title, text in report.sections
+        if title.endswith(f" {report.when}")
+    ]
+    if report.when == "teardown":
+        leaks = watch.leaks(sections)
+    else:
+        leaks = leak_watch.find_leaks(watch.secrets(), sections)
+    if leaks:
+        report.outcome = "failed"
+        report.longrepr = leak_watch.report_leaks(leaks)
+        # The report is printed into the CI log: it must not repeat what it found.
+        report.sections = [(t, leak_watch.masked(watch.secrets(), x)) for t, x in report.sections]

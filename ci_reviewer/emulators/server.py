@@ -12,11 +12,16 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+# The emulators running in this process, and callbacks told of each one that starts: observers
+# such as the test suite's secret-leak scan read what every emulator received.
+RUNNING: list[EmulatorServer] = []
+START_OBSERVERS: list[Callable[[EmulatorServer], None]] = []
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,9 @@ class EmulatorServer:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._thread.start()
+        RUNNING.append(self)
+        for observer in list(START_OBSERVERS):
+            observer(self)
         return self
 
     def stop(self) -> None:
@@ -112,6 +120,8 @@ class EmulatorServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        if self in RUNNING:
+            RUNNING.remove(self)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
