@@ -91,10 +91,12 @@ class World:
         full: bool = False,
         fail_on: str = "high",
         event: str = "pull_request",
+        retries: int = 6,
     ) -> FlowOutcome:
         ref = PullRequestRef(REPO, number, event, head_sha or self.head())
         options = FlowOptions(self.config, MODEL, fail_on, self.repo, full=full)
-        gh = make_github(GitHubSettings(self.github.url, TOKEN))
+        settings = GitHubSettings(self.github.url, TOKEN, total_retries=retries, backoff_factor=0)
+        gh = make_github(settings)
         try:
             return run_github_review(gh, ref, options, self.reviewer(fail_on), Redactor())
         finally:
