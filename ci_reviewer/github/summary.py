@@ -136,7 +136,7 @@ def render_summary(view: SummaryView) -> str:
     lines = [SUMMARY_MARKER, "## ci-reviewer", "", _status_block(view.status), ""]
     if view.state is not None:
         lines += _counts_table(view.state, view.fail_on)
-        lines.append(f"Reviewed head: `{view.state.head_sha[:12]}`")
+        lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
     if view.skipped:
         lines += ["", "<details><summary>Skipped files</summary>", ""]

@@ -174,3 +174,19 @@ def test_a_read_only_fork_run_prints_annotations_and_keeps_the_gate(
     assert "::error file=app.py,line=5,endLine=5,title=high%3A eval of user input::" in out
     assert "Traceback" not in err and "no review posted" in err
     assert "eval of user input" in (world.tmp / "summary.md").read_text(encoding="utf-8")
+
+
+def test_dry_run_on_a_pull_request_writes_nothing_to_github(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.push({"app.py": numbered({5: "x = 1"}), "lib.py": "y = 2\n"})
+    number = world.open_pr()
+
+    code, out, _ = ci_reviewer(
+        world, monkeypatch, capsys, ["review", "--dry-run"], world.env(number)
+    )
+
+    assert code == 0
+    assert "dry run: nothing sent. 2 files" in out and "lib.py" in out
+    assert world.claude.requests == []
+    assert [r.method for r in world.github.log if r.method != "GET"] == []

@@ -216,3 +216,30 @@ def test_a_github_write_failing_after_retries_is_exit_3(world: World) -> None:
 
     assert failed.value.exit_code == 3
     assert "summary comment" in str(failed.value)
+
+
+def test_the_summary_counts_findings_and_lists_skipped_files_with_reasons(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"}), "vendor/x.py": "x = 1\n"})
+    world.config = world.config.model_copy(update={"exclude": ["vendor/**"]})
+    number = world.open_pr()
+    world.findings(
+        "app.py",
+        {"line": 5, "title": "eval of user input", "severity": "critical"},
+        {"line": 6, "title": "naming", "severity": "low"},
+    )
+
+    outcome = world.run(number)
+
+    body = world.summaries(number)[0]["body"]
+    assert "| 🔴 critical | 1 |" in body and "| 🔵 low | 1 |" in body
+    assert "| 🟠 high | 0 |" in body
+    assert "files reviewed: 1" in body and "skipped: 1" in body
+    assert "- `vendor/x.py`: excluded by config" in body
+    assert f"cost: ${float(outcome.outputs['cost-usd']):.4f}" in body
+    assert "duration: " in body
+    assert ReviewedState.parse(body) == ReviewedState(
+        world.head(),
+        (("app.py", "critical"), ("app.py", "low")),
+        world.reviews(number)[0]["html_url"],
+        ReviewedState.parse(body).cost_usd,  # type: ignore[union-attr]
+    )
