@@ -36,7 +36,10 @@ def test_a_blocking_review_end_to_end(
 ) -> None:
     head = world.push({"app.py": numbered({5: "eval(input())"})})
     number = world.open_pr()
-    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "critical"})
+    world.findings(
+        "app.py",
+        {"line": 5, "title": "eval of user input", "severity": "critical", "body": SECRET},
+    )
 
     code, out, err = ci_reviewer(
         world, monkeypatch, capsys, ["review", "--format", "json"], world.env(number)
@@ -56,6 +59,10 @@ def test_a_blocking_review_end_to_end(
     assert [run["head_sha"] for run in world.check_runs()] == [head]  # never GITHUB_SHA
     assert "1 finding in 1 file" in err
     assert SECRET not in out + err + job_summary
+    state = world.github.state
+    posted = [state.reviews, state.review_comments, state.issue_comments, state.check_runs]
+    assert SECRET not in json.dumps([*posted, state.annotations])
+    assert "***" in world.comments(number)[0]["body"]
 
 
 def test_a_second_run_without_new_commits_refreshes(

@@ -243,3 +243,18 @@ def test_the_summary_counts_findings_and_lists_skipped_files_with_reasons(world:
         world.reviews(number)[0]["html_url"],
         ReviewedState.parse(body).cost_usd,  # type: ignore[union-attr]
     )
+
+
+def test_a_reviewed_commit_that_no_longer_exists_means_a_full_review(world: World) -> None:
+    world.push({"app.py": numbered({5: "x = 1"}), "lib.py": "y = 2\n"})
+    number = world.open_pr()
+    gone = ReviewedState("1234567890abcdef" * 2 + "12345678").marker()
+    gh = make_github(GitHubSettings(world.github.url, TOKEN))
+    gh.get_repo(REPO).get_pull(number).create_issue_comment(f"{SUMMARY_MARKER}\n{gone}")
+    gh.close()
+
+    world.run(number)
+
+    assert world.files_asked() == {"app.py", "lib.py"}
+    (summary,) = world.summaries(number)
+    assert "force-push" in summary["body"] and world.head()[:12] in summary["body"]
