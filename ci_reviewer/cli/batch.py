@@ -243,7 +243,7 @@ def job_run(
     """The JobRun for `job_name`, with the Claude client closed afterwards."""
     from ci_reviewer.batch.api import BatchesAPI
     from ci_reviewer.batch.job_run import JobRun
-    from ci_reviewer.batch.kinds import kind_for
+    from ci_reviewer.batch.kinds import KindContext, kind_for
     from ci_reviewer.batch.state import EmptyStore
     from ci_reviewer.batch.store_dir import DirectoryStore
     from ci_reviewer.claude import build_client
@@ -271,7 +271,19 @@ def job_run(
             name=job_name,
             job=job,
             model=run.config.model_for(run.model, job_name),
-            kind=kind_for(job.kind, reports),
+            kind=kind_for(
+                KindContext(
+                    name=job_name,
+                    job=job,
+                    workdir=run.workdir,
+                    reports_dir=reports,
+                    redact=run.redact,
+                    repository=lambda: _open_repository(run),
+                    run_id=environ.get("GITHUB_RUN_ID") or "local",
+                    environ=environ,
+                    sarif_path=run.workdir / f"ci-reviewer-{job_name}.sarif",
+                )
+            ),
             workdir=run.workdir,
             store=store,
             api=BatchesAPI(client),
@@ -285,20 +297,36 @@ def job_run(
 
 def _github_store(run: Settings) -> StateStore:
     from ci_reviewer.batch.store_github import GitHubStore
-    from ci_reviewer.github.actions import ActionsEnv
-    from ci_reviewer.github.client import GitHubSettings, call, make_github
 
-    token = run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
-    if not run.repo or not token:
+    if not run.repo or not _token(run):
         raise UsageError(
             "batch state needs a place to live: GitHub (GITHUB_REPOSITORY and GITHUB_TOKEN) "
             "or a directory",
             hint="pass --state-dir DIR, or run in GitHub Actions with GITHUB_TOKEN set",
         )
+    return GitHubStore(_open_repository(run))
+
+
+def _token(run: Settings) -> str:
+    return run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
+
+
+def _open_repository(run: Settings) -> Any:
+    """The job's repository on GitHub, for the state store and for publishing."""
+    from ci_reviewer.github.actions import ActionsEnv
+    from ci_reviewer.github.client import GitHubSettings, call, make_github
+
+    if not run.repo or not _token(run):
+        raise UsageError(
+            "this job publishes to GitHub, which needs GITHUB_REPOSITORY (or --repo) and "
+            "GITHUB_TOKEN",
+            hint="run in GitHub Actions, export both, or set `output: file` (report) / "
+            "`output: sarif` (security-audit) on the job",
+        )
     api_url = ActionsEnv.from_environ(run.environ).api_url
-    client = make_github(GitHubSettings(api_url=api_url, token=token))
+    client = make_github(GitHubSettings(api_url=api_url, token=_token(run)))
     repo_name = run.repo
-    return GitHubStore(call(f"open repository {repo_name}", lambda: client.get_repo(repo_name)))
+    return call(f"open repository {repo_name}", lambda: client.get_repo(repo_name))
 
 
 def _kill_at(point: str | None) -> Callable[[str], None]:

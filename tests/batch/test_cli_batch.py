@@ -16,6 +16,7 @@ CONFIG = """
 jobs:
   digest:
     kind: report
+    output: file
     sla_hours: 30
 {extra}
 """

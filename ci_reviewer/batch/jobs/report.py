@@ -17,8 +17,10 @@ from ci_reviewer.batch.jobs.base import (
     Rejected,
     structured_output,
 )
+from ci_reviewer.batch.jobs.context import RunAccount, UsageLedger
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
+from ci_reviewer.github.publish_issue import IssueDraft, IssuePublisher
 
 SYSTEM = (
     "You write concise technical reports about source files for the maintainers of a "
@@ -56,12 +58,21 @@ class FileDigest:
 
 
 class ReportKind:
-    """Digest per file; `publish` writes `<output_dir>/<job>-<collection_id>.md`."""
+    """Digest per file; `publish` opens (or, on a replay, edits) the collection's issue, or
+    with no issue publisher writes `<output_dir>/<job>-<collection_id>.md`."""
 
     prefix = "report"
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(
+        self,
+        output_dir: Path,
+        issues: IssuePublisher | None = None,
+        job: tuple[str, JobConfig] | None = None,
+    ) -> None:
         self.output_dir = output_dir
+        self.issues = issues
+        self.job = job
+        self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
         if job.instructions.strip():
@@ -77,6 +88,7 @@ class ReportKind:
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
+        self.ledger.record(message)
         value = structured_output(message)
         if isinstance(value, Rejected):
             return value
@@ -91,10 +103,27 @@ class ReportKind:
     def publish(self, collection: Collection) -> Published | None:
         if not (collection.accepted or collection.failures):
             return None
+        if self.issues is not None:
+            return self._publish_issue(self.issues, collection)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         target = self.output_dir / f"{collection.job}-{collection.collection_id}.md"
         target.write_text(render(collection), encoding="utf-8")
         return Published(str(target), f"{len(collection.accepted)} file(s) reported")
+
+    def _publish_issue(self, issues: IssuePublisher, collection: Collection) -> Published:
+        name, job = self.job or (collection.job, None)
+        account = RunAccount(
+            "a short report of what the file does and its notable risks",
+            job.instructions if job else "",
+            collection,
+            self.ledger,
+        ).markdown()
+        body = "\n".join([*account, "", render(collection)])
+        labels = job.labels if job else ()
+        title = f"ci-reviewer {name}: report of {len(collection.accepted)} file(s)"
+        issue = issues.publish(IssueDraft(name, collection.collection_id, title, body, labels))
+        verb = "opened" if issue.created else "updated"
+        return Published(issue.url, f"issue #{issue.number} {verb}")
 
 
 def render(collection: Collection) -> str:
