@@ -93,9 +93,15 @@ def pull_request_ref(env: ActionsEnv, repo: str | None, pr_number: int | None) -
     full_name = _repo_of(payload) or repo
     if not full_name:
         raise InputError("the event payload names no repository", hint="pass --repo OWNER/NAME")
+    number = pull.get("number")
+    if not isinstance(number, int):
+        raise InputError(
+            f"{env.event_path}: pull_request.number is missing from the event payload",
+            hint="GITHUB_EVENT_PATH must point at the runner's event JSON, or pass --pr N",
+        )
     head = pull.get("head")
     head_sha = head.get("sha") if isinstance(head, Mapping) else None
-    return PullRequestRef(full_name, int(pull["number"]), event, head_sha or None)
+    return PullRequestRef(full_name, number, event, head_sha or None)
 
 
 def _payload_head(env: ActionsEnv, number: int) -> str | None:

@@ -197,3 +197,14 @@ def test_dry_run_on_a_pull_request_writes_nothing_to_github(
     assert "dry run: nothing sent. 2 files" in out and "lib.py" in out
     assert world.claude.requests == []
     assert [r.method for r in world.github.log if r.method != "GET"] == []
+
+
+def test_a_pull_request_payload_without_a_number_is_exit_2(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = world.env(1)
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"pull_request": {"head": {}}}))
+
+    code, _, err = ci_reviewer(world, monkeypatch, capsys, ["review"], env)
+
+    assert code == 2 and "pull_request.number is missing" in err
