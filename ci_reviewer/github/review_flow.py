@@ -320,7 +320,9 @@ def _outcome(
     }
     job_summary = summary.render_summary(replace(view, notes=tuple(done.notes)))
     if result is not None and result.findings:
-        job_summary += "\n\n" + format_markdown(result)
+        # The findings in full, under the summary (which already has the headline).
+        details = format_markdown(result).replace("## ci-reviewer", "### Findings", 1)
+        job_summary += "\n\n" + details
     return FlowOutcome(
         exit_code=exit_code,
         result=result,
