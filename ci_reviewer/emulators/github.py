@@ -202,5 +202,7 @@ def _user(ctx: Context) -> dict[str, Any]:
         "following": 0,
         "created_at": "2024-01-01T00:00:00Z",
         "updated_at": "2024-01-01T00:00:00Z",
+        # GET /user answers public-user or private-user, told apart by this discriminator.
+        "user_view_type": "public",
     }
     return body

@@ -440,3 +440,11 @@ def test_validator_rejects_a_wrong_shape() -> None:
     assert unknown == [
         "GET /repos/octo/demo/no-such-thing: no operation in the OpenAPI description"
     ]
+
+
+def test_authenticated_user_validates_and_names_the_actor(
+    emulator: GitHubEmulator, gh: github.Github
+) -> None:
+    me = gh.get_user()
+    assert me.login == emulator.actor
+    assert me.type == "Bot"
