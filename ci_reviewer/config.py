@@ -80,7 +80,7 @@ class JobConfig(_Strict):
     kind: JobKind
     api: Literal["batch", "sync"] = "batch"
     model: str | None = None
-    sla_hours: float = Field(30, gt=0)
+    sla_hours: float = Field(30, gt=0, allow_inf_nan=False)
     since: str = "last-run"
     include: list[str] = ["**"]
     exclude: list[str] = []

@@ -47,11 +47,49 @@ def compile_globs(patterns: Sequence[str]) -> pathspec.PathSpec[Pattern]:
     for pattern in patterns:
         if not pattern.strip():
             raise GlobPatternError(pattern, "an empty pattern matches nothing")
+        _check_wildmatch(pattern)
         try:
             pathspec.PathSpec.from_lines("gitignore", [pattern])
         except ValueError as error:
             raise GlobPatternError(pattern, str(error)) from error
     return pathspec.PathSpec.from_lines("gitignore", list(patterns))
+
+
+def _check_wildmatch(pattern: str) -> None:
+    """Refuse patterns git accepts but that can never match: the user meant something else."""
+    if pattern.startswith("#"):
+        raise GlobPatternError(
+            pattern, "a pattern starting with '#' is a comment in git's rules; write '\\#'"
+        )
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        end = _bracket_end(pattern, index) if char == "[" else index
+        if end < 0:
+            raise GlobPatternError(
+                pattern, "unclosed '[' matches nothing; write '\\[' for a literal bracket"
+            )
+        index = end + 1
+
+
+def _bracket_end(pattern: str, start: int) -> int:
+    """Index of the ']' closing the bracket expression at `start`, or -1."""
+    index = start + 1
+    if index < len(pattern) and pattern[index] in "!^":
+        index += 1
+    if index < len(pattern) and pattern[index] == "]":
+        index += 1  # a leading ']' is a member, not the end
+    while index < len(pattern):
+        if pattern[index] == "\\":
+            index += 2
+            continue
+        if pattern[index] == "]":
+            return index
+        index += 1
+    return -1
 
 
 @dataclass(frozen=True)

@@ -137,12 +137,15 @@ def hours(value: float) -> str:
 
 
 def _check_terms(terms: SlaTerms) -> None:
-    if not terms.sla_hours > 0:
-        raise UsageError(f"the SLA must be a positive number of hours, got {terms.sla_hours:g}")
+    if not (terms.sla_hours > 0 and math.isfinite(terms.sla_hours)):
+        raise UsageError(
+            f"the SLA must be a positive, finite number of hours, got {terms.sla_hours:g}",
+            hint="for work with no deadline, give the longest acceptable wait (168 is a week)",
+        )
     for name, value in (
         ("poll", terms.poll_hours),
         ("margin", terms.margin_hours),
         ("processing", terms.processing_hours),
     ):
-        if value < 0 or math.isnan(value):
-            raise UsageError(f"--{name}-hours cannot be negative, got {value:g}")
+        if not (value >= 0 and math.isfinite(value)):
+            raise UsageError(f"--{name}-hours must be a finite number >= 0, got {value:g}")

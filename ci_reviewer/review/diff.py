@@ -203,10 +203,34 @@ def _changed_file(patched: Any) -> ChangedFile:
 
 
 def _strip_prefix(name: str) -> str:
+    name = _unquote(name)
     for prefix in ("a/", "b/"):
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
+
+
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(name: str) -> str:
+    """Git C-quotes a path holding a newline, a quote or a control character (even with
+    core.quotepath=false): `"b/new\\nline.py"`. Give back the real name."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    out, text, index = bytearray(), name[1:-1], 0
+    while index < len(text):
+        char = text[index]
+        if char != "\\" or index + 1 == len(text):
+            out += char.encode()
+            index += 1
+        elif text[index + 1] in _C_ESCAPES:
+            out.append(_C_ESCAPES[text[index + 1]])
+            index += 2
+        else:
+            out.append(int(text[index + 1 : index + 4], 8))  # \ooo: one byte, in octal
+            index += 4
+    return out.decode("utf-8", errors="surrogateescape")
 
 
 def _status(patched: Any) -> str:
@@ -237,8 +261,9 @@ def select_reviewable(
 def _skip_reason(
     changed: ChangedFile, path_filter: PathFilter, workdir: Path | None, skip_generated: bool
 ) -> str | None:
-    if changed.is_binary:
-        return "binary file"
+    kind = _not_text_reason(changed, workdir)
+    if kind is not None:
+        return kind
     if changed.status == "removed":
         return "deleted file"
     if not changed.added_lines:
@@ -248,6 +273,15 @@ def _skip_reason(
         return reason
     if skip_generated and workdir is not None and _looks_generated(workdir / changed.path):
         return "generated file (marked as generated in its header)"
+    return None
+
+
+def _not_text_reason(changed: ChangedFile, workdir: Path | None) -> str | None:
+    if changed.is_binary:
+        return "binary file"
+    if workdir is not None and (workdir / changed.path).is_symlink():
+        # Its "content" is a target path; the tools refuse to follow it out of the checkout.
+        return "symbolic link"
     return None
 
 

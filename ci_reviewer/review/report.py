@@ -31,6 +31,11 @@ def headline(result: ReviewResult) -> str:
     text += "s" if len(result.files) != 1 else ""
     if result.highest_severity:
         text += f" (highest: {result.highest_severity})"
+    unreviewed = sum(review.status != "reviewed" for review in result.files)
+    if unreviewed:
+        # "0 findings in 3000 files" must not read as a clean bill when 2999 were not read.
+        budgets = ", ".join(result.budgets_exhausted)
+        text += f"; {unreviewed} not reviewed" + (f" ({budgets} reached)" if budgets else "")
     if result.blocking:
         text += f"; blocking at fail-on {result.fail_on}"
     return text
