@@ -195,7 +195,11 @@ def _github_review(
     from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
     from ci_reviewer.github.client import make_github
     from ci_reviewer.github.review_flow import FlowOptions, run_github_review
-    from ci_reviewer.github.review_source import github_settings, pull_request_ref
+    from ci_reviewer.github.review_source import (
+        config_file_in_checkout,
+        github_settings,
+        pull_request_ref,
+    )
     from ci_reviewer.review.engine import run_review
     from ci_reviewer.review.report import format_result, headline
 
@@ -216,7 +220,9 @@ def _github_review(
                 max_turns=max_turns,
             )
 
-    options = FlowOptions(config, model, fail_on, run.workdir, full=full)
+    options = FlowOptions(
+        config, model, fail_on, run.workdir, full=full, config_file=config_file_in_checkout(run)
+    )
     gh = make_github(github_settings(run))
     try:
         outcome = run_github_review(gh, ref, options, reviewer, run.redact)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ci_reviewer.config import DEFAULT_CONFIG_PATH
 from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
 from ci_reviewer.github import checks, publish_review, summary
 from ci_reviewer.github.client import github_errors
@@ -52,6 +53,8 @@ class FlowOptions:
     fail_on: str
     workdir: Path
     full: bool = False
+    # The config's path in the checkout, read at the base commit under pull_request_target.
+    config_file: str = DEFAULT_CONFIG_PATH
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def run_github_review(
     if not info.is_open:
         message = f"pull request #{info.number} is {info.closed_reason}: nothing to review"
         return FlowOutcome(0, diagnostics=(message,))
-    guard_target_checkout(info, options.workdir, options.config.allow_pull_request_target_checkout)
+    guard_target_checkout(info, options.workdir, options.config_file)
     trusted = TrustedAuthors()
     with github_errors(f"reading the comments of pull request #{info.number}"):
         existing = summary.find_summary(pull, trusted)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ci_reviewer.errors import InputError, UsageError
+from ci_reviewer.config import DEFAULT_CONFIG_PATH, parse_config
+from ci_reviewer.errors import ConfigError, InputError, UsageError
 from ci_reviewer.git import run_git
 from ci_reviewer.github.actions import ActionsEnv, load_event
 from ci_reviewer.github.client import GitHubSettings, github_errors, make_github
@@ -156,15 +157,21 @@ def pull_source(pull: PullRequest, info: PullRequestInfo, workdir: Path | None) 
     )
 
 
-def guard_target_checkout(info: PullRequestInfo, workdir: Path, allowed: bool) -> None:
+def guard_target_checkout(
+    info: PullRequestInfo, workdir: Path, config_file: str = DEFAULT_CONFIG_PATH
+) -> None:
     """Under pull_request_target, refuse a checkout that holds the PR's code (its head, or a
-    merge of it) unless the config accepts the risk; exit 2 with the reason."""
-    if info.event_name != "pull_request_target" or allowed:
+    merge of it) unless the config accepts the risk; exit 2 with the reason.
+
+    The acceptance is read from the config at the PR's base commit, never from the checkout:
+    there the config file is the PR author's, who could otherwise accept the risk for us.
+    """
+    if info.event_name != "pull_request_target":
         return
     holds_head = run_git(
         workdir, ["merge-base", "--is-ancestor", info.head_sha, "HEAD"], check=False
     )
-    if holds_head.returncode == 0:
+    if holds_head.returncode == 0 and not _base_config_allows(workdir, info.base_sha, config_file):
         raise InputError(
             f"refusing to review: the checkout at {workdir} holds the head of pull request "
             f"#{info.number} ({info.head_sha[:12]}) and the event is pull_request_target",
@@ -172,10 +179,29 @@ def guard_target_checkout(info: PullRequestInfo, workdir: Path, allowed: bool) -
         )
 
 
+def _base_config_allows(workdir: Path, base_sha: str, config_file: str) -> bool:
+    shown = run_git(workdir, ["show", f"{base_sha}:{config_file}"], check=False)
+    if shown.returncode != 0:
+        return False  # no config at the base (or the base is not fetched): the default, no
+    try:
+        config = parse_config(shown.text, f"{config_file} at {base_sha[:12]}")
+    except ConfigError:
+        return False
+    return config.review.allow_pull_request_target_checkout
+
+
 def github_settings(run: Settings) -> GitHubSettings:
     env = ActionsEnv.from_environ(run.environ)
     token = run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
     return GitHubSettings(api_url=env.api_url, token=token)
+
+
+def config_file_in_checkout(run: Settings) -> str:
+    """The config file's path inside the checkout, as git names it at another commit."""
+    try:
+        return run.config_path.resolve().relative_to(run.workdir.resolve()).as_posix()
+    except ValueError:
+        return DEFAULT_CONFIG_PATH
 
 
 def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
@@ -185,9 +211,7 @@ def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
     gh = make_github(github_settings(run))
     try:
         _, pull, info = load_pull(gh, ref)
-        guard_target_checkout(
-            info, run.workdir, run.config.review.allow_pull_request_target_checkout
-        )
+        guard_target_checkout(info, run.workdir, config_file_in_checkout(run))
         return pull_source(pull, info, run.workdir)
     finally:
         gh.close()

@@ -71,9 +71,26 @@ def test_pull_request_target_with_the_base_checked_out_is_reviewed(world: World)
     assert [run["head_sha"] for run in world.check_runs()] == [head]
 
 
-def test_pull_request_target_checkout_allowed_by_the_config(world: World) -> None:
+ALLOW = "review:\n  allow_pull_request_target_checkout: true\n"
+
+
+def test_pull_request_target_checkout_allowed_by_the_base_config(world: World) -> None:
+    git(world.repo, "checkout", "-q", "main")
+    world.push({".github/ci-reviewer.yml": ALLOW}, "accept the risk on main")
+    git(world.repo, "checkout", "-q", "feature")
+    git(world.repo, "merge", "-q", "main")
     world.push({"app.py": numbered({5: "x"})})
+    number = world.open_pr()
+
+    assert world.run(number, event="pull_request_target").exit_code == 0
+
+
+def test_pull_request_target_ignores_an_allowance_the_pr_itself_adds(world: World) -> None:
+    """The checkout's config is the PR author's: it cannot accept the risk for the base."""
+    world.push({"app.py": numbered({5: "x"}), ".github/ci-reviewer.yml": ALLOW})
     number = world.open_pr()
     world.config = world.config.model_copy(update={"allow_pull_request_target_checkout": True})
 
-    assert world.run(number, event="pull_request_target").exit_code == 0
+    with pytest.raises(InputError, match="allow_pull_request_target_checkout"):
+        world.run(number, event="pull_request_target")
+    assert world.claude.requests == []
