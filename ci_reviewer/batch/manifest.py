@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PREFIX = re.compile(r"[^a-zA-Z0-9]")
+_HEX8 = re.compile(r"[0-9a-f]{8}")
 
 
 class ManifestEntry(BaseModel):
@@ -27,9 +28,17 @@ class ManifestEntry(BaseModel):
 
 def custom_id(prefix: str, entry: ManifestEntry) -> str:
     """`{prefix}-{sha1(path)[:16]}-{content_hash[:8]}-a{attempt}`, always within 64 chars."""
-    kind = _PREFIX.sub("", prefix)[:12] or "job"
-    path_hash = hashlib.sha1(entry.path.encode(), usedforsecurity=False).hexdigest()[:16]
-    content = _PREFIX.sub("", entry.content_hash)[:8] or "0"
-    value = f"{kind}-{path_hash}-{content}-a{entry.attempt}"
-    assert CUSTOM_ID.match(value), value
-    return value
+    return custom_id_of(id_prefix(prefix), entry.path, entry.content_hash, entry.attempt)
+
+
+def id_prefix(prefix: str) -> str:
+    """The kind's prefix as it starts a custom_id: letters and digits, at most 12."""
+    return _PREFIX.sub("", prefix)[:12] or "job"
+
+
+def custom_id_of(kind: str, path: str, content_hash: str, attempt: int) -> str:
+    """`custom_id` for an already cleaned prefix (`id_prefix`), without building an entry."""
+    path_hash = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:16]
+    content = content_hash[:8] if _HEX8.match(content_hash) else _PREFIX.sub("", content_hash)[:8]
+    # Within CUSTOM_ID by construction: [a-zA-Z0-9] runs, hex, digits and dashes.
+    return f"{kind}-{path_hash}-{content or '0'}-a{attempt}"

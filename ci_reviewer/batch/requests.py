@@ -4,31 +4,41 @@ Every request of a job starts with the same system block (the kind's prompt and 
 instructions), marked for caching with the 1-hour TTL: batches run for hours, so the 5-minute
 default would expire between requests. The answer is constrained by the kind's JSON schema.
 No request declares tools: a batch request cannot run one.
+
+Serialization is the hot path of a large first run: the shared head is encoded once, each
+file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs.base import BatchJobKind
-from ci_reviewer.batch.manifest import ManifestEntry, custom_id
+from ci_reviewer.batch.manifest import ManifestEntry, custom_id_of, id_prefix
 from ci_reviewer.config import BATCH_TOOLS_REASON, JobConfig
 from ci_reviewer.errors import UsageError
 
 CACHE_1H = {"type": "ephemeral", "ttl": "1h"}
 
 
-@dataclass(frozen=True)
-class BatchRequest:
-    """A request ready to serialize, and the manifest entry its custom_id stands for."""
+class BatchRequest(NamedTuple):
+    """A request ready to send, and what its custom_id stands for (kept as plain fields:
+    one of these is built per file, and a manifest entry only when the state needs it)."""
 
     custom_id: str
-    entry: ManifestEntry
+    path: str
+    content_hash: str
+    attempt: int
     line: bytes  # `{"custom_id": ..., "params": ...}` as one JSON line, without newline
+
+    @property
+    def entry(self) -> ManifestEntry:
+        return ManifestEntry(path=self.path, content_hash=self.content_hash, attempt=self.attempt)
 
 
 def refuse_tools(job_name: str, job: JobConfig) -> None:
@@ -51,7 +61,8 @@ class RequestBuilder:
 
     def __init__(self, kind: BatchJobKind, job: JobConfig, model: str) -> None:
         self.kind = kind
-        self._head = json.dumps(
+        self._prefix = id_prefix(kind.prefix)
+        head = orjson.dumps(
             {
                 "model": model,
                 "max_tokens": job.max_tokens,
@@ -61,19 +72,24 @@ class RequestBuilder:
                 "output_config": {
                     "format": {"type": "json_schema", "schema": dict(kind.output_schema())}
                 },
-            },
-            ensure_ascii=False,
-        )[:-1]
+            }
+        )
+        # Everything between the custom_id and the user message, without re-encoding per file.
+        self._middle = b'","params":' + head[:-1] + b',"messages":[{"role":"user","content":'
 
     def build(self, source: SourceFile, attempt: int = 1) -> BatchRequest:
-        entry = ManifestEntry(path=source.path, content_hash=source.blob_sha, attempt=attempt)
-        cid = custom_id(self.kind.prefix, entry)
-        messages = json.dumps(
-            [{"role": "user", "content": self.kind.user_message(source)}], ensure_ascii=False
-        )
-        # The shared head is spliced in rather than re-encoded for every file.
-        line = f'{{"custom_id": "{cid}", "params": {self._head}, "messages": {messages}}}}}'
-        return BatchRequest(cid, entry, line.encode("utf-8"))
+        cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
+        content = _encoded(self.kind.user_message(source))
+        line = b"".join((b'{"custom_id":"', cid.encode(), self._middle, content, b"}]}}"))
+        return BatchRequest(cid, source.path, source.blob_sha, attempt, line)
+
+
+def _encoded(text: str) -> bytes:
+    try:
+        return orjson.dumps(text)
+    except orjson.JSONEncodeError:
+        # A lone surrogate (an undecodable name in a kind's context): escaped, not dropped.
+        return json.dumps(text).encode()
 
 
 def params_of(line: bytes) -> Mapping[str, Any]:

@@ -97,7 +97,10 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
     stats = CollectStats()
     estimate = BatchEstimate()
     with tempfile.TemporaryDirectory(prefix="ci-reviewer-batch-") as spool:
-        requests = _measured(_requests(run, head, document, stats), estimate, dry_run_to)
+        builder = RequestBuilder(run.kind, run.job, run.model)
+        requests = _measured(
+            _requests(run, builder, head, document, stats), estimate, run.job.max_tokens, dry_run_to
+        )
         spooled = list(split(requests, _limits(run), Path(spool)))
         run.checkpoint("collected")
         result = replace(
@@ -125,10 +128,9 @@ def _limits(run: JobRun) -> Limits:
 
 
 def _requests(
-    run: JobRun, head: str, document: StateDocument, stats: CollectStats
+    run: JobRun, builder: RequestBuilder, head: str, document: StateDocument, stats: CollectStats
 ) -> Iterator[BatchRequest]:
     """New and changed files first, then retries whose file has not changed since."""
-    builder = RequestBuilder(run.kind, run.job, run.model)
     pending = {(e.path, e.content_hash) for e in document.manifest.values()}
     retries = {item.entry.path: item for item in document.retry}
     selection = FileSelection(
@@ -168,22 +170,16 @@ def _retried(
 
 
 def _measured(
-    requests: Iterable[BatchRequest], estimate: BatchEstimate, dry_run_to: BinaryIO | None
+    requests: Iterable[BatchRequest],
+    estimate: BatchEstimate,
+    max_tokens: int,
+    dry_run_to: BinaryIO | None,
 ) -> Iterator[BatchRequest]:
     for request in requests:
-        estimate.add(estimate_line(request.line, run_max_tokens(request)))
+        estimate.add(estimate_line(request.line, max_tokens))
         if dry_run_to is not None:
             dry_run_to.write(request.line + b"\n")
         yield request
-
-
-def run_max_tokens(request: BatchRequest) -> int:
-    # The head of every line carries max_tokens; reading it back is cheaper than passing
-    # the job through every layer.
-    marker = b'"max_tokens": '
-    start = request.line.index(marker) + len(marker)
-    end = request.line.index(b",", start)
-    return int(request.line[start:end])
 
 
 def _check_budget(run: JobRun, estimate: BatchEstimate) -> None:

@@ -94,3 +94,24 @@ def test_uses_the_committed_content_when_the_checkout_differs(repo: Path) -> Non
     )
     assert {f.path: f.text for f in files}["src/a.py"] == "print('a')\n"
     assert git(repo, "status", "--porcelain")  # the edit is still there, untouched
+
+
+def test_an_edit_of_the_same_size_in_the_checkout_is_not_collected(repo: Path) -> None:
+    (repo / "src/a.py").write_text("print('A')\n")  # same length as the committed content
+    (repo / "src/b.py").unlink()
+    selection = FileSelection(PathFilter.build(["**"], []), 1000, True)
+    files = tracked_files(
+        repo, commit=head_commit(repo), selection=selection, only=None, stats=CollectStats()
+    )
+    assert {f.path: f.text for f in files} == {
+        "src/a.py": "print('a')\n",
+        "src/b.py": "print('b')\n",
+    }
+
+
+def test_empty_files_and_files_over_the_limit_in_the_object_store_are_skipped(repo: Path) -> None:
+    commit_files(repo, {"empty.py": "", "big.py": "x = 1\n" * 500})
+    (repo / "big.py").unlink()  # only the object store has it now
+    paths, stats = collect(repo)
+    assert paths == ["src/a.py", "src/b.py"]
+    assert stats.skipped == {"empty": 1, "larger than max_file_bytes": 1}
