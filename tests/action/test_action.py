@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.action.runner import ActionRun, run_action
+from tests.emulators.github_fixtures import emulator, git_repo
+from tests.github.test_review_fixtures import World, numbered, world
+
+__all__ = ["emulator", "git_repo", "world"]  # fixtures used here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,3 +86,48 @@ def test_inputs_reach_the_cli_only_through_env(
     )
     assert not marker.exists()
     assert run.returncode == 2  # `;touch` is an unexpected argument to the CLI, not a command
+
+
+def test_review_through_the_action_posts_and_gates(
+    action_dir: Path, runner_temp: Path, world: World
+) -> None:
+    world.push({"app.py": numbered({5: "eval(user_input)"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "severity": "high", "title": "eval of user input"})
+    env = world.env(number)
+    secrets = {
+        "ANTHROPIC_API_KEY": env.pop("ANTHROPIC_API_KEY"),
+        "GITHUB_TOKEN": env.pop("GITHUB_TOKEN"),
+    }
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        env.pop(name)  # the runner gives each step its own files
+
+    run = run_action(
+        action_dir,
+        {
+            "command": "review",
+            "fail-on": "high",
+            "anthropic-api-key": secrets["ANTHROPIC_API_KEY"],
+            "github-token": secrets["GITHUB_TOKEN"],
+        },
+        env,
+        runner_temp,
+    )
+
+    assert run.returncode == 1, run.stderr  # a high finding blocks the merge
+    assert run.outputs["findings-count"] == "1"
+    assert run.outputs["highest-severity"] == "high"
+    [review] = world.reviews(number)
+    assert run.outputs["review-url"] == review["html_url"]
+    assert review["state"] == "CHANGES_REQUESTED"
+    assert "::add-mask::" in run.stdout
+    assert "eval of user input" in run.summary
+    # The runner consumes ::add-mask:: lines (that is how a value gets masked); nothing else
+    # may carry a secret.
+    shown = "\n".join(
+        line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")
+    )
+    for secret in secrets.values():
+        assert f"::add-mask::{secret}" in run.stdout
+        assert secret not in shown + run.stderr + run.summary
+        assert all(secret not in value for value in run.outputs.values())

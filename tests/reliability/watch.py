@@ -47,7 +47,7 @@ class LeakWatch:
     def record(self, channel: str, content: str | bytes | None) -> None:
         if content:
             with self._lock:
-                self._texts.append((channel, content))
+                self._texts.append((channel, _without_mask_commands(content)))
 
     def _watch_server(self, server: emulator_server.EmulatorServer, already_seen: int = 0) -> None:
         with self._lock:
@@ -89,6 +89,15 @@ class LeakWatch:
 
     def leaks(self, extra: Sequence[tuple[str, str | bytes]] = ()) -> list[Leak]:
         return find_leaks(self.secrets(), [*extra, *self.channels()])
+
+
+def _without_mask_commands(content: str | bytes) -> str | bytes:
+    """Drop `::add-mask::<value>` lines: the runner consumes them (that is how a value gets
+    masked in the log) and never shows them."""
+    if isinstance(content, bytes):
+        kept = [ln for ln in content.splitlines(True) if not ln.startswith(b"::add-mask::")]
+        return b"".join(kept)
+    return "".join(ln for ln in content.splitlines(True) if not ln.startswith("::add-mask::"))
 
 
 def masked(secrets: set[str], text: str) -> str:
