@@ -114,7 +114,8 @@ def runner(checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator) -> Ru
 
 
 def batches_created(claude: ClaudeEmulator) -> int:
-    return sum(1 for r in claude.log if r.method == "POST" and r.path == "/v1/messages/batches")
+    """Batches that exist on the API (a request answered with an injected fault made none)."""
+    return len(claude.batches.all_newest_first())
 
 
 def report_issues(origin: GitHubEmulator) -> list[dict[str, Any]]:
