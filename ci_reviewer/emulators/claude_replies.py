@@ -1,17 +1,18 @@
 """What the Claude emulator answers: scripted `Reply` records and the deterministic default.
 
 Default reply, when nothing scripted matches a request (and no responder answers):
-1. With `output_config.format` of type json_schema: a text block holding the minimal valid
-   instance of the schema (objects carry only required properties, arrays are empty unless
-   `minItems`, strings are empty unless `minLength`/`enum`/`const`, numbers take `minimum` or
-   0, booleans false; `$ref` into `$defs`/`definitions` and the first `anyOf`/`oneOf` branch
-   are followed).
-2. Else, with `tool_choice` forcing a tool (`{"type": "tool", "name": N}`): that tool, called
-   with the minimal instance of its input schema.
-3. Else, when tools are declared and the conversation has no assistant turn yet: if one tool
-   has a string `path` property (a tool named `read_file` first) and the last user message
-   names a file (a token like `src/app.py`), that tool is called once with that path; this is
-   how `ci-reviewer emulate` shows a real tool round trip.
+1. With `tool_choice` forcing a tool (`{"type": "tool", "name": N}`): that tool, called with
+   the minimal instance of its input schema.
+2. Else, when tools are declared (and not disabled by `tool_choice: none`) and the
+   conversation has no assistant turn yet: if one tool has a string `path` property (a tool
+   named `read_file` first) and the last user message names a file (a token like
+   `src/app.py`), that tool is called once with that path; this is how `ci-reviewer emulate`
+   shows a real tool round trip, structured output or not.
+3. Else, with `output_config.format` of type json_schema: a text block holding the minimal
+   valid instance of the schema (objects carry only required properties, arrays are empty
+   unless `minItems`, strings are empty unless `minLength`/`enum`/`const`, numbers take
+   `minimum` or 0, booleans false; `$ref` into `$defs`/`definitions` and the first
+   `anyOf`/`oneOf` branch are followed).
 4. Else a short text: "No issues found (Claude emulator: nothing was scripted for this
    request)." with stop_reason end_turn.
 """
@@ -139,9 +140,6 @@ class ReplyScript:
 
 def default_reply(body: Mapping[str, Any]) -> Reply:
     """The documented deterministic answer (see the module docstring)."""
-    schema = _output_schema(body)
-    if schema is not None:
-        return Reply.json(minimal_instance(schema, schema))
     tools = [tool for tool in body.get("tools") or [] if isinstance(tool, Mapping)]
     choice = body.get("tool_choice")
     if isinstance(choice, Mapping) and choice.get("type") == "tool":
@@ -149,10 +147,14 @@ def default_reply(body: Mapping[str, Any]) -> Reply:
         if forced is not None:
             schema = forced.get("input_schema") or {}
             return Reply.tool_use([(str(forced["name"]), minimal_instance(schema, schema))])
-    if tools and not _has_assistant_turn(body):
+    tools_allowed = not (isinstance(choice, Mapping) and choice.get("type") == "none")
+    if tools and tools_allowed and not _has_assistant_turn(body):
         call = _demo_tool_call(tools, body)
         if call is not None:
             return Reply.tool_use([call], text="Let me read the file first.")
+    schema = _output_schema(body)
+    if schema is not None:
+        return Reply.json(minimal_instance(schema, schema))
     return Reply.text(DEFAULT_TEXT)
 
 
