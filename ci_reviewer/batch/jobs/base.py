@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.state import Failure, RetryItem
 from ci_reviewer.config import JobConfig
+
+AnswerModel = TypeVar("AnswerModel", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -106,3 +110,26 @@ def structured_output(message: Mapping[str, Any]) -> dict[str, Any] | Rejected:
     if not isinstance(value, dict):
         return Rejected("the answer is not a JSON object")
     return value
+
+
+def validated_answer(
+    message: Mapping[str, Any], model: type[AnswerModel]
+) -> AnswerModel | Rejected:
+    """The structured answer of `message` validated as `model`, or why it cannot be used:
+    an answer that breaks the schema is a reported failure for its file, never a crash."""
+    value = structured_output(message)
+    if isinstance(value, Rejected):
+        return value
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "answer"
+        return Rejected(f"the answer does not match the output schema ({where}: {problem['msg']})")
+
+
+def with_instructions(system: str, job: JobConfig) -> str:
+    """`system`, followed by the maintainers' instructions from the job's config."""
+    if job.instructions.strip():
+        return f"{system}\n\nInstructions from the maintainers:\n{job.instructions.strip()}"
+    return system

@@ -258,6 +258,18 @@ class RunAccount:
         )
 
 
+def failures_table(collection: Collection, heading: str) -> list[str]:
+    """The files a collection could not use, as a Markdown section (none: no lines)."""
+    if not collection.failures:
+        return []
+    lines = [heading, "", "| file | attempt | reason |", "|---|---|---|"]
+    lines += [
+        f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
+        for f in sorted(collection.failures, key=lambda f: f.path)
+    ]
+    return [*lines, ""]
+
+
 def table_cell(text: str, limit: int = 300) -> str:
     """`text` as one Markdown table cell: one line, pipes escaped, bounded."""
     flat = " ".join(str(text).split()).replace("|", "\\|")

@@ -16,8 +16,9 @@ from ci_reviewer.batch.jobs.base import (
     Published,
     Rejected,
     structured_output,
+    with_instructions,
 )
-from ci_reviewer.batch.jobs.context import RunAccount, UsageLedger
+from ci_reviewer.batch.jobs.context import RunAccount, UsageLedger, failures_table
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_issue import IssueDraft, IssuePublisher
@@ -75,9 +76,7 @@ class ReportKind:
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
-        if job.instructions.strip():
-            return f"{SYSTEM}\n\nInstructions from the maintainers:\n{job.instructions.strip()}"
-        return SYSTEM
+        return with_instructions(SYSTEM, job)
 
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
@@ -137,13 +136,7 @@ def render(collection: Collection) -> str:
         lines += [f"- **{severity}**: {text}" for severity, text in digest.notes]
         if digest.notes:
             lines.append("")
-    if collection.failures:
-        lines += ["## Not reported", "", "| file | attempt | reason |", "|---|---|---|"]
-        lines += [
-            f"| `{f.path}` | {f.attempt} | {f.reason} |"
-            for f in sorted(collection.failures, key=lambda f: f.path)
-        ]
-        lines.append("")
+    lines += failures_table(collection, "## Not reported")
     if collection.retried:
         lines.append(f"{len(collection.retried)} request(s) will be retried on the next run.")
     return "\n".join(lines).rstrip() + "\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs.base import (
@@ -24,9 +24,16 @@ from ci_reviewer.batch.jobs.base import (
     Collection,
     Published,
     Rejected,
-    structured_output,
+    validated_answer,
+    with_instructions,
 )
-from ci_reviewer.batch.jobs.context import RepositoryContext, RunAccount, UsageLedger, table_cell
+from ci_reviewer.batch.jobs.context import (
+    RepositoryContext,
+    RunAccount,
+    UsageLedger,
+    failures_table,
+    table_cell,
+)
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_issue import (
@@ -155,9 +162,7 @@ class SecurityAuditKind:
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
-        if job.instructions.strip():
-            return f"{SYSTEM}\n\nInstructions from the maintainers:\n{job.instructions.strip()}"
-        return SYSTEM
+        return with_instructions(SYSTEM, job)
 
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
@@ -174,16 +179,9 @@ class SecurityAuditKind:
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
         self.ledger.record(message)
-        value = structured_output(message)
-        if isinstance(value, Rejected):
-            return value
-        try:
-            answer = _AuditAnswer.model_validate(value)
-        except ValidationError as error:
-            problem = error.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in problem["loc"]) or "answer"
-            reason = f"the answer does not match the output schema ({where}: {problem['msg']})"
-            return Rejected(reason)
+        answer = validated_answer(message, _AuditAnswer)
+        if isinstance(answer, Rejected):
+            return answer
         findings = tuple(
             AuditFinding(
                 path=self._finding_path(f.path, entry.path),
@@ -293,10 +291,5 @@ def render_issue(
             f"- {table_cell(f.title)} `{f.path}`: see #{where.issue_number}" for f, where in known
         ]
         lines.append("")
-    if collection.failures:
-        lines += ["### Not audited", "", "| file | attempt | reason |", "|---|---|---|"]
-        lines += [
-            f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
-            for f in sorted(collection.failures, key=lambda f: f.path)
-        ]
+    lines += failures_table(collection, "### Not audited")
     return "\n".join(lines).rstrip() + "\n"

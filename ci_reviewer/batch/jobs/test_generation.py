@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs.base import (
@@ -23,12 +23,14 @@ from ci_reviewer.batch.jobs.base import (
     Collection,
     Published,
     Rejected,
-    structured_output,
+    validated_answer,
+    with_instructions,
 )
 from ci_reviewer.batch.jobs.context import (
     RepositoryContext,
     RunAccount,
     UsageLedger,
+    failures_table,
     language_of,
     table_cell,
 )
@@ -114,9 +116,7 @@ class TestGenerationKind:
                 "Each test is run from the repository root with: "
                 f"{job.verify_command.replace('{path}', '<test path>')}"
             )
-        if job.instructions.strip():
-            parts.append(f"Instructions from the maintainers:\n{job.instructions.strip()}")
-        return "\n\n".join(parts)
+        return with_instructions("\n\n".join(parts), job)
 
     @cached_property
     def _conventions(self) -> str:
@@ -153,16 +153,9 @@ class TestGenerationKind:
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
         self.ledger.record(message)
-        value = structured_output(message)
-        if isinstance(value, Rejected):
-            return value
-        try:
-            answer = TestAnswer.model_validate(value)
-        except ValidationError as error:
-            problem = error.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in problem["loc"]) or "answer"
-            reason = f"the answer does not match the output schema ({where}: {problem['msg']})"
-            return Rejected(reason)
+        answer = validated_answer(message, TestAnswer)
+        if isinstance(answer, Rejected):
+            return answer
         test = GeneratedTest(
             entry.path, answer.target_path, answer.content, answer.framework, answer.notes
         )
@@ -331,13 +324,7 @@ def render_body(
         lines.append("")
     lines += _section(plan, "dropped", "### Dropped: failed verification", "test")
     lines += _section(plan, "refused", "### Refused paths", "proposed path")
-    if collection.failures:
-        lines += ["### Not generated", "", "| source | attempt | reason |", "|---|---|---|"]
-        lines += [
-            f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
-            for f in sorted(collection.failures, key=lambda f: f.path)
-        ]
-        lines.append("")
+    lines += failures_table(collection, "### Not generated")
     if collection.retried:
         lines.append(f"{len(collection.retried)} file(s) will be asked again on the next run.")
     return "\n".join(lines).rstrip() + "\n"
