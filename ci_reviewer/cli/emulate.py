@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from ci_reviewer.cli.context import settings
+from ci_reviewer.emulators.claude_replies import Reply
 from ci_reviewer.git import run_git
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +34,32 @@ def average(values: list[float]) -> float:
 _DEMO_HEAD = _DEMO_BASE.replace(
     "    return sum", "    if not values:\n        return 0.0\n    return sum"
 ) + ("\n\ndef load(path: str) -> str:\n    return open(path).read()\n")
+
+
+_DEMO_LINE = _DEMO_HEAD.splitlines().index("    return open(path).read()") + 1
+
+
+def _demo_reviewer(body: Mapping[str, Any]) -> Reply | None:
+    """What the demo's model says about src/stats.py once it has read it: one finding with
+    a suggested fix, so a demo review shows an inline comment and a suggestion block.
+    Everything else falls through to the emulator's documented default."""
+    messages = body.get("messages") or []
+    has_read = any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in messages)
+    asks_findings = "findings" in json.dumps(body.get("output_config") or {})
+    if not (has_read and asks_findings and "src/stats.py" in json.dumps(messages[:1])):
+        return None
+    finding = {
+        "path": "src/stats.py",
+        "line": _DEMO_LINE,
+        "end_line": None,
+        "severity": "medium",
+        "category": "resource-leak",
+        "title": "File handle is never closed",
+        "body": "`open(path).read()` leaves closing the file to the garbage collector.",
+        "suggestion": "    with open(path) as handle:\n        return handle.read()",
+        "confidence": 0.9,
+    }
+    return Reply.json({"summary": "One resource leak in load().", "findings": [finding]})
 
 
 def _port_option(api: str) -> Callable[[F], F]:
@@ -66,6 +94,8 @@ def emulate(ctx: click.Context, claude_port: int, github_port: int, repo_dir: Pa
         served, demo = _served_repository(repo_dir or run.workdir, Path(scratch))
         full_name = run.repo or DEMO_FULL_NAME
         claude = ClaudeEmulator(port=claude_port)
+        if demo:
+            claude.responder = _demo_reviewer
         github = GitHubEmulator(
             served, full_name=full_name, token=DUMMY_GITHUB_TOKEN, port=github_port
         )
