@@ -323,8 +323,9 @@ class ClaudeEmulator(EmulatorServer):
             batch = self.batches.get(batch_id)
             if batch.processing_status != "ended":
                 raise ApiError("invalid_request_error", f"batch {batch_id} has not ended yet")
-            payload = b"".join(self.batches.result_lines(batch, self._render_batch_message))
-            return Response(200, payload, {"Content-Type": "application/x-jsonl"})
+            # Streamed: the first lines leave while the last ones are still being rendered.
+            lines = self.batches.result_lines(batch, self._render_batch_message)
+            return Response(200, lines, {"Content-Type": "application/x-jsonl"})
         raise ApiError("not_found_error", f"{method} {_BATCH_PATH}{'/'.join(parts)} is not a route")
 
     def _render_batch_message(

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from ci_reviewer.emulators.claude_clock import EmulatedClock, rfc3339
 from ci_reviewer.emulators.claude_replies import Reply
 from ci_reviewer.emulators.claude_usage import Usage
@@ -163,6 +165,13 @@ def validate_batch_requests(
     return accepted
 
 
+def _jsonl(value: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:  # a scripted reply holding something orjson refuses
+        return json.dumps(value).encode() + b"\n"
+
+
 def _policy_done(batch: Batch, now: datetime) -> bool:
     policy = batch.policy
     if policy.polls is not None and batch.polls >= policy.polls:
@@ -283,7 +292,7 @@ class BatchStore:
                 "custom_id": outcome.custom_id,
                 "result": self._result(batch, outcome, params, render),
             }
-            yield json.dumps(line).encode() + b"\n"
+            yield _jsonl(line)
 
     @staticmethod
     def _result(

@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,15 +44,22 @@ class Request:
 
 @dataclass
 class Response:
-    """What a route answers: a status, headers and a body (dict/list -> JSON)."""
+    """What a route answers: a status, headers and a body (dict/list -> JSON; an iterator of
+    bytes is streamed with chunked transfer encoding as it is produced)."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.body, Iterator)
+
     def encode(self) -> bytes:
         if self.body is None:
             return b""
+        if self.streamed:
+            return b"".join(self.body)
         if isinstance(self.body, bytes):
             return self.body
         if isinstance(self.body, str):
@@ -205,6 +212,9 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                     server.in_flight -= 1
 
         def _send(self, response: Response) -> None:
+            if response.streamed and self.command != "HEAD":
+                self._send_chunked(response)
+                return
             payload = response.encode()
             self.send_response(response.status)
             for name, value in response.headers.items():
@@ -218,6 +228,36 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                     # The client gave up (its timeout fired during an injected hang).
                     return
 
+        def _send_chunked(self, response: Response) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for chunk in _coalesced(response.body):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client stopped reading
+
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
     return Handler
+
+
+_STREAM_CHUNK = 1 << 16
+
+
+def _coalesced(parts: Iterator[bytes]) -> Iterator[bytes]:
+    """Small pieces (a JSONL line each) grouped into ~64 KB chunks: one send per chunk."""
+    pending: list[bytes] = []
+    size = 0
+    for part in parts:
+        pending.append(part)
+        size += len(part)
+        if size >= _STREAM_CHUNK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if size:
+        yield b"".join(pending)
