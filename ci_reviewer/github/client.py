@@ -6,9 +6,10 @@ PyGithub's own `GithubRetry` (5xx, and 403/429 secondary rate limits with retry-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# urllib3 waits factor * 2**(n-1) s before retry n: 0, 1, 2, 4, 8, 16 s for six retries of
+# a failing GitHub. Read when a GitHubSettings is made, so a test can make it short.
+RETRY_BACKOFF_FACTOR = 0.5
+_TOO_MANY = re.compile(r"too many (\d{3}) error responses")
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class GitHubSettings:
     api_url: str
     token: str
     total_retries: int = 6
-    backoff_factor: float = 0.5
+    backoff_factor: float = field(default_factory=lambda: RETRY_BACKOFF_FACTOR)
     secondary_rate_wait: float = 60.0
     max_rate_limit_wait: float = 300.0
     timeout: int = 30
@@ -43,12 +48,14 @@ def make_github(settings: GitHubSettings) -> github.Github:
     against secondary rate limits on github.com) is off for a loopback emulator."""
     import github
 
+    from ci_reviewer.github.retry import ReportingRetry
+
     if not settings.token:
         raise InputError(
             "GITHUB_TOKEN is not set",
             hint="pass `github-token` to the action, or export GITHUB_TOKEN for a local run",
         )
-    retry = github.GithubRetry(
+    retry = ReportingRetry(
         total=settings.total_retries,
         backoff_factor=settings.backoff_factor,
         secondary_rate_wait=settings.secondary_rate_wait,
@@ -92,8 +99,42 @@ def github_errors(action: str) -> Iterator[None]:
         ) from None
     except github.GithubException as error:
         raise GitHubAPIError(f"{action}: {describe(error)}") from None
+    except requests.exceptions.RetryError as error:
+        raise GitHubAPIError(f"{action}: {describe_exhausted_retries(error)}") from None
     except requests.RequestException as error:
         raise GitHubAPIError(f"{action}: cannot reach GitHub ({type(error).__name__})") from None
+
+
+def describe_exhausted_retries(error: Exception) -> str:
+    """What GitHub kept answering when PyGithub's retries ran out.
+
+    requests wraps urllib3's MaxRetryError, whose reason is a ResponseError worded "too many
+    502 error responses" (the status is only in that text); the retry count is on the
+    `ExhaustedRetries` reason our own retry class substitutes (see `make_github`).
+    """
+    exhausted = error.args[0] if error.args else None
+    reason = getattr(exhausted, "reason", None)
+    status = getattr(reason, "status", None)
+    if status is None:
+        found = _TOO_MANY.search(str(reason or error))
+        status = int(found.group(1)) if found else None
+    retries = getattr(reason, "retries", None)
+    if retries is None:
+        after = " after retries"
+    else:
+        after = f" after {retries} {'retry' if retries == 1 else 'retries'}"
+    if status is None:
+        return f"GitHub kept failing{after}"
+    return f"GitHub answered {status} ({_status_phrase(status)}){after}"
+
+
+def _status_phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
 
 
 def call(action: str, func: Callable[[], T]) -> T:

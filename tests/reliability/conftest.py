@@ -41,6 +41,15 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CLI:
     return invoke
 
 
+@pytest.fixture
+def short_github_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub clients made by the CLI in this process retry without waiting (the backoff is
+    time, which no emulator can shorten); the retries themselves still happen."""
+    from ci_reviewer.github import client
+
+    monkeypatch.setattr(client, "RETRY_BACKOFF_FACTOR", 0.0)
+
+
 @pytest.fixture(scope="module")
 def claude_server() -> Iterator[ClaudeEmulator]:
     emulator = ClaudeEmulator().start()

@@ -123,15 +123,15 @@ def test_a_secondary_rate_limit_on_the_issue_is_waited_out(
     assert_published_once(claude, origin)
 
 
+@pytest.mark.usefixtures("short_github_backoff")
 def test_a_lasting_5xx_on_the_issue_is_exit_3_then_one_issue(
     run: Any, claude: ClaudeEmulator, origin: GitHubEmulator
 ) -> None:
     assert run()[0] == 0
     origin.inject(Fault(ISSUES, status=502, times=50, method="POST"))
     code, _, err = run()
-    # The message should name GitHub's 502; it says "cannot reach GitHub (RetryError)"
-    # (reported: ci_reviewer/github/client.py translates urllib3's retry exhaustion).
     assert code == 3 and "open the issue" in err
+    assert "GitHub answered 502 (Bad Gateway) after 6 retries" in err
     assert report_issues(origin) == []
     origin.faults.clear()
 
