@@ -17,11 +17,13 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
+from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
 from ci_reviewer.errors import ClaudeAPIError
 from ci_reviewer.pricing import Usage, price_table
 
-DEFAULT_TIMEOUT_S = 600.0
-DEFAULT_MAX_RETRIES = 4
+# `review.timeout_seconds`/`max_retries` (and a job's) override these per run.
+DEFAULT_TIMEOUT_S = CLAUDE_TIMEOUT_SECONDS
+DEFAULT_MAX_RETRIES = CLAUDE_MAX_RETRIES
 
 
 def build_client(
@@ -39,17 +41,26 @@ def build_client(
 
 def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Message:
     """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError."""
-    with claude_errors("answer a review request"):
+    timeout = client.timeout if isinstance(client.timeout, (int, float)) else None
+    with claude_errors("answer a review request", timeout=timeout):
         message: Message = client.messages.create(**params)
     return message
 
 
 @contextmanager
-def claude_errors(action: str) -> Iterator[None]:
+def claude_errors(action: str, *, timeout: float | None = None) -> Iterator[None]:
     """Translate the SDK's exceptions raised inside the block into ClaudeAPIError (exit 3),
-    with a message naming `action` and a hint; the one translation every caller shares."""
+    with a message naming `action` and a hint; the one translation every caller shares.
+    `timeout` (the client's, in seconds) lets a timeout say how long each try waited."""
     try:
         yield
+    except anthropic.APITimeoutError:
+        waited = f"within {timeout:g} s " if timeout is not None else ""
+        raise ClaudeAPIError(
+            f"the Claude API timed out: no reply {waited}to {action}, on any retry",
+            hint="raise timeout_seconds (review.timeout_seconds, or the job's) if replies are "
+            "legitimately slow, or re-run the job later",
+        ) from None
     except anthropic.APIStatusError as error:
         raise ClaudeAPIError(
             f"the Claude API refused to {action}: {error.status_code} {_api_message(error)}",

@@ -20,6 +20,10 @@ from ci_reviewer.globs import GlobPatternError, compile_globs
 
 DEFAULT_CONFIG_PATH = ".github/ci-reviewer.yml"
 DEFAULT_MODEL = "claude-sonnet-5-5"
+# The Claude client's budget per request (ci_reviewer.claude uses these as its defaults): how
+# long one reply may take, and how many times the SDK retries 429/5xx/dropped connections.
+CLAUDE_TIMEOUT_SECONDS = 600.0
+CLAUDE_MAX_RETRIES = 4
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 FailOn = Literal["none", "info", "low", "medium", "high", "critical"]
@@ -63,6 +67,8 @@ class ReviewConfig(_Strict):
     instructions: str = ""
     on_api_error: Literal["fail", "neutral"] = "fail"
     allow_pull_request_target_checkout: bool = False
+    timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
+    max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
 
     _globs = field_validator("include", "exclude")(_check_globs)
 
@@ -100,6 +106,8 @@ class JobConfig(_Strict):
     max_requests_per_batch: int = Field(100_000, ge=1, le=100_000)
     max_batch_bytes: int = Field(230_000_000, ge=1024, le=256_000_000)
     tools: list[Any] | None = None
+    timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
+    max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
 
     _globs = field_validator("include", "exclude")(_check_globs)
 

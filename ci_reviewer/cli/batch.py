@@ -266,7 +266,12 @@ def job_run(
     else:
         store = EmptyStore()  # a dry run outside CI: as if it were the job's first run
     progress = _progress() if sys.stderr.isatty() else None
-    with build_client(api_key or "dry-run", environ.get("ANTHROPIC_BASE_URL") or None) as client:
+    with build_client(
+        api_key or "dry-run",
+        environ.get("ANTHROPIC_BASE_URL") or None,
+        max_retries=job.max_retries,
+        timeout=job.timeout_seconds,
+    ) as client:
         yield JobRun(
             name=job_name,
             job=job,

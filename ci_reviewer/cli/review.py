@@ -131,7 +131,6 @@ def _review(
     output_format: str,
     output_file: str | None,
 ) -> int:
-    from ci_reviewer.claude import build_client
     from ci_reviewer.review.engine import nothing_to_review, run_review
     from ci_reviewer.review.report import format_result, headline
 
@@ -141,7 +140,7 @@ def _review(
         emit(format_result(result, output_format), run.redact, output_file)
         return 0
     api_key, base_url = _claude_credentials(run)
-    with build_client(api_key, base_url) as client:
+    with _claude_client(run, api_key, base_url) as client:
         result = run_review(
             client,
             source,
@@ -177,6 +176,16 @@ def _claude_credentials(run: Settings) -> tuple[str, str | None]:
     return api_key, run.environ.get("ANTHROPIC_BASE_URL") or None
 
 
+def _claude_client(run: Settings, api_key: str, base_url: str | None) -> Any:
+    """The Anthropic client with the review's timeout and retry budget."""
+    from ci_reviewer.claude import build_client
+
+    config = run.config.review
+    return build_client(
+        api_key, base_url, max_retries=config.max_retries, timeout=config.timeout_seconds
+    )
+
+
 def _github_review(
     run: Settings,
     pr_number: int | None,
@@ -191,7 +200,6 @@ def _github_review(
     """The review of a pull request on GitHub (`ci_reviewer.github.review_flow`); this edge
     builds the clients and writes what the flow returns: workflow commands on stdout, then
     the formatted result; diagnostics on stderr; step outputs and the job summary."""
-    from ci_reviewer.claude import build_client
     from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
     from ci_reviewer.github.client import make_github
     from ci_reviewer.github.review_flow import FlowOptions, run_github_review
@@ -209,7 +217,7 @@ def _github_review(
 
     def reviewer(source: Any) -> Any:
         api_key, base_url = _claude_credentials(run)
-        with build_client(api_key, base_url) as client:
+        with _claude_client(run, api_key, base_url) as client:
             return run_review(
                 client,
                 source,

@@ -29,6 +29,12 @@ def run_review(cli: CLI, repo: Path, *extra: str) -> tuple[int, dict[str, object
     return run.code, (json.loads(run.out) if run.out.strip() else {}), run.err
 
 
+def config_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "ci-reviewer.yml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def message_posts(claude: ClaudeEmulator) -> int:
     return sum(1 for r in claude.log if r.method == "POST" and r.path == "/v1/messages")
 
@@ -88,11 +94,11 @@ def test_a_lasting_fault_under_on_api_error_neutral_exits_0_and_says_so(
     cli: CLI, claude: ClaudeEmulator, make_repo: MakeRepo, tmp_path: Path
 ) -> None:
     repo = make_repo(CALC_BASE, CALC_HEAD)
-    config = tmp_path / "neutral.yml"
-    config.write_text("review:\n  on_api_error: neutral\n")
     claude.inject(Fault(MESSAGES, status=529, times=50, retry_after=QUICK))
 
-    code, document, err = run_review(cli, repo, "--config", str(config))
+    code, document, err = run_review(
+        cli, repo, "--config", config_file(tmp_path, "review:\n  on_api_error: neutral\n")
+    )
 
     assert code == 0
     assert "on_api_error: neutral, so exit 0" in err and "529" in err
@@ -173,5 +179,19 @@ def test_a_slow_reply_past_the_timeout_is_retried_then_fails_cleanly(
 
     assert survived.api_error is None and survived.files[0].status == "reviewed"
     assert failed.api_error is not None
-    assert "could not reach the Claude API" in failed.api_error
-    assert "timed out" in failed.api_error.lower()
+    assert "the Claude API timed out: no reply within 0.3 s" in failed.api_error
+
+
+def test_a_reply_slower_than_review_timeout_seconds_is_exit_3_naming_the_timeout(
+    cli: CLI, claude: ClaudeEmulator, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo(CALC_BASE, CALC_HEAD)
+    claude.inject(Fault(MESSAGES, kind="hang", seconds=1.0, times=5))
+
+    config = config_file(tmp_path, "review:\n  timeout_seconds: 0.3\n  max_retries: 1\n")
+    code, _, err = run_review(cli, repo, "--config", config)
+
+    assert code == 3
+    assert "the Claude API timed out: no reply within 0.3 s" in err
+    assert "review.timeout_seconds" in err
+    assert message_posts(claude) == 2  # the first try and max_retries: 1
