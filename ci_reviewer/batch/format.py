@@ -10,6 +10,7 @@ from ci_reviewer.batch.pipeline import StatusResult
 from ci_reviewer.batch.results import CollectResult
 from ci_reviewer.batch.sla import BatchAge
 from ci_reviewer.batch.submit import SubmitResult
+from ci_reviewer.sarif import to_sarif
 
 
 def _usd(value: float | None) -> str:
@@ -142,3 +143,44 @@ def status_text(result: StatusResult) -> str:
 
 def dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, indent=2, default=str)
+
+
+def collect_sarif(result: CollectResult, kind: str) -> dict[str, Any]:
+    """SARIF of what the collection found: a security audit's findings (with its CWE
+    tags); for a kind that finds nothing of the sort, a valid run with no results."""
+    if kind == "security-audit":
+        from ci_reviewer.batch.jobs.security_audit import sarif_log
+
+        return sarif_log(list(result.findings))  # type: ignore[arg-type]
+    return to_sarif(result.findings, tool_name=f"ci-reviewer batch ({kind})")
+
+
+def step_outputs(
+    collected: CollectResult | None = None, submitted: SubmitResult | None = None
+) -> dict[str, str]:
+    """The step outputs of a batch command; every name is always set, so a workflow can
+    read them whichever command ran (`cost-usd` is empty when the model has no price)."""
+    batches = submitted.batches if submitted is not None and not submitted.dry_run else ()
+    usd = submitted.estimate.usd if submitted is not None and batches else 0.0
+    return {
+        "batch-ids": ",".join(b.batch_id for b in batches),
+        "cost-usd": "" if usd is None else f"{usd:.4f}",
+        "submitted-count": str(sum(b.requests for b in batches)),
+        "collected-count": str(collected.result_count if collected is not None else 0),
+        "failed-count": str(len(collected.failures) if collected is not None else 0),
+    }
+
+
+def step_summary(
+    collected: CollectResult | None = None, submitted: SubmitResult | None = None
+) -> str:
+    """The job summary (Markdown) of a batch command: what was collected, then what was
+    submitted, one line each (a trailing double space is a Markdown line break)."""
+    record = collected or submitted
+    lines = [f"## ci-reviewer batch: {record.job if record else 'nothing to do'}", ""]
+    if collected is not None:
+        lines += [f"{line.strip()}  " for line in collect_text(collected).splitlines()[1:]]
+        lines.append("")
+    if submitted is not None:
+        lines += [f"{line.strip()}  " for line in submit_text(submitted).splitlines()]
+    return "\n".join(lines).rstrip() + "\n"

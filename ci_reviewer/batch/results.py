@@ -24,6 +24,7 @@ from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.state import Failure, Loaded, RetryItem, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
+from ci_reviewer.sarif import SarifFinding
 
 
 @dataclass
@@ -49,6 +50,12 @@ class CollectResult:
     warnings: tuple[str, ...]
     published: Published | None
     adopted: tuple[str, ...] = ()
+    # What the kind found (a security audit's findings), for SARIF; empty for other kinds.
+    findings: tuple[SarifFinding, ...] = ()
+
+    @property
+    def result_count(self) -> int:
+        return sum(self.counts.values())
 
 
 def collect(run: JobRun) -> CollectResult:
@@ -101,7 +108,32 @@ def collect(run: JobRun) -> CollectResult:
         warnings=tuple(ingest.warnings),
         published=published,
         adopted=recovery.adopted,
+        findings=findings_of(ingest.accepted),
     )
+
+
+def findings_of(accepted: Iterable[Accepted]) -> tuple[SarifFinding, ...]:
+    """The finding-shaped items of the accepted payloads (a kind that finds things returns
+    a tuple of them per file), once per fingerprint."""
+    unique: dict[str, SarifFinding] = {}
+    for item in accepted:
+        if isinstance(item.payload, tuple):
+            for finding in item.payload:
+                if all(hasattr(finding, name) for name in _FINDING_FIELDS):
+                    unique.setdefault(finding.fingerprint, finding)
+    return tuple(unique.values())
+
+
+_FINDING_FIELDS = (
+    "path",
+    "line",
+    "end_line",
+    "severity",
+    "category",
+    "title",
+    "body",
+    "fingerprint",
+)
 
 
 def _collection_id(batch_ids: Iterable[str]) -> str:

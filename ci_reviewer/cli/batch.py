@@ -92,12 +92,13 @@ def submit_command(
             result = submit(job)
     text = dumps(submit_json(result)) if output_format == "json" else submit_text(result)
     emit(text, run.redact, output_file)
+    _step_report(run, submitted=result)
     return 0
 
 
 @batch.command("collect")
 @job_options
-@format_option("text", "markdown", "json")
+@format_option("text", "markdown", "json", "sarif")
 @output_option
 @click.pass_context
 def collect_command(
@@ -114,7 +115,8 @@ def collect_command(
     run = settings(ctx)
     with job_run(run, job_name, state_dir) as job:
         result = collect(job)
-    _emit_collect(run, result, output_format, output_file)
+    _emit_collect(run, result, output_format, output_file, job.job.kind)
+    _step_report(run, collected=result)
     return 0
 
 
@@ -152,6 +154,7 @@ def run_command(
     with job_run(run, job_name, state_dir) as job:
         result = run_pipeline(job)
     _annotate(run, result.collected)
+    _step_report(run, collected=result.collected, submitted=result.submitted)
     if output_format == "json":
         from ci_reviewer.batch.format import collect_json
 
@@ -207,14 +210,29 @@ def cancel_command(ctx: click.Context, *, job_name: str, state_dir: str | None) 
     return 0
 
 
-def _emit_collect(run: Settings, result: Any, output_format: str, output_file: str | None) -> None:
-    from ci_reviewer.batch.format import collect_json, collect_text, dumps
+def _emit_collect(
+    run: Settings, result: Any, output_format: str, output_file: str | None, kind: str
+) -> None:
+    from ci_reviewer.batch.format import collect_json, collect_sarif, collect_text, dumps
 
     _annotate(run, result)
     if output_format == "json":
         emit(dumps(collect_json(result)), run.redact, output_file)
+    elif output_format == "sarif":
+        emit(dumps(collect_sarif(result, kind)), run.redact, output_file)
     else:
         emit(collect_text(result, output_format == "markdown"), run.redact, output_file)
+
+
+def _step_report(run: Settings, *, collected: Any = None, submitted: Any = None) -> None:
+    """Step outputs and the job summary, when the runner provides their files."""
+    from ci_reviewer.batch.format import step_outputs, step_summary
+    from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
+
+    env = ActionsEnv.from_environ(run.environ)
+    outputs = step_outputs(collected, submitted)
+    write_outputs(env.output_file, {name: run.redact(v) for name, v in outputs.items()})
+    append_summary(env.summary_file, run.redact(step_summary(collected, submitted)))
 
 
 def _annotate(run: Settings, result: Any) -> None:

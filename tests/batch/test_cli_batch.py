@@ -7,10 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from ci_reviewer.cli import main
-from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator
+from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator, Reply
+from ci_reviewer.github.actions import parse_outputs
+from tests.batch.conftest import commit_files
+from tests.batch.test_jobs_security_audit import sarif_schema
+from tests.batch.test_pipeline import cid_of
 
 CONFIG = """
 jobs:
@@ -131,3 +136,115 @@ def test_killed_between_create_and_save_the_next_run_recovers(
     assert result["collected"]["counts"] == {"succeeded": 2}
     created = [r for r in claude.log if r.method == "POST" and r.path == "/v1/messages/batches"]
     assert len(created) == 1
+
+
+@pytest.fixture
+def actions_files(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    outputs, summary = tmp_path / "github_output", tmp_path / "step_summary.md"
+    outputs.touch()
+    summary.touch()
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    return outputs, summary
+
+
+def step_outputs(path: Path) -> dict[str, str]:
+    values = parse_outputs(path.read_text())
+    path.write_text("")  # the next step starts with a fresh file, as on a runner
+    return values
+
+
+def test_run_writes_step_outputs_and_a_job_summary(
+    cli, claude: ClaudeEmulator, repo: Path, tmp_path: Path, actions_files
+) -> None:
+    outputs, summary = actions_files
+    state = str(tmp_path / "state")
+    assert cli("run", "--job", "digest", "--state-dir", state)[0] == 0
+    first = step_outputs(outputs)
+    assert first["batch-ids"] == "msgbatch_emu00000001"
+    assert first["submitted-count"] == "2"
+    assert float(first["cost-usd"]) > 0
+    assert (first["collected-count"], first["failed-count"]) == ("0", "0")
+
+    commit_files(repo, {"src/c.py": "print('c')\n"})
+    claude.set_outcome(cid_of(repo, "src/c.py"), "errored", "invalid_request_error")
+    # collects 2; submits src/c.py and the config file, committed along with it
+    cli("run", "--job", "digest", "--state-dir", state)
+    assert step_outputs(outputs)["collected-count"] == "2"
+    assert cli("collect", "--job", "digest", "--state-dir", state)[0] == 0
+    third = step_outputs(outputs)
+    assert third == {
+        "batch-ids": "",
+        "cost-usd": "0.0000",
+        "submitted-count": "0",
+        "collected-count": "2",
+        "failed-count": "1",
+    }
+    text = summary.read_text()
+    assert text.count("## ci-reviewer batch: digest") == 3
+    assert "submitted 2 request(s)" in text and "batch msgbatch_emu00000001" in text
+    assert "failed src/c.py (attempt 1): invalid request" in text
+    assert "sk-cli-secret-key" not in text
+
+
+def test_submit_alone_sets_every_output_and_without_the_files_writes_nothing(
+    cli, tmp_path: Path, actions_files, monkeypatch
+) -> None:
+    outputs, summary = actions_files
+    assert cli("submit", "--job", "digest", "--state-dir", str(tmp_path / "s"))[0] == 0
+    assert step_outputs(outputs)["submitted-count"] == "2"
+    assert "submitted 2 request(s)" in summary.read_text()
+    monkeypatch.delenv("GITHUB_OUTPUT")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    summary.write_text("")
+    assert cli("submit", "--job", "digest", "--state-dir", str(tmp_path / "s2"))[0] == 0
+    assert outputs.read_text() == summary.read_text() == ""
+
+
+def test_collect_as_sarif_is_an_empty_valid_run_for_a_report_job(cli, tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    cli("submit", "--job", "digest", "--state-dir", state)
+    code, out, _ = cli("collect", "--job", "digest", "--state-dir", state, "--format", "sarif")
+    log = json.loads(out)
+    assert code == 0
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+AUDIT = """
+jobs:
+  audit:
+    kind: security-audit
+    output: sarif
+"""
+
+
+def test_collect_as_sarif_holds_the_audit_findings(
+    cli, claude: ClaudeEmulator, repo: Path, tmp_path: Path
+) -> None:
+    (repo / ".github/ci-reviewer.yml").write_text(AUDIT)
+    sqli = {
+        "path": "src/a.py",
+        "line": 1,
+        "severity": "high",
+        "cwe": "CWE-89",
+        "title": "SQL injection",
+        "description": "input reaches a query",
+        "recommendation": "bind parameters",
+        "confidence": "high",
+    }
+    claude.enqueue(Reply.json({"findings": [sqli]}), when=about("Audit src/a.py."))
+    claude.enqueue(Reply.json({"findings": []}), when=about("Audit src/b.py."))
+    state = str(tmp_path / "state")
+    cli("submit", "--job", "audit", "--state-dir", state)
+    code, out, err = cli("collect", "--job", "audit", "--state-dir", state, "--format", "sarif")
+    assert code == 0, err
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    [result] = log["runs"][0]["results"]
+    assert result["ruleId"] == "ci-reviewer/CWE-89"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src/a.py"
+
+
+def about(text: str):
+    return lambda body: text in json.dumps(body)
