@@ -124,16 +124,8 @@ def findings_of(accepted: Iterable[Accepted]) -> tuple[SarifFinding, ...]:
     return tuple(unique.values())
 
 
-_FINDING_FIELDS = (
-    "path",
-    "line",
-    "end_line",
-    "severity",
-    "category",
-    "title",
-    "body",
-    "fingerprint",
-)
+# The attributes `sarif.SarifFinding` declares (isinstance cannot check a plain Protocol).
+_FINDING_FIELDS = tuple(n for n, v in vars(SarifFinding).items() if isinstance(v, property))
 
 
 def _collection_id(batch_ids: Iterable[str]) -> str:
