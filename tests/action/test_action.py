@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from ci_reviewer.emulators.claude import ClaudeEmulator
+from ci_reviewer.emulators.github import GitHubEmulator
 from tests.action.runner import ActionRun, run_action
-from tests.emulators.github_fixtures import emulator, git_repo
+from tests.emulators.github_fixtures import TOKEN, commit_files, emulator, git, git_repo
 from tests.github.test_review_fixtures import World, numbered, world
 
 __all__ = ["emulator", "git_repo", "world"]  # fixtures used here
@@ -131,3 +133,48 @@ def test_review_through_the_action_posts_and_gates(
         assert f"::add-mask::{secret}" in run.stdout
         assert secret not in shown + run.stderr + run.summary
         assert all(secret not in value for value in run.outputs.values())
+
+
+def test_batch_run_through_the_action_submits_then_publishes(
+    action_dir: Path, runner_temp: Path, tmp_path: Path
+) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    git(checkout, "init", "-q", "-b", "main")
+    commit_files(
+        checkout,
+        {
+            ".github/ci-reviewer.yml": "jobs:\n  overnight:\n    kind: report\n",
+            "src/calc.py": "def add(a, b):\n    return a + b\n",
+        },
+        "code",
+    )
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
+    with GitHubEmulator(bare, token=TOKEN) as origin, ClaudeEmulator() as claude:
+        env = {
+            "GITHUB_WORKSPACE": str(checkout),
+            "GITHUB_REPOSITORY": "octo/demo",
+            "GITHUB_API_URL": origin.url,
+            "GITHUB_RUN_ID": "77",
+            "ANTHROPIC_BASE_URL": claude.url,
+        }
+        inputs = {
+            "command": "batch-run",
+            "job": "overnight",
+            "anthropic-api-key": "sk-ant-action-batch-key",
+            "github-token": TOKEN,
+        }
+        first = run_action(action_dir, inputs, env, runner_temp)
+        assert first.returncode == 0, first.stderr
+        [batch_id] = first.outputs["batch-ids"].split(",")
+        assert batch_id.startswith("msgbatch_")
+        assert float(first.outputs["cost-usd"]) > 0
+        assert not [i for i in origin.state.issues.values() if "pull_request" not in i]
+
+        second = run_action(action_dir, inputs, env, runner_temp)
+        assert second.returncode == 0, second.stderr
+        [issue] = [i for i in origin.state.issues.values() if "pull_request" not in i]
+        assert batch_id in issue["body"]
+        assert [label["name"] for label in issue["labels"]] == ["overnight"]
+        assert "overnight" in second.summary
