@@ -2,8 +2,9 @@
 environment, so a test that forgets to set what it needs fails instead of reaching out; and
 every test fails if a credential it used (any credential variable it set, any credential a
 request to an emulator carried, the canary values) shows up where a user could see it
-(tests/reliability/watch.py lists the channels; the `canaries` fixture sets recognisable
-values for tests that want them without choosing their own)."""
+(tests/reliability/watch.py lists the channels). Every test starts with the canary values
+in ANTHROPIC_API_KEY, GITHUB_TOKEN and GH_TOKEN and both API URLs on a closed local port; a
+test about a missing credential deletes it itself."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ _ISOLATED = (
     "GITHUB_ACTIONS",
     "CI_REVIEWER_KILL_AT",
 )
+# The discard port on loopback: nothing listens, so a connection is refused immediately.
+NOWHERE_URL = "http://127.0.0.1:9"
+_NOWHERE = {"ANTHROPIC_BASE_URL": NOWHERE_URL, "GITHUB_API_URL": NOWHERE_URL}
 _WATCH = pytest.StashKey[leak_watch.LeakWatch]()
 
 
@@ -55,6 +59,11 @@ def _isolated_environment(
 ) -> Iterator[None]:
     for name in _ISOLATED:
         monkeypatch.delenv(name, raising=False)
+    # Every test runs with recognisable credentials (the leak scan looks for them in all it
+    # saw), aimed at a closed local port: a test that forgets to point a client at an
+    # emulator is refused at once instead of reaching a real API with them.
+    for name, value in {**leak_watch.CANARIES, **_NOWHERE}.items():
+        monkeypatch.setenv(name, value)
     # Git must not read the developer's config (signing, hooks, default branch names).
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
@@ -75,7 +84,8 @@ def _isolated_environment(
 
 @pytest.fixture
 def canaries(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Recognisable credentials in the environment (ANTHROPIC_API_KEY, GITHUB_TOKEN, GH_TOKEN)."""
+    """The canary credentials every test starts with (ANTHROPIC_API_KEY, GITHUB_TOKEN,
+    GH_TOKEN), set again for a test that asks for them by name."""
     for name, value in leak_watch.CANARIES.items():
         monkeypatch.setenv(name, value)
     return dict(leak_watch.CANARIES)

@@ -131,3 +131,25 @@ def test_the_watch_records_cli_runner_and_subprocess_output(tmp_path: Path) -> N
         module.CURRENT = previous
 
     assert [leak.channel for leak in watch.leaks()] == ["CliRunner stderr", "subprocess output"]
+
+
+def test_every_test_runs_with_the_canaries_aimed_at_a_closed_port() -> None:
+    import os
+
+    from ci_reviewer.errors import GitHubAPIError
+    from ci_reviewer.github.client import GitHubSettings, call, make_github
+    from tests.conftest import NOWHERE_URL
+
+    assert os.environ["ANTHROPIC_API_KEY"] == CANARIES["ANTHROPIC_API_KEY"]
+    assert os.environ["GITHUB_TOKEN"] == CANARIES["GITHUB_TOKEN"]
+    # A client built from the environment alone is refused locally, never sent anywhere.
+    with anthropic.Anthropic(max_retries=0) as sdk, pytest.raises(anthropic.APIConnectionError):
+        sdk.messages.create(model="claude-sonnet-5-5", max_tokens=8, messages=[])
+    settings = GitHubSettings(os.environ["GITHUB_API_URL"], os.environ["GITHUB_TOKEN"], 0)
+    gh = make_github(settings)
+    try:
+        with pytest.raises(GitHubAPIError, match="cannot reach GitHub"):
+            call("read the repository", lambda: gh.get_repo("octo/demo"))
+    finally:
+        gh.close()
+    assert settings.api_url == NOWHERE_URL

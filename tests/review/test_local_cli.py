@@ -139,9 +139,10 @@ def test_dry_run_sends_nothing_and_needs_no_key(
 
 
 def test_missing_key_is_exit_2_with_what_to_do(
-    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+    make_repo: RepoFactory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = make_repo(CALC_BASE, CALC_HEAD)
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
 
     code = run_cli("review", "--local", "--base", "main", "--workdir", str(repo))
 
