@@ -100,19 +100,32 @@ class CheckOutcome:
 def publish_check_run(
     repo: Repository, head_sha: str, report: CheckReport, redact: Redact
 ) -> CheckOutcome:
-    """A new completed check run on `head_sha` with every annotation, 50 per request."""
-    chunks = _chunks(report.annotations)
+    """The completed check run of `head_sha`, with every annotation, 50 per request.
+
+    A head has one such run: a re-run (after a failed write, `--full`, no new commits) edits
+    the run an earlier attempt made instead of adding a second. GitHub can only append
+    annotations, so a run that already holds some keeps them and gets none again.
+    """
     try:
-        run = write(
-            f"creating the {CHECK_NAME} check run",
-            lambda: repo.create_check_run(
-                name=CHECK_NAME,
-                head_sha=head_sha,
-                status="completed",
-                conclusion=report.conclusion,
-                output=_output(report, chunks[0], redact),
-            ),
-        )
+        existing = _existing(repo, head_sha)
+        if existing is not None and existing.output.annotations_count:
+            _edit(existing, report, (), redact)
+            return CheckOutcome(existing.html_url)
+        chunks = _chunks(report.annotations)
+        if existing is None:
+            run = write(
+                f"creating the {CHECK_NAME} check run",
+                lambda: repo.create_check_run(
+                    name=CHECK_NAME,
+                    head_sha=head_sha,
+                    status="completed",
+                    conclusion=report.conclusion,
+                    output=_output(report, chunks[0], redact),
+                ),
+            )
+        else:
+            run = existing
+            _edit(run, report, chunks[0], redact)
         for chunk in chunks[1:]:
             write(
                 f"adding annotations to the {CHECK_NAME} check run",
@@ -123,26 +136,17 @@ def publish_check_run(
     return CheckOutcome(run.html_url)
 
 
-def refresh_check_run(
-    repo: Repository, head_sha: str, report: CheckReport, redact: Redact
-) -> CheckOutcome:
-    """Update this head's existing check run (conclusion and text; its annotations stay),
-    or create one when there is none."""
-    try:
-        existing = _existing(repo, head_sha)
-        if existing is None:
-            return publish_check_run(repo, head_sha, report, redact)
-        write(
-            f"updating the {CHECK_NAME} check run",
-            lambda: existing.edit(
-                status="completed",
-                conclusion=report.conclusion,
-                output=_output(report, (), redact),
-            ),
-        )
-    except WriteForbidden as forbidden:
-        return _fallback(report.annotations, forbidden, redact)
-    return CheckOutcome(existing.html_url)
+def _edit(
+    run: CheckRun, report: CheckReport, notes: Sequence[CheckAnnotation], redact: Redact
+) -> None:
+    write(
+        f"updating the {CHECK_NAME} check run",
+        lambda: run.edit(
+            status="completed",
+            conclusion=report.conclusion,
+            output=_output(report, notes, redact),
+        ),
+    )
 
 
 def _existing(repo: Repository, head_sha: str) -> CheckRun | None:

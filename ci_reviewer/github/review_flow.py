@@ -203,7 +203,7 @@ def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:
     body = summary.refresh_status(run.existing.body if run.existing else "", status)
     fail_on = run.options.fail_on
     conclusion = "failure" if previous.blocking(fail_on) else "success"
-    _write_check(run, checks.CheckReport.of(conclusion, status, body), done, refresh=True)
+    _write_check(run, checks.CheckReport.of(conclusion, status, body), done)
     _write_summary(run, body, done)
     view = SummaryView(status, previous, fail_on, cost_usd=0.0, notes=tuple(done.notes))
     outcome = _outcome(run, previous, None, done, view, exit_code=int(previous.blocking(fail_on)))
@@ -278,11 +278,8 @@ def _write_summary(run: _Run, body: str, done: _Publication) -> None:
         done.notes.append(f"no summary comment: {forbidden}; see the job summary")
 
 
-def _write_check(
-    run: _Run, report: checks.CheckReport, done: _Publication, *, refresh: bool = False
-) -> None:
-    publish = checks.refresh_check_run if refresh else checks.publish_check_run
-    outcome = publish(run.repo, run.info.head_sha, report, run.redact)
+def _write_check(run: _Run, report: checks.CheckReport, done: _Publication) -> None:
+    outcome = checks.publish_check_run(run.repo, run.info.head_sha, report, run.redact)
     done.commands += outcome.commands
     if outcome.note:
         done.notes.append(outcome.note)
