@@ -59,6 +59,9 @@ def generate(repo: Path, start: int, count: int, size: int) -> None:
            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}  # fmt: skip
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
     subprocess.run(["git", "-C", str(repo), "commit", "-qm", "gen"], check=True, env=env)
+    # Let the kernel write the generated GBs back first: otherwise the spool writes being
+    # timed queue behind that writeback, which a real checkout has long finished.
+    os.sync()
 
 
 def raw_read(repo: Path) -> float:
