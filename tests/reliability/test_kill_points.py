@@ -1,6 +1,7 @@
-"""SIGKILL at every step of `ci-reviewer batch run`, run as a scheduled workflow runs it (a
-subprocess; the emulators live on in this process), then plain re-runs: every file's result
-is published exactly once, no batch is submitted twice, no issue or PR is opened twice."""
+"""SIGKILL at every step of `ci-reviewer batch run` (a report job and a test-generation job),
+run as a scheduled workflow runs it (a subprocess; the emulators live on in this process),
+then plain re-runs: every file's result is published exactly once, no batch is submitted
+twice, no issue or PR is opened twice."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from ci_reviewer.emulators import github as github_emulator_module
-from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock
+from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Request, Response
 from tests.batch.conftest import START, commit_files, git
@@ -29,8 +30,13 @@ jobs:
   overnight:
     kind: report
     include: ["src/**/*.py"]
+  nightly-tests:
+    kind: test-generation
+    include: ["src/**/*.py"]
+    output_dir: tests/generated
 """
 SOURCES = ("src/a.py", "src/b.py", "src/calc.py", "src/db.py")
+GENERATED = tuple(f"tests/generated/test_{Path(source).stem}.py" for source in SOURCES)
 
 
 @pytest.fixture
@@ -67,9 +73,12 @@ def origin(tmp_path: Path, checkout: Path) -> Iterator[GitHubEmulator]:
 class Runner:
     """Runs the CLI in a subprocess against the emulators of this process."""
 
-    def __init__(self, checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator) -> None:
+    def __init__(
+        self, checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator, job: str
+    ) -> None:
+        self.job = job
         self.command = [sys.executable, "-m", "ci_reviewer", "--workdir", str(checkout),
-                        "batch", "run", "--job", "overnight", "--format", "json"]  # fmt: skip
+                        "batch", "run", "--job", job, "--format", "json"]  # fmt: skip
         self.env = {
             **os.environ,
             "ANTHROPIC_API_KEY": "sk-ant-api03-LEAKCANARY-killpoints-5b1e",
@@ -110,7 +119,24 @@ def _killer(process: subprocess.Popen[str], route: str | None) -> Any:
 
 @pytest.fixture
 def runner(checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator) -> Runner:
-    return Runner(checkout, origin, claude)
+    return Runner(checkout, origin, claude, "overnight")
+
+
+def generated_test(body: dict[str, Any]) -> Reply | None:
+    """The model's answer to a test-generation request: a test named after its source."""
+    asked = json.dumps(body.get("messages", ""))
+    source = next((s for s in SOURCES if s in asked), None)
+    if source is None:
+        return None
+    stem = Path(source).stem
+    test = {"target_path": f"test_{stem}.py", "content": f"def test_{stem}():\n    pass\n"}
+    return Reply.json({**test, "framework": "pytest", "notes": ""})
+
+
+@pytest.fixture
+def test_runner(checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator) -> Runner:
+    claude.responder = generated_test
+    return Runner(checkout, origin, claude, "nightly-tests")
 
 
 def batches_created(claude: ClaudeEmulator) -> int:
@@ -141,7 +167,8 @@ def run_until_published(runner: Runner, origin: GitHubEmulator) -> None:
     for _ in range(3):
         done = runner.run()
         assert done.returncode == 0, done.stderr
-        if report_issues(origin) and not json.loads(done.stdout)["collected"]["pending"]:
+        published = origin.state.pulls if runner.job == "nightly-tests" else report_issues(origin)
+        if published and not json.loads(done.stdout)["collected"]["pending"]:
             return
 
 
@@ -185,11 +212,60 @@ def test_killed_while_publishing_the_next_run_publishes_once(
     kill_at: str,
     kill_on: str | None,
 ) -> None:
-    submitted = runner.run()
-    assert submitted.returncode == 0, submitted.stderr
-    killed = runner.run(kill_at=kill_at, kill_on=kill_on)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-
-    run_until_published(runner, origin)
+    kill_then_finish(runner, origin, kill_at, kill_on, submit_first=True)
 
     assert_published_once(claude, origin)
+
+
+def kill_then_finish(
+    runner: Runner, origin: GitHubEmulator, kill_at: str, kill_on: str | None, *, submit_first: bool
+) -> None:
+    """(A first run that submits,) the run that is killed, then runs until published."""
+    if submit_first:
+        submitted = runner.run()
+        assert submitted.returncode == 0, submitted.stderr
+    killed = runner.run(kill_at=kill_at, kill_on=kill_on)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_until_published(runner, origin)
+
+
+def assert_one_pull_request_with_every_test(claude: ClaudeEmulator, origin: GitHubEmulator) -> None:
+    assert batches_created(claude) == 1
+    [pull] = origin.state.pulls.values()
+    bare = origin.git.repo_dir
+    head = git(bare, "rev-parse", pull["head"])
+    files = git(bare, "diff", "--name-only", f"{pull['base_sha']}..{head}").split()
+    assert sorted(files) == sorted(GENERATED)
+    assert not report_issues(origin)
+
+
+@pytest.mark.parametrize(
+    ("kill_at", "kill_on"),
+    # Killed before the batch exists ("collected", "intent-recorded") is the same code for
+    # every kind, proven above; from the batch on, the kind's own results and PR are at stake.
+    [
+        ("batch-created", None),
+        ("state-saved", None),
+        ("publishing", None),
+        ("", r"^POST /repos/octo/demo/git/refs$"),
+        ("", r"^POST /repos/octo/demo/pulls$"),
+    ],
+    ids=[
+        "batch-created",
+        "state-saved",
+        "before-publishing",
+        "branch-pushed-no-pr",
+        "pr-opened-not-saved",
+    ],
+)
+def test_test_generation_killed_at_each_step_ends_with_one_pull_request(
+    test_runner: Runner,
+    claude: ClaudeEmulator,
+    origin: GitHubEmulator,
+    kill_at: str,
+    kill_on: str | None,
+) -> None:
+    publishing = kill_at in ("publishing", "")
+    kill_then_finish(test_runner, origin, kill_at, kill_on, submit_first=publishing)
+
+    assert_one_pull_request_with_every_test(claude, origin)
