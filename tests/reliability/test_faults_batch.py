@@ -14,6 +14,7 @@ from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
+from tests.batch.conftest import git
 from tests.reliability.test_kill_points import (
     TOKEN,
     a_schedule_later,
@@ -139,3 +140,35 @@ def test_a_lasting_5xx_on_the_issue_is_exit_3_then_one_issue(
 
     assert_published_once(claude, origin)
     assert batches_created(claude) == 1
+
+
+def test_a_state_branch_deleted_between_runs_is_recreated(
+    run: Any, claude: ClaudeEmulator, origin: GitHubEmulator
+) -> None:
+    finish(run)
+    git(origin.git.repo_dir, "branch", "-D", "ci-reviewer-state")
+
+    code, document, err = run()
+
+    # With its state gone the job starts over, as on its first run: the branch and the
+    # document come back, and the one issue already published is left alone.
+    assert code == 0, err
+    assert "ci-reviewer-state" in git(origin.git.repo_dir, "branch", "--list")
+    assert document["submitted"]["batches"]
+    assert len(report_issues(origin)) == 1
+
+
+def test_a_404_on_the_state_write_is_exit_3_then_one_batch_and_one_issue(
+    run: Any, claude: ClaudeEmulator, origin: GitHubEmulator
+) -> None:
+    """The branch vanished under the run (deleted by hand while it ran)."""
+    gone = {"message": "Branch not found"}
+    origin.inject(Fault(STATE, status=404, times=1, method="PUT", body=gone))
+
+    code, _, err = run()
+
+    assert code == 3
+    assert "write the batch state octo/demo@ci-reviewer-state" in err
+    assert "HTTP 404: Branch not found" in err
+    finish(run)
+    assert_published_once(claude, origin)
