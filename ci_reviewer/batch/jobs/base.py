@@ -7,11 +7,11 @@ asked (system prompt, per-file message, output schema), what a succeeded result 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from ci_reviewer.batch.collect import SourceFile
@@ -98,14 +98,16 @@ def structured_output(message: Mapping[str, Any]) -> dict[str, Any] | Rejected:
         return Rejected(f"the answer was cut short ({stop}); raise max_tokens or split the file")
     if stop in ("tool_use", "pause_turn"):
         return Rejected(f"unexpected stop_reason {stop} in a single-shot batch request")
-    text = "".join(
-        str(block.get("text", ""))
-        for block in message.get("content") or ()
-        if isinstance(block, Mapping) and block.get("type") == "text"
-    )
+    blocks = message.get("content") or ()
+    texts = [
+        block.get("text") or ""
+        for block in blocks
+        if isinstance(block, dict) and block.get("type") == "text"  # decoded JSON objects
+    ]
     try:
-        value = json.loads(text)
-    except ValueError:
+        # orjson: this runs once per result, 100,000 times for a large batch.
+        value = orjson.loads(texts[0] if len(texts) == 1 else "".join(map(str, texts)))
+    except orjson.JSONDecodeError:
         return Rejected("the answer is not the JSON the output schema asks for")
     if not isinstance(value, dict):
         return Rejected("the answer is not a JSON object")

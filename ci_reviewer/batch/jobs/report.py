@@ -94,7 +94,7 @@ class ReportKind:
         notes = tuple(
             (str(note.get("severity", "info")), str(note.get("text", "")))
             for note in value.get("notes") or ()
-            if isinstance(note, Mapping)
+            if isinstance(note, dict)  # decoded JSON: a dict check is far cheaper than Mapping
         )
         digest = FileDigest(entry.path, str(value.get("summary", "")), notes)
         return Accepted(custom_id, entry, digest)
