@@ -7,7 +7,7 @@ import json
 import click
 import yaml
 
-from ci_reviewer.cli.context import common_options, diagnostic, emit, settings
+from ci_reviewer.cli.context import common_options, diagnostic, emit, output_option, settings
 
 
 @click.group()
@@ -25,8 +25,9 @@ def config() -> None:
     show_default=True,
     help="How to print the effective config (text is yaml).",
 )
+@output_option
 @click.pass_context
-def check(ctx: click.Context, output_format: str) -> int:
+def check(ctx: click.Context, output_format: str, output_file: str | None) -> int:
     """Validate the config and print the effective one (defaults filled in)."""
     run = settings(ctx)
     effective = run.config.model_dump(mode="json", exclude_none=True)
@@ -36,5 +37,5 @@ def check(ctx: click.Context, output_format: str) -> int:
         text = yaml.safe_dump(effective, sort_keys=False).rstrip()
     source = run.config_path if run.config_path.exists() else "defaults (no config file)"
     diagnostic(f"config ok: {source}", run.redact)
-    emit(text, run.redact)
+    emit(text, run.redact, output_file)
     return 0

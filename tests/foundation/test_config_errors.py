@@ -170,3 +170,22 @@ def invoke_cli(
     )
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def test_effective_config_also_written_to_output_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "effective.json"
+    args = [
+        "--workdir",
+        str(tmp_path),
+        "config",
+        "check",
+        "--format",
+        "json",
+        "--output",
+        str(target),
+    ]
+    code = run_guarded(lambda: cli.main(args, standalone_mode=False))
+    assert code == 0
+    assert target.read_text() == capsys.readouterr().out
