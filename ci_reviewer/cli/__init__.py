@@ -80,8 +80,11 @@ def cli(
 ) -> None:
     """Put Claude into CI: blocking pre-merge review (synchronous Messages API, multi-turn
     tool calling) and cheap scheduled work (Message Batches API, half price)."""
-    from ci_reviewer.cli.context import Globals
+    import os
 
+    from ci_reviewer.cli.context import Globals, mask_secrets_in_actions
+
+    mask_secrets_in_actions(os.environ)
     ctx.obj = Globals.from_options(config_path, workdir, repo, model)
 
 

@@ -150,6 +150,20 @@ def emit(text: str, redact: Redactor, output_file: str | None = None) -> None:
             raise InputError(f"cannot write --output {output_file}: {error.strerror}") from None
 
 
+def mask_secrets_in_actions(environ: Mapping[str, str]) -> None:
+    """In GitHub Actions, tell the runner to mask every credential of this run in the log
+    (`::add-mask::`), before anything else is printed; the runner consumes these lines."""
+    from ci_reviewer.github.actions import add_mask
+    from ci_reviewer.secrets import SECRET_VARIABLES
+
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    for name in SECRET_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            click.echo(add_mask(value))
+
+
 def diagnostic(text: str, redact: Redactor) -> None:
     """A line for the human on stderr."""
     click.echo(redact(text), err=True)

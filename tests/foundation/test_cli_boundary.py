@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from ci_reviewer.cli import cli
 from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.errors import (
     ClaudeAPIError,
@@ -115,3 +117,32 @@ def test_unknown_option_is_usage_error() -> None:
     assert done.returncode == 2
     assert "No such option '--bogus'" in done.stderr
     assert done.stdout == ""
+
+
+def test_in_actions_credentials_are_masked_before_any_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_TOKENVALUE0123456789")
+    code = run_guarded(
+        lambda: cli.main(
+            ["--workdir", str(tmp_path), "sla", "--hours", "30"], standalone_mode=False
+        )
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert lines[:2] == [f"::add-mask::{SECRET}", "::add-mask::ghs_TOKENVALUE0123456789"]
+    assert "0 */4 * * *" in "\n".join(lines[2:])
+
+
+def test_outside_actions_nothing_is_announced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    run_guarded(
+        lambda: cli.main(
+            ["--workdir", str(tmp_path), "sla", "--hours", "30"], standalone_mode=False
+        )
+    )
+    assert "::add-mask::" not in capsys.readouterr().out
