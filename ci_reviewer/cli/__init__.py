@@ -70,13 +70,22 @@ class LazyGroup(click.Group):
 )
 @click.option("--repo", default=None, help="OWNER/NAME (default $GITHUB_REPOSITORY).")
 @click.option("--model", default=None, help="Model id, overriding the config.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json", "sarif", "yaml"]),
+    default=None,
+    help="Output format for the command (each command offers its own subset).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
+    *,
     config_path: str | None,
     workdir: str | None,
     repo: str | None,
     model: str | None,
+    output_format: str | None,
 ) -> None:
     """Put Claude into CI: blocking pre-merge review (synchronous Messages API, multi-turn
     tool calling) and cheap scheduled work (Message Batches API, half price)."""
@@ -85,7 +94,7 @@ def cli(
     from ci_reviewer.cli.context import Globals, mask_secrets_in_actions
 
     mask_secrets_in_actions(os.environ)
-    ctx.obj = Globals.from_options(config_path, workdir, repo, model)
+    ctx.obj = Globals.from_options(config_path, workdir, repo, model, output_format)
 
 
 def main(argv: list[str] | None = None) -> Any:

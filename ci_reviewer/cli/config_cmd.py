@@ -7,7 +7,14 @@ import json
 import click
 import yaml
 
-from ci_reviewer.cli.context import common_options, diagnostic, emit, output_option, settings
+from ci_reviewer.cli.context import (
+    common_options,
+    diagnostic,
+    emit,
+    format_option,
+    output_option,
+    settings,
+)
 
 
 @click.group()
@@ -17,14 +24,7 @@ def config() -> None:
 
 @config.command("check")
 @common_options
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["yaml", "json", "text"]),
-    default="yaml",
-    show_default=True,
-    help="How to print the effective config (text is yaml).",
-)
+@format_option("yaml", "json", "text", default="yaml")
 @output_option
 @click.pass_context
 def check(ctx: click.Context, output_format: str, output_file: str | None) -> int:

@@ -27,12 +27,18 @@ class Globals:
     workdir: str | None = None
     repo: str | None = None
     model: str | None = None
+    output_format: str | None = None
 
     @classmethod
     def from_options(
-        cls, config_path: str | None, workdir: str | None, repo: str | None, model: str | None
+        cls,
+        config_path: str | None,
+        workdir: str | None,
+        repo: str | None,
+        model: str | None,
+        output_format: str | None = None,
     ) -> Globals:
-        return cls(config_path, workdir, repo, model)
+        return cls(config_path, workdir, repo, model, output_format)
 
 
 @dataclass(frozen=True)
@@ -90,13 +96,31 @@ def common_options(func: F) -> F:
 
 
 def format_option(*choices: str, default: str = "text") -> Callable[[F], F]:
+    """`--format` of a command; without it, the group's `--format` (given before the command
+    name) applies when this command offers that format, else the command's default."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+        if value is not None:
+            return value
+        group = ctx.find_object(Globals)
+        chosen = group.output_format if group is not None else None
+        if chosen is None:
+            return default
+        if chosen not in choices:
+            raise click.BadParameter(
+                f"{chosen!r} is not a format of this command (choose from {', '.join(choices)})",
+                ctx=ctx,
+                param_hint="--format",
+            )
+        return chosen
+
     return click.option(
         "--format",
         "output_format",
         type=click.Choice(choices),
-        default=default,
-        show_default=True,
-        help="Output format on stdout.",
+        default=None,
+        callback=resolve,
+        help=f"Output format on stdout (default {default}).",
     )
 
 

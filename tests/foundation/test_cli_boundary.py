@@ -146,3 +146,22 @@ def test_outside_actions_nothing_is_announced(
         )
     )
     assert "::add-mask::" not in capsys.readouterr().out
+
+
+def test_format_given_before_the_command_applies_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--workdir", str(tmp_path), "--format", "json", "sla", "--hours", "30"]
+    assert run_guarded(lambda: cli.main(args, standalone_mode=False)) == 0
+    assert '"cron": "0 */4 * * *"' in capsys.readouterr().out
+
+
+def test_group_format_the_command_lacks_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--workdir", str(tmp_path), "--format", "sarif", "sla", "--hours", "30"]
+    assert run_guarded(lambda: cli.main(args, standalone_mode=False)) == 2
+    assert (
+        "'sarif' is not a format of this command (choose from text, json)"
+        in capsys.readouterr().err
+    )
