@@ -73,7 +73,9 @@ class Fault:
     """An injected fault for the next `times` calls whose path matches `route` (a regex).
 
     kind: "status" answers `status` with `body` and `retry-after`; "hang" sleeps `seconds`
-    before answering normally; "drop" closes the connection without an answer.
+    before answering normally; "drop" closes the connection without an answer; "after" lets
+    the route do its work (a write lands) and then answers `status` instead of the route's
+    answer, or, with `then="drop"`, closes the connection: GitHub's "did it or did it not?".
     """
 
     route: str
@@ -84,6 +86,7 @@ class Fault:
     seconds: float = 0.0
     body: Any = None
     method: str | None = None
+    then: str = "status"  # for kind "after": "status" or "drop"
 
 
 class EmulatorServer:
@@ -196,13 +199,18 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                     time.sleep(server.latency)
                 fault = server._take_fault(request)
                 if fault is not None and fault.kind == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self._drop()
                     return
                 if fault is not None and fault.kind == "hang":
                     time.sleep(fault.seconds)
                     fault = None
-                if fault is not None:
+                if fault is not None and fault.kind == "after":
+                    _complete(server.handle(request))
+                    if fault.then == "drop":
+                        self._drop()
+                        return
+                    response = server.fault_response(fault)
+                elif fault is not None:
                     response = server.fault_response(fault)
                 else:
                     response = server.handle(request)
@@ -210,6 +218,10 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             finally:
                 with server._lock:
                     server.in_flight -= 1
+
+        def _drop(self) -> None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
 
         def _send(self, response: Response) -> None:
             if response.streamed and self.command != "HEAD":
@@ -247,6 +259,13 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
 
 
 _STREAM_CHUNK = 1 << 16
+
+
+def _complete(response: Response) -> None:
+    """Run a route's answer to its end (a streamed body produces as it is read) and drop it."""
+    if response.streamed:
+        for _ in response.body:
+            pass
 
 
 def _coalesced(parts: Iterator[bytes]) -> Iterator[bytes]:
