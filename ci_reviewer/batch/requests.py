@@ -42,17 +42,13 @@ class BatchRequest(NamedTuple):
 
 
 def refuse_tools(job_name: str, job: JobConfig) -> None:
-    """A batch job that would need tools cannot run: say why (exit 2)."""
+    """A job that would need tools cannot run: say why (exit 2). A job with `api: sync`
+    runs: its single-shot requests go to the synchronous Messages API instead."""
     if job.tools:
         raise UsageError(
             f"job {job_name!r} declares tools: {BATCH_TOOLS_REASON}",
             hint="remove `tools` from the job, or run the work synchronously "
             "(`ci-reviewer review` for pull requests)",
-        )
-    if job.api != "batch":
-        raise UsageError(
-            f"job {job_name!r} has api: {job.api}; `ci-reviewer batch` runs only batch jobs",
-            hint="set `api: batch` for this job",
         )
 
 
