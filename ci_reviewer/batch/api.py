@@ -9,7 +9,7 @@ rest of the ingest together; orjson decodes each line once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -59,16 +59,21 @@ class BatchesAPI:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def create(self, body: bytes) -> BatchInfo:
-        """Create a batch from an already serialized `{"requests": [...]}` body."""
+    def create(self, body: Iterable[bytes], size: int) -> BatchInfo:
+        """Create a batch from a serialized `{"requests": [...]}` body of `size` bytes, sent
+        as it is produced. `body` must be iterable again: a retried call sends it again."""
         from anthropic.types.messages import MessageBatch
+
+        # An explicit Content-Length keeps the HTTP client from sending the iterable body
+        # with chunked transfer encoding.
+        headers = {"Content-Type": "application/json", "Content-Length": str(size)}
 
         def call() -> Any:
             return self._client.post(
                 "/v1/messages/batches",
                 cast_to=MessageBatch,
                 content=body,
-                options={"headers": {"Content-Type": "application/json"}},
+                options={"headers": headers},
             )
 
         return BatchInfo.of(_translated("create a batch", call))

@@ -1,33 +1,35 @@
-"""Splitting requests into batches as they are serialized.
+"""Splitting requests into batches, and producing each batch's create body as it is sent.
 
 A batch holds at most 100,000 requests and 256 MB of request body; the job's limits (lower,
-with a safety margin by default) decide where one batch ends. Requests are written to spool
-files as they come, so only the current request is in memory; a spool file is already the
-body of the create call (`{"requests": [...]}`), sent as bytes without re-encoding.
+with a safety margin by default) decide where one batch ends. Splitting keeps no request
+bytes: it only needs each request's exact serialized size, so a batch is its requests'
+custom_ids (with what each stands for) and the size of its body.
 
-Spool writes go through a background thread in chunks of a few MB: the copy into the page
-cache runs without the GIL, alongside the reading and encoding of the next files.
+The body (`{"requests": [...]}`) is produced again while the create call sends it, request
+by request, by a `LineSource` that rebuilds each line from the same inputs. That replaces a
+spool file: writing the 1.5 GB of a 100,000-file repository to disk and reading it back cost
+more than reading the repository. The body is re-iterable (a retried create sends it again)
+and its length is known before the first byte, so it goes out with a Content-Length.
 """
 
 from __future__ import annotations
 
-import os
-import queue
-import tempfile
-import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.requests import BatchRequest
+from ci_reviewer.errors import InputError
 
 API_MAX_REQUESTS = 100_000
 API_MAX_BYTES = 256_000_000
 _OPEN = b'{"requests": ['
 _CLOSE = b"]}"
-_FLUSH_AT = 4 << 20
-_QUEUED_CHUNKS = 4
+_SEND_CHUNK = 1 << 20
+_RESIZED = "a file changed after its request was planned: the batch body has another size"
+
+Entry = tuple[str, str, int]  # (path, content hash, attempt): compact, one per request
+LineSource = Callable[[str, Entry], bytes]
 
 
 @dataclass(frozen=True)
@@ -43,145 +45,129 @@ class Limits:
 
 
 @dataclass
-class SpooledBatch:
-    """One batch's create body on disk, and what its requests stand for
-    (`entries`: custom_id -> (path, content hash, attempt), compact until the state needs
-    them as `manifest`)."""
+class PlannedBatch:
+    """One batch: its requests in order and its body's exact size. Each request is kept as
+    one packed record (custom_id, path, content hash, attempt; about 100 bytes) rather than
+    as Python objects (about 350), so holding every planned batch of a large first run stays
+    small; `entries` and `manifest` unpack them when the requests are sent or recorded."""
 
-    path: Path
-    entries: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    count: int = 0
     size: int = len(_OPEN) + len(_CLOSE)
+    records: bytearray = field(default_factory=bytearray, repr=False)
 
-    @property
-    def count(self) -> int:
-        return len(self.entries)
+    def add(self, request: BatchRequest) -> None:
+        self.size += len(request.line) + (1 if self.count else 0)  # the separating comma
+        self.count += 1
+        fields = (request.custom_id, request.path, request.content_hash, str(request.attempt))
+        self.records += "\0".join(fields).encode("utf-8", "surrogateescape") + b"\0"
+
+    def entries(self) -> Iterator[tuple[str, Entry]]:
+        """(custom_id, (path, content hash, attempt)) of each request, in order."""
+        fields = bytes(self.records).decode("utf-8", "surrogateescape").split("\0")
+        for at in range(0, len(fields) - 1, 4):
+            cid, path, content_hash, attempt = fields[at : at + 4]
+            yield cid, (path, content_hash, int(attempt))
 
     @property
     def manifest(self) -> dict[str, ManifestEntry]:
         return {
             cid: ManifestEntry(path=path, content_hash=content_hash, attempt=attempt)
-            for cid, (path, content_hash, attempt) in self.entries.items()
+            for cid, (path, content_hash, attempt) in self.entries()
         }
 
-    def body(self) -> bytes:
-        return self.path.read_bytes()
+    def body(self, lines: LineSource) -> BatchBody:
+        return BatchBody(self, lines)
 
 
 class RequestTooLarge(ValueError):
     """One request alone is over the batch byte limit."""
 
 
-def split(
-    requests: Iterable[BatchRequest], limits: Limits, directory: Path
-) -> Iterator[SpooledBatch]:
-    """Write requests into spool files under `directory`, one per batch, yielding each batch
-    when it is full (and the last one at the end). Duplicate custom_ids are dropped."""
-    current: SpooledBatch | None = None
-    writer: _SpoolWriter | None = None
-    seen: set[str] = set()
-    try:
-        for request in requests:
-            if request.custom_id in seen:
-                continue
-            seen.add(request.custom_id)
-            needed = len(request.line) + 1  # the separating comma
-            if needed + len(_OPEN) + len(_CLOSE) > limits.max_bytes:
-                raise RequestTooLarge(
-                    f"the request for {request.path} alone is {needed} bytes, over the "
-                    f"{limits.max_bytes}-byte batch limit"
-                )
-            if current is not None and writer is not None and _full(current, needed, limits):
-                writer.close(_CLOSE)
-                writer = None
-                yield current
-                current = None
-            if current is None or writer is None:
-                current, writer = _start(directory)
-            if current.entries:
-                writer.write(b",")
-                current.size += 1
-            writer.write(request.line)
-            current.size += len(request.line)
-            current.entries[request.custom_id] = (
-                request.path,
-                request.content_hash,
-                request.attempt,
+class BodyChanged(InputError):
+    """A request rebuilt for sending is not the one that was planned: the checkout changed
+    in between, or a file could not be read again. The batch was not created (its body
+    stopped short of its Content-Length); its intent is requeued by the next run."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"{message}; the batch was not created",
+            hint="do not edit the checkout while `ci-reviewer batch` runs, then run it again",
+        )
+
+
+def split(requests: Iterable[BatchRequest], limits: Limits) -> Iterator[PlannedBatch]:
+    """Group requests into batches, yielding each batch when it is full (and the last one at
+    the end). A custom_id seen twice in one batch is sent once (the API refuses duplicates
+    within a batch); across batches, ids are unique because the caller builds one request
+    per path (the id hashes the path), so nothing that grows with the repository is kept."""
+    current, ids = PlannedBatch(), set[str]()
+    for request in requests:
+        if request.custom_id in ids:
+            continue
+        needed = len(request.line) + 1  # the separating comma
+        if needed + len(_OPEN) + len(_CLOSE) > limits.max_bytes:
+            raise RequestTooLarge(
+                f"the request for {request.path} alone is {needed} bytes, over the "
+                f"{limits.max_bytes}-byte batch limit"
             )
-        if current is not None and writer is not None:
-            writer.close(_CLOSE)
-            writer = None
+        if current.count and _full(current, needed, limits):
             yield current
-    finally:
-        if writer is not None:
-            writer.abandon()
+            current, ids = PlannedBatch(), set()
+        ids.add(request.custom_id)
+        current.add(request)
+    if current.count:
+        yield current
 
 
-def _full(batch: SpooledBatch, needed: int, limits: Limits) -> bool:
+def _full(batch: PlannedBatch, needed: int, limits: Limits) -> bool:
     return batch.count >= limits.max_requests or batch.size + needed > limits.max_bytes
 
 
-def _start(directory: Path) -> tuple[SpooledBatch, _SpoolWriter]:
-    descriptor, name = tempfile.mkstemp(dir=directory, prefix="batch-", suffix=".json")
-    writer = _SpoolWriter(descriptor)
-    writer.write(_OPEN)
-    return SpooledBatch(Path(name)), writer
+class BatchBody:
+    """The create body of a planned batch, built while it is sent, in chunks of about 1 MB.
+    Its length is the planned size; a rebuilt request of another size stops the body with
+    `BodyChanged` (kept in `failure`, since the HTTP client reports it as a connection error)."""
 
+    def __init__(self, batch: PlannedBatch, lines: LineSource) -> None:
+        self._batch = batch
+        self._lines = lines
+        self.failure: BodyChanged | None = None
 
-class _SpoolWriter:
-    """Appends to an open file from a background thread, in chunks of about _FLUSH_AT bytes;
-    at most _QUEUED_CHUNKS wait, which bounds the memory ahead of the disk."""
+    @property
+    def size(self) -> int:
+        return self._batch.size
 
-    def __init__(self, descriptor: int) -> None:
-        self._descriptor = descriptor
-        self._parts: list[bytes] = []
-        self._pending = 0
-        self._chunks: queue.Queue[list[bytes] | None] = queue.Queue(_QUEUED_CHUNKS)
-        self._error: OSError | None = None
-        self._thread = threading.Thread(target=self._drain, name="spool-writer", daemon=True)
-        self._thread.start()
+    def __iter__(self) -> Iterator[bytes]:
+        if self.failure is not None:
+            raise self.failure  # a retry would only find the same difference again
+        try:
+            yield from self._chunks()
+        except BodyChanged as error:
+            self.failure = error
+            raise
 
-    def write(self, data: bytes) -> None:
-        self._parts.append(data)
-        self._pending += len(data)
-        if self._pending >= _FLUSH_AT:
-            self._hand_over()
+    def _chunks(self) -> Iterator[bytes]:
+        parts: list[bytes] = [_OPEN]
+        pending = sent = len(_OPEN) + len(_CLOSE)
+        separator = b""
+        for cid, entry in self._batch.entries():
+            line = self._line(cid, entry)
+            parts += (separator, line)
+            pending += len(separator) + len(line)
+            sent += len(separator) + len(line)
+            separator = b","
+            if sent > self._batch.size:
+                raise BodyChanged(_RESIZED)
+            if pending >= _SEND_CHUNK:
+                yield b"".join(parts)
+                parts, pending = [], 0
+        if sent != self._batch.size:
+            raise BodyChanged(_RESIZED)
+        parts.append(_CLOSE)
+        yield b"".join(parts)
 
-    def close(self, last: bytes) -> None:
-        """Write `last`, wait for every chunk to reach the file, close it; raise what failed."""
-        self.write(last)
-        self._hand_over()
-        self._stop()
-        if self._error is not None:
-            raise self._error
-
-    def abandon(self) -> None:
-        """Stop without caring what was written (the spool is being thrown away)."""
-        self._parts = []
-        self._stop()
-
-    def _hand_over(self) -> None:
-        if self._error is not None:
-            raise self._error
-        if self._parts:
-            self._chunks.put(self._parts)
-            self._parts, self._pending = [], 0
-
-    def _stop(self) -> None:
-        self._chunks.put(None)
-        self._thread.join()
-        os.close(self._descriptor)
-
-    def _drain(self) -> None:
-        while (parts := self._chunks.get()) is not None:
-            if self._error is not None:
-                continue  # keep taking chunks so the producer never blocks on a dead writer
-            try:
-                _write_all(self._descriptor, b"".join(parts))
-            except OSError as error:
-                self._error = error
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
+    def _line(self, cid: str, entry: Entry) -> bytes:
+        try:
+            return self._lines(cid, entry)
+        except (OSError, ValueError, InputError) as error:  # InputError: git failed
+            raise BodyChanged(f"{entry[0]} could not be read again: {error}") from error

@@ -11,7 +11,6 @@ again, so two overlapping runs cannot both submit the same work.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import BinaryIO
 
 from ci_reviewer.batch.collect import (
     CollectStats,
+    CommittedContent,
     FileSelection,
     SourceFile,
     blob_exists,
@@ -31,10 +31,10 @@ from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.requests import BatchRequest, RequestBuilder, refuse_tools
-from ci_reviewer.batch.split import Limits, SpooledBatch, split
+from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, split
 from ci_reviewer.batch.state import Loaded, RetryItem, StateConflict, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
-from ci_reviewer.errors import UsageError
+from ci_reviewer.errors import ClaudeAPIError, UsageError
 from ci_reviewer.globs import PathFilter
 
 MAX_DECISIONS = 5
@@ -96,31 +96,55 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
         return replace(result, notes=(note,))
     stats = CollectStats()
     estimate = BatchEstimate()
-    with tempfile.TemporaryDirectory(prefix="ci-reviewer-batch-") as spool:
-        builder = RequestBuilder(run.kind, run.job, run.model)
-        requests = _measured(
-            _requests(run, builder, head, document, stats), estimate, run.job.max_tokens, dry_run_to
-        )
-        spooled = list(split(requests, _limits(run), Path(spool)))
-        run.checkpoint("collected")
-        result = replace(
-            result,
-            considered=stats.considered,
-            skipped=dict(stats.skipped),
-            estimate=estimate.priced(run.model),
-        )
-        if dry_run_to is not None:
-            return result
-        _check_budget(run, result.estimate)
-        if not spooled:
-            if document.last_commit != head:
-                run.store.save(document.model_copy(update={"last_commit": head}), version)
-            return result
-        intents = _record_intents(run, document, version, spooled, head)
-        batches = [
-            _create(run, intent, batch) for intent, batch in zip(intents, spooled, strict=True)
-        ]
+    resend = _Resend(run, RequestBuilder(run.kind, run.job, run.model), head)
+    requests = _measured(
+        _requests(run, resend, head, document, stats), estimate, run.job.max_tokens, dry_run_to
+    )
+    planned = list(split(requests, _limits(run)))
+    run.checkpoint("collected")
+    result = replace(
+        result,
+        considered=stats.considered,
+        skipped=dict(stats.skipped),
+        estimate=estimate.priced(run.model),
+    )
+    if dry_run_to is not None:
+        return result
+    _check_budget(run, result.estimate)
+    if not planned:
+        if document.last_commit != head:
+            run.store.save(document.model_copy(update={"last_commit": head}), version)
+        return result
+    intents = _record_intents(run, document, version, planned, head)
+    batches = [
+        _create(run, intent, batch, resend) for intent, batch in zip(intents, planned, strict=True)
+    ]
     return replace(result, batches=tuple(batches))
+
+
+class _Resend:
+    """Builds requests, and builds a planned one again when its batch is sent (the line
+    source of `split.BatchBody`): from the checkout as collected, or for a retried request
+    from the object store, as the first time."""
+
+    def __init__(self, run: JobRun, builder: RequestBuilder, head: str) -> None:
+        self.builder = builder
+        self.workdir = run.workdir
+        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes)
+        self.from_store: set[str] = set()
+
+    def stored(self, source: SourceFile, attempt: int) -> BatchRequest:
+        request = self.builder.build(source, attempt)
+        self.from_store.add(request.custom_id)
+        return request
+
+    def __call__(self, custom_id: str, entry: Entry) -> bytes:
+        path, content_hash, attempt = entry
+        if custom_id in self.from_store:
+            source = _stored_source(self.workdir, path, content_hash)
+        else:
+            source = self.content.source(path, content_hash)
+        return self.builder.build(source, attempt).line
 
 
 def _limits(run: JobRun) -> Limits:
@@ -128,7 +152,7 @@ def _limits(run: JobRun) -> Limits:
 
 
 def _requests(
-    run: JobRun, builder: RequestBuilder, head: str, document: StateDocument, stats: CollectStats
+    run: JobRun, resend: _Resend, head: str, document: StateDocument, stats: CollectStats
 ) -> Iterator[BatchRequest]:
     """New and changed files first, then retries whose file has not changed since."""
     pending = {(e.path, e.content_hash) for e in document.manifest.values()}
@@ -140,20 +164,26 @@ def _requests(
     )
     only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
     for source in tracked_files(
-        run.workdir, commit=head, selection=selection, only=only, stats=stats, progress=run.progress
+        run.workdir,
+        commit=head,
+        selection=selection,
+        only=only,
+        stats=stats,
+        progress=run.progress,
+        content=resend.content,
     ):
         retry = retries.pop(source.path, None)
         if (source.path, source.blob_sha) in pending:
             stats.skipped["already in a pending batch"] += 1
             continue
         same = retry is not None and retry.entry.content_hash == source.blob_sha
-        yield builder.build(source, retry.entry.attempt if retry and same else 1)
-    yield from _retried(run, builder, retries.values(), pending, stats)
+        yield resend.builder.build(source, retry.entry.attempt if retry and same else 1)
+    yield from _retried(run, resend, retries.values(), pending, stats)
 
 
 def _retried(
     run: JobRun,
-    builder: RequestBuilder,
+    resend: _Resend,
     items: Iterable[RetryItem],
     pending: set[tuple[str, str]],
     stats: CollectStats,
@@ -165,8 +195,14 @@ def _retried(
         if not blob_exists(run.workdir, entry.content_hash):
             stats.skipped["retry content no longer in the checkout"] += 1
             continue
-        text = read_blob(run.workdir, entry.content_hash).decode("utf-8", "replace")
-        yield builder.build(SourceFile(entry.path, entry.content_hash, text), entry.attempt)
+        yield resend.stored(
+            _stored_source(run.workdir, entry.path, entry.content_hash), entry.attempt
+        )
+
+
+def _stored_source(workdir: Path, path: str, content_hash: str) -> SourceFile:
+    text = read_blob(workdir, content_hash).decode("utf-8", "replace")
+    return SourceFile(path, content_hash, text)
 
 
 def _measured(
@@ -199,13 +235,13 @@ def _record_intents(
     run: JobRun,
     document: StateDocument,
     version: str | None,
-    spooled: list[SpooledBatch],
+    planned: list[PlannedBatch],
     head: str,
 ) -> list[Submission]:
     now = run.now()
     intents = []
     manifest = dict(document.manifest)
-    for index, batch in enumerate(spooled):
+    for index, batch in enumerate(planned):
         ids = tuple(batch.manifest)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
         intents.append(
@@ -228,8 +264,17 @@ def _record_intents(
     return intents
 
 
-def _create(run: JobRun, intent: Submission, batch: SpooledBatch) -> SubmittedBatch:
-    info = run.api.create(batch.body())
+def _create(
+    run: JobRun, intent: Submission, batch: PlannedBatch, resend: _Resend
+) -> SubmittedBatch:
+    body = batch.body(resend)
+    try:
+        info = run.api.create(body, batch.size)
+    except ClaudeAPIError:
+        # The HTTP client reports a body that stopped as a failed connection; say what it was.
+        if body.failure is not None:
+            raise body.failure from None
+        raise
     run.checkpoint("batch-created")
 
     def with_batch_id(document: StateDocument) -> StateDocument:
