@@ -1,16 +1,33 @@
 """The batch commands as plain functions: run (collect, then submit), status and cancel.
-`submit` and `collect` live in their own modules; each returns a record, prints nothing."""
+`submit` and `collect` live in their own modules; each returns a record, prints nothing.
+
+A job with `api: sync` runs on a `SyncBatchesAPI`: its submission gets its answers at once,
+held only by this process, so `run` (and `submit_now`) collect them before returning; the
+published account then says the work ran at full price.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.results import CollectResult, collect
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.submit import SubmitResult, submit
+from ci_reviewer.batch.sync_api import SyncBatchesAPI
+from ci_reviewer.errors import UsageError
 
-__all__ = ["RunResult", "StatusResult", "cancel", "collect", "run", "status", "submit"]
+__all__ = [
+    "RunResult",
+    "StatusResult",
+    "cancel",
+    "collect",
+    "run",
+    "status",
+    "submit",
+    "submit_now",
+]
 
 
 @dataclass(frozen=True)
@@ -30,9 +47,64 @@ class StatusResult:
 
 
 def run(job_run: JobRun) -> RunResult:
-    """What a scheduled workflow calls every time: collect what ended, then submit."""
+    """What a scheduled workflow calls every time: collect what ended, then submit (and for
+    a synchronous job, collect what the submission was answered in the same run)."""
     collected = collect(job_run)
-    return RunResult(collected, submit(job_run))
+    if not synchronous(job_run):
+        return RunResult(collected, submit(job_run))
+    now = submit_now(job_run)
+    return RunResult(_merged(collected, now.collected), now.submitted)
+
+
+def synchronous(job_run: JobRun) -> bool:
+    """Whether the job's requests go to the synchronous Messages API."""
+    return isinstance(job_run.api, SyncBatchesAPI)
+
+
+def submit_now(job_run: JobRun) -> RunResult:
+    """Submit a synchronous job's work and collect its answers before they are lost with
+    this process; the budget is checked at the full price it will pay."""
+    _check_sync_budget(job_run)
+    submitted = submit(job_run)
+    return RunResult(collect(job_run), submitted)
+
+
+def _check_sync_budget(job_run: JobRun) -> None:
+    """`max_cost_usd` at synchronous prices. `submit` checks it at batch prices, half of
+    these, so a preview estimate (a dry run that writes nothing) is priced here first."""
+    limit = job_run.job.max_cost_usd
+    if limit is None:
+        return
+    with open(os.devnull, "wb") as discard:
+        estimate = submit(job_run, dry_run_to=discard).estimate
+    if estimate.sync_usd is None or estimate.sync_usd <= limit:
+        return
+    raise UsageError(
+        f"job {job_run.name!r}: the estimated cost ${estimate.sync_usd:.2f} at synchronous "
+        f"(full) prices, as api: sync pays ({estimate.requests} requests, "
+        f"~{estimate.input_tokens} input tokens), is over max_cost_usd ${limit:.2f}; "
+        "nothing was sent",
+        hint=f"raise jobs.{job_run.name}.max_cost_usd to at least {estimate.sync_usd:.2f}, "
+        "narrow the job's include/since, or use api: batch (half price, within 24 h)",
+    )
+
+
+def _merged(first: CollectResult, second: CollectResult) -> CollectResult:
+    """One record for a run's two collections (leftovers, then this run's answers). The
+    retries of the first were sent again in between, so only the second's still wait."""
+    counts = dict(first.counts)
+    for kind, count in second.counts.items():
+        counts[kind] = counts.get(kind, 0) + count
+    return replace(
+        second,
+        collected=(*first.collected, *second.collected),
+        counts=counts,
+        failures=(*first.failures, *second.failures),
+        warnings=(*first.warnings, *second.warnings),
+        published=second.published or first.published,
+        adopted=(*first.adopted, *second.adopted),
+        findings=(*first.findings, *second.findings),
+    )
 
 
 def status(job_run: JobRun) -> StatusResult:

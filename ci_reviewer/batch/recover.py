@@ -7,6 +7,11 @@ not already known. Intents are matched in the order they were recorded, as batch
 created in that order. An adopted batch is confirmed by its custom_ids when its results
 arrive. An intent with no match is left alone while a run may still be creating its batch
 (`orphan_grace`), then its requests are queued to be sent again.
+
+A job on the synchronous API (`sync_api`) has no batch to find: its calls may have been made,
+and their results died with the process. After the same grace, such an intent is given a
+lost `sync_` batch id, so that collecting it sends its requests again with the pipeline's
+own bookkeeping (attempt+1, up to the job's max_attempts), as for any result never returned.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
 from ci_reviewer.batch.state import RetryItem, StateDocument, Submission
+from ci_reviewer.batch.sync_api import SyncBatchesAPI, lost_batch_id
 
 CLOCK_ALLOWANCE = timedelta(minutes=5)
 
@@ -27,10 +33,11 @@ class Recovery:
     adopted: tuple[str, ...] = ()
     requeued: int = 0
     waiting: int = 0  # intents that may still be getting their batch from another run
+    lost: tuple[str, ...] = ()  # synchronous runs whose results died with their process
 
     @property
     def changed(self) -> bool:
-        return bool(self.adopted or self.requeued)
+        return bool(self.adopted or self.requeued or self.lost)
 
 
 def recover_orphans(
@@ -41,6 +48,8 @@ def recover_orphans(
     )
     if not orphans:
         return Recovery(document)
+    if isinstance(api, SyncBatchesAPI):
+        return _lost_sync_runs(document, orphans, now, grace)
     known = {s.batch_id for s in document.submissions if s.batch_id}
     earliest = orphans[0].intent_at - CLOCK_ALLOWANCE
     candidates = sorted(
@@ -84,3 +93,20 @@ def _match(orphan: Submission, candidates: Sequence[BatchInfo]) -> BatchInfo | N
         ):
             return batch
     return None
+
+
+def _lost_sync_runs(
+    document: StateDocument, orphans: Sequence[Submission], now: datetime, grace: timedelta
+) -> Recovery:
+    """Orphans of a synchronous job, past the grace, marked as runs whose results are lost."""
+    lost: dict[str, Submission] = {}
+    for orphan in orphans:
+        if now - orphan.intent_at >= grace:
+            batch_id = lost_batch_id(orphan.intent_id)
+            lost[orphan.intent_id] = orphan.model_copy(
+                update={"batch_id": batch_id, "created_at": now}
+            )
+    submissions = tuple(lost.get(s.intent_id, s) for s in document.submissions)
+    updated = document.model_copy(update={"submissions": submissions})
+    ids = tuple(s.batch_id for s in lost.values() if s.batch_id)
+    return Recovery(updated, waiting=len(orphans) - len(lost), lost=ids)

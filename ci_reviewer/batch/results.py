@@ -1,5 +1,8 @@
 """Collecting a job's results: poll pending batches, ingest the ended ones, publish, requeue.
 
+A job with `api: sync` comes here too: its synthetic batches (`sync_api`) have ended when
+created, and one whose results died with an earlier process has its requests sent again.
+
 Each result line is correlated through the manifest and classified: succeeded -> the kind
 judges it; errored with invalid_request_error -> a permanent failure (sending it again would
 fail again); any other error, expired or canceled -> sent again with attempt+1 up to the
@@ -24,6 +27,7 @@ from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.state import Failure, Loaded, RetryItem, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
+from ci_reviewer.batch.sync_api import results_lost
 from ci_reviewer.sarif import SarifFinding
 
 
@@ -155,10 +159,17 @@ def _ingest_batch(
             f"batch {submission.batch_id}, found after a crash, holds none of the recorded "
             "requests; they will be sent again"
         )
+    reason = "no result was returned"
+    if results_lost(run.api, submission.batch_id):
+        reason = "the run that sent it stopped before collecting its answer"
+        ingest.warnings.append(
+            f"synchronous run {submission.batch_id} stopped before its results were "
+            f"collected; its {len(missing)} request(s) are sent again"
+        )
     for cid in sorted(missing):
         entry = document.manifest.get(cid)
         if entry is not None:
-            _requeue(run, cid, entry, "no result was returned", ingest)
+            _requeue(run, cid, entry, reason, ingest)
     if ingest.unknown:
         sample = ", ".join(ingest.unknown[:5])
         ingest.warnings.append(

@@ -1,4 +1,5 @@
-"""`ci-reviewer batch ...`: scheduled work on the Message Batches API.
+"""`ci-reviewer batch ...`: scheduled work on the Message Batches API (or, for a job with
+`api: sync`, the same work on the synchronous Messages API, published in the same run).
 
 This module builds the collaborators (Claude client, state store, clock, checkpoint,
 progress) from options and the environment, calls the pipeline and prints its records. The
@@ -52,7 +53,10 @@ def job_options(func: F) -> F:
 
 @click.group()
 def batch() -> None:
-    """Scheduled work on the Message Batches API (half price, results within 24 h)."""
+    """Scheduled work on the Message Batches API (half price, results within 24 h).
+
+    A job with `api: sync` sends the same requests to the synchronous Messages API at full
+    price and publishes in the same run."""
 
 
 @batch.command("submit")
@@ -88,11 +92,19 @@ def submit_command(
             with _open_for_requests(target) as sink:
                 result = submit(job, dry_run_to=sink)
             diagnostic(f"dry run: requests written to {target}; nothing sent", run.redact)
+            collected = None
+        elif job.job.api == "sync":
+            from ci_reviewer.batch.pipeline import submit_now
+
+            # Answered at once, held only by this process: collected (and published) now.
+            both = submit_now(job)
+            result, collected = both.submitted, both.collected
+            _annotate(run, collected)
         else:
-            result = submit(job)
+            result, collected = submit(job), None
     text = dumps(submit_json(result)) if output_format == "json" else submit_text(result)
     emit(text, run.redact, output_file)
-    _step_report(run, submitted=result)
+    _step_report(run, collected=collected, submitted=result)
     return 0
 
 
@@ -264,6 +276,7 @@ def job_run(
     from ci_reviewer.batch.kinds import KindContext, kind_for
     from ci_reviewer.batch.state import EmptyStore
     from ci_reviewer.batch.store_dir import DirectoryStore
+    from ci_reviewer.batch.sync_api import SyncBatchesAPI
     from ci_reviewer.claude import build_client
 
     job = run.config.job(job_name)
@@ -309,13 +322,17 @@ def job_run(
             ),
             workdir=run.workdir,
             store=store,
-            api=BatchesAPI(client),
-            now=lambda: datetime.now(timezone.utc),
+            api=SyncBatchesAPI(client, _utc_now) if job.api == "sync" else BatchesAPI(client),
+            now=_utc_now,
             checkpoint=_kill_at(environ.get("CI_REVIEWER_KILL_AT")),
             progress=progress,
         )
     if progress is not None:
         click.echo("", err=True)  # end the progress line
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _github_store(run: Settings) -> StateStore:

@@ -1,8 +1,9 @@
 """What the batch kinds share. Context given to the model beyond the file itself: the
 repository's test framework and an example of its tests (shared by every request of a job,
 so it sits in the cached system prompt), and the local modules a file imports (per request).
-And the account every published body opens with: what was asked, of how many files, the cost
-at batch prices beside the synchronous price of the same work, and the batch ids.
+And the account every published body opens with: what was asked, of how many files, on which
+API (a job with `api: sync` pays full price), the cost beside what the other API would have
+charged, and the batch ids.
 
 A batch request is single-shot, so the model cannot ask for these mid-request the way the
 synchronous review's tools can: they are gathered here, bounded in size, before submission.
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ci_reviewer.batch.jobs.base import Collection
+from ci_reviewer.batch.sync_api import is_sync_batch
 from ci_reviewer.git import run_git
 from ci_reviewer.pricing import Usage, price_table
 
@@ -250,23 +252,45 @@ class RunAccount:
         c = self.collection
         files = len(c.accepted) + len(c.failures) + len(c.retried)
         models = ", ".join(sorted(self.ledger.by_model)) or "no billed result"
+        batches = [f"`{b}`" for b in c.batch_ids if not is_sync_batch(b)]
+        runs = [f"`{b}`" for b in c.batch_ids if is_sync_batch(b)]
         lines = [
             f"**Asked:** {self.asked}, for each of {files} file(s) "
-            f"(Message Batches API; {models}).",
+            f"({self._api_name(batches, runs)}; {models}).",
             f"**Results:** {len(c.accepted)} answered, {len(c.failures)} failed, "
             f"{len(c.retried)} to be retried on the next run.",
-            f"**Cost:** {self._cost_sentence()}",
-            "**Batches:** " + (", ".join(f"`{b}`" for b in c.batch_ids) or "none"),
+            f"**Cost:** {self._cost_sentence(batches, runs)}",
+            "**Batches:** " + (", ".join(batches) or "none"),
         ]
+        if runs:
+            lines.append("**Synchronous runs:** " + ", ".join(runs))
         if self.instructions.strip():
             quoted = " ".join(self.instructions.split())
             lines.append(f"**Instructions from the maintainers:** {quoted}")
         return [line + "  " for line in lines]
 
-    def _cost_sentence(self) -> str:
+    @staticmethod
+    def _api_name(batches: list[str], runs: list[str]) -> str:
+        if runs and batches:
+            return "Message Batches API, and the synchronous Messages API for the rest"
+        if runs:
+            return "synchronous Messages API, full price (the job has api: sync)"
+        return "Message Batches API"
+
+    def _cost_sentence(self, batches: list[str], runs: list[str]) -> str:
         batch, sync = self.ledger.cost(batch=True), self.ledger.cost(batch=False)
         if batch is None or sync is None:
             return "unknown (a model is missing from the price table)."
+        if runs and batches:
+            return (
+                f"between ${batch:.4f} and ${sync:.4f}: the batches' part at batch prices, "
+                "the synchronous runs' part at full price."
+            )
+        if runs:
+            return (
+                f"${sync:.4f} at synchronous (full) prices; the same work on the Message "
+                f"Batches API would have cost ${batch:.4f}, with results within 24 h."
+            )
         return (
             f"${batch:.4f} at batch prices; the same work on the synchronous Messages API "
             f"would have cost ${sync:.4f}."

@@ -1,0 +1,276 @@
+"""Scheduled jobs with `api: sync`: the same pipeline, each request sent to the synchronous
+Messages API, results published in the same run, and a crash between the calls and the
+collect costing a re-send, never a lost or doubled file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import pytest
+
+from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.jobs.report import ReportKind
+from ci_reviewer.batch.pipeline import run
+from ci_reviewer.batch.store_dir import DirectoryStore
+from ci_reviewer.batch.submit import submit
+from ci_reviewer.batch.sync_api import SyncBatchesAPI
+from ci_reviewer.cli import main
+from ci_reviewer.config import JobConfig
+from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
+from ci_reviewer.emulators.github import GitHubEmulator
+from ci_reviewer.emulators.server import Fault
+from ci_reviewer.errors import UsageError
+from tests.batch.conftest import commit_files
+from tests.batch.test_cli_kinds import TOKEN, origin
+
+__all__ = ["origin"]  # a fixture, on this module's checkout
+
+CONFIG = """
+jobs:
+  urgent-report:
+    kind: report
+    api: sync
+    sla_hours: 6
+    include: ["src/**/*.py"]
+"""
+
+
+def about(path: str) -> Any:
+    return lambda body: path in json.dumps(body.get("messages", ""))
+
+
+def batch_calls(claude: ClaudeEmulator) -> list[str]:
+    return [r.path for r in claude.log if r.path.startswith("/v1/messages/batches")]
+
+
+def message_calls(claude: ClaudeEmulator, path: str | None = None) -> int:
+    return sum(
+        1
+        for call in claude.requests
+        if call.status == 200 and (path is None or path in json.dumps(call.body["messages"]))
+    )
+
+
+# -- end to end through the CLI, as a scheduled workflow runs it -------------------------------
+
+
+@pytest.fixture
+def checkout(repo: Path) -> Path:
+    commit_files(repo, {".github/ci-reviewer.yml": CONFIG}, "config")
+    return repo
+
+
+@pytest.fixture
+def batch_cli(
+    checkout: Path,
+    origin: GitHubEmulator,
+    claude: ClaudeEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Any:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-sync-job-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", origin.url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
+    monkeypatch.setenv("GITHUB_RUN_ID", "777")
+
+    def invoke(command: str, *args: str) -> tuple[int, dict[str, Any], str]:
+        with pytest.raises(SystemExit) as done:
+            main(["--workdir", str(checkout), "batch", command, *args, "--format", "json"])
+        out, err = capsys.readouterr()
+        return int(done.value.code or 0), json.loads(out) if out.strip() else {}, err
+
+    return invoke
+
+
+def issues_of(origin: GitHubEmulator) -> list[dict[str, Any]]:
+    return [i for i in origin.state.issues.values() if "pull_request" not in i]
+
+
+def test_a_sync_report_job_publishes_its_issue_in_one_run_without_any_batch(
+    batch_cli: Any, claude: ClaudeEmulator, origin: GitHubEmulator
+) -> None:
+    claude.enqueue(Reply.json({"summary": "Prints a.", "notes": []}), when=about("src/a.py"))
+
+    code, result, err = batch_cli("run", "--job", "urgent-report")
+
+    assert code == 0, err
+    [issue] = issues_of(origin)
+    assert issue["title"] == "ci-reviewer urgent-report: report of 2 file(s)"
+    assert "Prints a." in issue["body"] and "`src/b.py`" in issue["body"]
+    assert "synchronous Messages API, full price" in issue["body"]
+    assert "Message Batches API would have cost" in issue["body"]
+    assert result["collected"]["published"]
+    assert message_calls(claude) == 2 and batch_calls(claude) == []
+
+    code, _again, err = batch_cli("run", "--job", "urgent-report")
+    assert code == 0, err
+    assert len(issues_of(origin)) == 1 and message_calls(claude) == 2
+
+
+def test_submit_alone_publishes_too_since_the_answers_die_with_the_process(
+    batch_cli: Any, claude: ClaudeEmulator, origin: GitHubEmulator
+) -> None:
+    code, submitted, err = batch_cli("submit", "--job", "urgent-report")
+    assert code == 0, err
+    assert submitted["batches"][0]["requests"] == 2
+    assert len(issues_of(origin)) == 1
+
+    code, collected, err = batch_cli("collect", "--job", "urgent-report")
+    assert code == 0, err
+    assert collected["collected"] == [] and len(issues_of(origin)) == 1
+    assert message_calls(claude) == 2 and batch_calls(claude) == []
+
+
+# -- the pipeline, with a report written to files ---------------------------------------------
+
+
+@pytest.fixture
+def retrying_client(claude: ClaudeEmulator) -> Iterator[anthropic.Anthropic]:
+    sdk = anthropic.Anthropic(api_key="sk-test-sync", base_url=claude.url, max_retries=2)
+    try:
+        yield sdk
+    finally:
+        sdk.close()
+
+
+@pytest.fixture
+def sync_run(
+    repo: Path,
+    retrying_client: anthropic.Anthropic,
+    claude: ClaudeEmulator,
+    state_dir: Path,
+    tmp_path: Path,
+) -> Any:
+    """A JobRun factory; each call is a new process: a new adapter holding no answers."""
+
+    def make(**job: Any) -> JobRun:
+        return JobRun(
+            name="urgent",
+            job=JobConfig(kind="report", api="sync", **job),
+            model="claude-sonnet-5-5",
+            kind=ReportKind(tmp_path / "reports"),
+            workdir=repo,
+            store=DirectoryStore(state_dir),
+            api=SyncBatchesAPI(retrying_client, claude.clock.now, concurrency=2),
+            now=claude.clock.now,
+        )
+
+    return make
+
+
+def reported(tmp_path: Path) -> list[str]:
+    """Every file heading across every published report, one entry per publication."""
+    reports = sorted((tmp_path / "reports").glob("*.md"))
+    return [
+        line.strip("#` ")
+        for report in reports
+        for line in report.read_text(encoding="utf-8").splitlines()
+        if line.startswith("## `")
+    ]
+
+
+def test_a_lasting_overload_is_requeued_and_answered_on_the_next_run(
+    sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    claude.faults.append(Fault(route=r"^/v1/messages$", status=529, times=3, retry_after=0))
+    first = run(sync_run(include=["src/a.py"]))
+
+    assert first.collected.counts == {"errored": 1} and first.collected.retried == 1
+    assert first.collected.published is None and reported(tmp_path) == []
+
+    second = run(sync_run(include=["src/a.py"]))
+    assert second.collected.counts == {"succeeded": 1}
+    assert reported(tmp_path) == ["src/a.py"]
+    assert batch_calls(claude) == []
+
+
+def test_an_invalid_request_is_a_permanent_failure_not_sent_again(
+    sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    claude.enqueue(
+        Reply(error_type="invalid_request_error", error_message="prompt is malformed"),
+        when=about("src/a.py"),
+    )
+    first = run(sync_run())
+
+    [failure] = first.collected.failures
+    assert failure.path == "src/a.py" and "prompt is malformed" in failure.reason
+    assert first.collected.retried == 0 and reported(tmp_path) == ["src/b.py"]
+    calls = len(claude.requests)
+
+    run(sync_run())
+    assert len(claude.requests) == calls
+
+
+class Killed(Exception):
+    """Stands for SIGKILL at a checkpoint."""
+
+
+def kill_at(point: str) -> Any:
+    def checkpoint(name: str) -> None:
+        if name == point:
+            raise Killed(name)
+
+    return checkpoint
+
+
+@pytest.mark.parametrize("point", ["batch-created", "state-saved"])
+def test_killed_between_the_calls_and_the_collect_each_file_is_published_once(
+    point: str, sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    with pytest.raises(Killed):
+        run(replace(sync_run(), checkpoint=kill_at(point)))
+    assert message_calls(claude) == 2 and reported(tmp_path) == []
+
+    claude.clock.advance(hours=1)  # the next scheduled run, past the orphan grace
+    rerun = run(sync_run())
+
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]
+    assert rerun.collected.counts == {"succeeded": 2} and not rerun.collected.failures
+    assert any("stopped before its results were collected" in w for w in rerun.collected.warnings)
+    assert message_calls(claude, "src/a.py") == 2  # sent again once: attempt 2
+
+    claude.clock.advance(hours=1)
+    run(sync_run())
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]
+    assert message_calls(claude) == 4 and batch_calls(claude) == []
+
+
+def test_a_crashed_run_still_within_the_grace_is_left_to_its_owner(
+    sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    with pytest.raises(Killed):
+        run(replace(sync_run(), checkpoint=kill_at("batch-created")))
+    claude.clock.advance(minutes=5)
+
+    rerun = run(sync_run())
+    assert rerun.submitted.notes and reported(tmp_path) == []
+    assert message_calls(claude) == 2
+
+
+def test_the_budget_is_checked_at_synchronous_prices(
+    sync_run: Any, claude: ClaudeEmulator, state_dir: Path
+) -> None:
+    preview = submit(sync_run(), dry_run_to=_Sink()).estimate
+    assert preview.usd is not None and preview.sync_usd is not None
+    between = (preview.usd + preview.sync_usd) / 2  # enough at batch prices only
+
+    with pytest.raises(UsageError) as refused:
+        run(sync_run(max_cost_usd=between))
+
+    assert "synchronous (full) prices" in str(refused.value)
+    assert f"{preview.sync_usd:.2f}" in str(refused.value)
+    assert claude.requests == [] and not state_dir.exists()
+    assert run(sync_run(max_cost_usd=preview.sync_usd * 1.01)).collected.counts == {"succeeded": 2}
+
+
+class _Sink:
+    def write(self, data: bytes) -> int:
+        return len(data)
