@@ -2,13 +2,16 @@
 
 Read and written through the contents API; the file's blob sha is the version, so every
 write is a compare-and-swap (GitHub answers a stale sha with 409, and a create over an
-existing file with 422: both mean another run saved first). The branch is created when
+existing file with 422: both mean another run saved first). That also covers a write GitHub
+carried out and then failed to confirm: the transport's resend meets the new sha, and the
+caller reloads a document that already holds its change. The branch is created when
 missing as an orphan holding only state, so it never shares history with the code.
 """
 
 from __future__ import annotations
 
 import base64
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ci_reviewer.batch.state import (
@@ -18,7 +21,7 @@ from ci_reviewer.batch.state import (
     dump_state,
     parse_state,
 )
-from ci_reviewer.github.client import call, github_errors
+from ci_reviewer.github.client import call, create_ref, github_errors, send_again, write_once
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -96,13 +99,21 @@ class GitHubStore:
         except github.GithubException:
             with github_errors(f"look up the branch {self.branch}"):
                 raise
-        with github_errors(f"create the state branch {self.branch}"):
-            tree = self.repository.create_git_tree(
-                [InputGitTreeElement("README.md", "100644", "blob", content=_README)]
+        action = f"create the state branch {self.branch}"
+        readme = [InputGitTreeElement("README.md", "100644", "blob", content=_README)]
+        message = "ci-reviewer: state branch"
+        with github_errors(action):
+            # Git objects are content-addressed: resending one after a failure is harmless.
+            tree = write_once(
+                action,
+                self.repository,
+                partial(self.repository.create_git_tree, readme),
+                send_again,
             )
-            commit = self.repository.create_git_commit("ci-reviewer: state branch", tree, [])
+            create = partial(self.repository.create_git_commit, message, tree, [])
+            commit = write_once(action, self.repository, create, send_again)
             try:
-                self.repository.create_git_ref(f"refs/heads/{self.branch}", commit.sha)
+                create_ref(self.repository, f"heads/{self.branch}", commit.sha)
             except github.GithubException as error:
                 if error.status != 422:  # 422: another run created it first, which is fine
                     raise

@@ -3,16 +3,20 @@
 GitHub takes at most 50 annotations per request: the run is created with the first 50 and
 the rest arrive in further edits (GitHub appends them). Without `checks: write` (403) the
 findings become workflow-command annotations on the job instead, and the caller says so.
+
+A write GitHub may have carried out without saying so (a 5xx, a dropped connection) is looked
+for before it is sent again: the run by name and head SHA, an edit's annotations by the run's
+count of them (a resent edit would append them twice).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ci_reviewer.github.actions import annotation
+from ci_reviewer.github.client import send_again, write_once
 from ci_reviewer.github.publish_review import WriteForbidden, write
 from ci_reviewer.review.findings import Finding
 
@@ -109,44 +113,70 @@ def publish_check_run(
     try:
         existing = _existing(repo, head_sha)
         if existing is not None and existing.output.annotations_count:
-            _edit(existing, report, (), redact)
+            _edit(repo, existing, report, (), redact)
             return CheckOutcome(existing.html_url)
         chunks = _chunks(report.annotations)
         if existing is None:
-            run = write(
-                f"creating the {CHECK_NAME} check run",
-                lambda: repo.create_check_run(
-                    name=CHECK_NAME,
-                    head_sha=head_sha,
-                    status="completed",
-                    conclusion=report.conclusion,
-                    output=_output(report, chunks[0], redact),
-                ),
-            )
+            run = _create(repo, head_sha, report, _output(report, chunks[0], redact))
         else:
-            run = existing
-            _edit(run, report, chunks[0], redact)
+            run = _edit(repo, existing, report, chunks[0], redact)
         for chunk in chunks[1:]:
-            write(
-                f"adding annotations to the {CHECK_NAME} check run",
-                partial(run.edit, output=_output(report, chunk, redact)),
-            )
+            run = _append(repo, run, _output(report, chunk, redact))
     except WriteForbidden as forbidden:
         return _fallback(report.annotations, forbidden, redact)
     return CheckOutcome(run.html_url)
 
 
-def _edit(
-    run: CheckRun, report: CheckReport, notes: Sequence[CheckAnnotation], redact: Redact
-) -> None:
-    write(
-        f"updating the {CHECK_NAME} check run",
-        lambda: run.edit(
+def _create(repo: Repository, head_sha: str, report: CheckReport, output: Any) -> CheckRun:
+    action = f"creating the {CHECK_NAME} check run"
+
+    def send() -> CheckRun:
+        return repo.create_check_run(
+            name=CHECK_NAME,
+            head_sha=head_sha,
             status="completed",
             conclusion=report.conclusion,
-            output=_output(report, notes, redact),
-        ),
-    )
+            output=output,
+        )
+
+    return write(action, lambda: write_once(action, repo, send, lambda: _existing(repo, head_sha)))
+
+
+def _edit(
+    repo: Repository,
+    run: CheckRun,
+    report: CheckReport,
+    notes: Sequence[CheckAnnotation],
+    redact: Redact,
+) -> CheckRun:
+    """Set the conclusion and output; `notes` (on a run that holds none yet) are appended."""
+    output = _output(report, notes, redact)
+    if notes:
+        return _append(repo, run, output, status="completed", conclusion=report.conclusion)
+    action = f"updating the {CHECK_NAME} check run"
+
+    def send() -> CheckRun:
+        run.edit(status="completed", conclusion=report.conclusion, output=output)
+        return run
+
+    return write(action, lambda: write_once(action, run, send, send_again))
+
+
+def _append(repo: Repository, run: CheckRun, output: dict[str, Any], **fields: Any) -> CheckRun:
+    """An edit carrying annotations, which GitHub appends: resent only if its annotations
+    are not on the run yet."""
+    action = f"adding annotations to the {CHECK_NAME} check run"
+    expected = run.output.annotations_count + len(output["annotations"])
+
+    def send() -> CheckRun:
+        run.edit(output=output, **fields)
+        return run
+
+    def landed() -> CheckRun | None:
+        fresh = repo.get_check_run(run.id)
+        return fresh if fresh.output.annotations_count >= expected else None
+
+    return write(action, lambda: write_once(action, run, send, landed))
 
 
 def _existing(repo: Repository, head_sha: str) -> CheckRun | None:

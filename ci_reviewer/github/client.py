@@ -1,15 +1,18 @@
 """PyGithub construction and the translation of its exceptions at this edge.
 
 The client honours GITHUB_API_URL (GitHub Enterprise, the local emulator) and retries with
-PyGithub's own `GithubRetry` (5xx, and 403/429 secondary rate limits with retry-after).
+PyGithub's own `GithubRetry` (5xx, and 403/429 secondary rate limits with retry-after), except
+that a write GitHub may have carried out is never resent blindly: `write_once` looks first.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -17,12 +20,15 @@ from ci_reviewer.errors import GitHubAPIError, InputError
 
 if TYPE_CHECKING:
     import github
+    from github.GitRef import GitRef
+    from github.Repository import Repository
 
 T = TypeVar("T")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # urllib3 waits factor * 2**(n-1) s before retry n: 0, 1, 2, 4, 8, 16 s for six retries of
 # a failing GitHub. Read when a GitHubSettings is made, so a test can make it short.
 RETRY_BACKOFF_FACTOR = 0.5
+_MAX_BACKOFF = 120.0  # urllib3's cap on one wait
 _TOO_MANY = re.compile(r"too many (\d{3}) error responses")
 
 
@@ -119,13 +125,14 @@ def describe_exhausted_retries(error: Exception) -> str:
         found = _TOO_MANY.search(str(reason or error))
         status = int(found.group(1)) if found else None
     retries = getattr(reason, "retries", None)
-    if retries is None:
-        after = " after retries"
-    else:
-        after = f" after {retries} {'retry' if retries == 1 else 'retries'}"
+    after = " after retries" if retries is None else _after(retries)
     if status is None:
         return f"GitHub kept failing{after}"
     return f"GitHub answered {status} ({_status_phrase(status)}){after}"
+
+
+def _after(retries: int) -> str:
+    return f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else ""
 
 
 def _status_phrase(status: int) -> str:
@@ -141,3 +148,105 @@ def call(action: str, func: Callable[[], T]) -> T:
     """`func()` with its GitHub failures translated; for one-line calls."""
     with github_errors(action):
         return func()
+
+
+# -- writes GitHub may carry out and fail to confirm -------------------------------------------
+@dataclass(frozen=True)
+class WritePolicy:
+    """How often a write is tried again, and the backoff between tries: the client's own."""
+
+    retries: int
+    backoff_factor: float
+
+    @classmethod
+    def of(cls, handle: Any) -> WritePolicy:
+        """The retry budget of the client that made `handle` (any PyGithub object)."""
+        retry = handle.requester.kwargs.get("retry")
+        total = getattr(retry, "total", retry)
+        retries = total if isinstance(total, int) and not isinstance(total, bool) else 0
+        return cls(max(retries, 0), float(getattr(retry, "backoff_factor", 0.0) or 0.0))
+
+    def pause(self, retry: int) -> None:
+        """urllib3's schedule: no wait before the first retry, then factor * 2**(n-1) s."""
+        if retry > 1 and self.backoff_factor > 0:
+            time.sleep(min(self.backoff_factor * 2 ** (retry - 1), _MAX_BACKOFF))
+
+
+def send_again() -> None:
+    """The `find` of a write that is harmless to repeat: an edit setting the same content,
+    a content-addressed git object. It never reports the write as landed."""
+    return None
+
+
+def write_once(action: str, handle: Any, send: Callable[[], T], find: Callable[[], T | None]) -> T:
+    """`send()`; after a failure that leaves open whether GitHub carried it out (a 5xx, a
+    dropped connection), `find()` looks for what it meant to create, and only when that is
+    not there is it sent again, within the client's retry budget. Exhausted: GitHubAPIError
+    (exit 3) naming GitHub's last answer. Other failures (422, 403, 404) reach the caller.
+    """
+    policy = WritePolicy.of(handle)
+    failure: Exception | None = None
+    for attempt in range(policy.retries + 1):
+        if failure is not None:
+            policy.pause(attempt)
+            with github_errors(f"{action} (looking whether it landed)"):
+                found = find()
+            if found is not None:
+                return found
+        try:
+            return send()
+        except Exception as error:
+            if not is_unconfirmed(error):
+                raise
+            failure = error
+    raise GitHubAPIError(f"{action}: {_unconfirmed(failure, policy.retries)}")
+
+
+def is_unconfirmed(error: Exception) -> bool:
+    """Whether GitHub may have carried out the write although the call failed."""
+    import github
+    import requests
+
+    if isinstance(error, github.GithubException):
+        return isinstance(error.status, int) and error.status >= 500
+    unanswered = (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    )
+    return isinstance(error, unanswered)
+
+
+def _unconfirmed(error: Exception | None, retries: int) -> str:
+    import github
+
+    after = _after(retries)
+    if isinstance(error, github.GithubException):
+        return f"GitHub answered {error.status} ({_status_phrase(error.status)}){after}"
+    return f"GitHub did not answer ({type(error).__name__}){after}"
+
+
+def written(
+    action: str,
+    handle: Any,
+    send: Callable[[], T],
+    find: Callable[[], T | None] = send_again,
+) -> T:
+    """`write_once` with every failure translated into GitHubAPIError (exit 3)."""
+    with github_errors(action):
+        return write_once(action, handle, send, find)
+
+
+def create_ref(repo: Repository, name: str, sha: str) -> GitRef:
+    """The ref `refs/<name>` at `sha`; one GitHub created without saying so is found again."""
+    import github
+
+    def landed() -> GitRef | None:
+        try:
+            ref = repo.get_git_ref(name)
+        except github.UnknownObjectException:
+            return None
+        return ref if ref.object.sha == sha else None
+
+    create = partial(repo.create_git_ref, f"refs/{name}", sha)
+    return write_once(f"create the ref {name}", repo, create, landed)

@@ -3,7 +3,8 @@ hidden marker so that replaying the same collection edits it instead of opening 
 
 The issue is labelled with the job name (the label is created when missing), which is also
 how a job's earlier issues are found: findings an earlier open issue already carries (by
-their hidden fingerprints) can be linked instead of repeated.
+their hidden fingerprints) can be linked instead of repeated. An issue or label GitHub may
+have created without saying so (a 5xx, a dropped connection) is looked for before a resend.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
-from ci_reviewer.github.client import call, github_errors
+from ci_reviewer.github.client import github_errors, write_once, written
 from ci_reviewer.secrets import Redactor
 
 if TYPE_CHECKING:
     from github.Issue import Issue
+    from github.Label import Label
     from github.Repository import Repository
 
 _FINGERPRINT = re.compile(r"<!-- ci-reviewer:fp:([0-9a-f]{8,64}) -->")
@@ -81,10 +84,14 @@ class IssuePublisher:
         title = self.redact(draft.title)
         existing = self.find(draft.job, draft.collection_id)
         if existing is not None:
-            call("edit the issue", lambda: existing.edit(title=title, body=body))
+            edit = partial(existing.edit, title=title, body=body)
+            written("edit the issue", existing, edit)
             return PublishedIssue(existing.number, existing.html_url, created=False)
-        issue = call(
-            "open the issue", lambda: self.repo.create_issue(title=title, body=body, labels=labels)
+        issue = written(
+            "open the issue",
+            self.repo,
+            partial(self.repo.create_issue, title=title, body=body, labels=labels),
+            partial(self.find, draft.job, draft.collection_id),
         )
         return PublishedIssue(issue.number, issue.html_url, created=True)
 
@@ -115,15 +122,28 @@ class IssuePublisher:
     def _ensure_label(self, name: str) -> None:
         import github
 
-        with github_errors(f"create the label {name}"):
+        action = f"create the label {name}"
+        with github_errors(action):
+            if self._label(name) is not None:
+                return
             try:
-                self.repo.get_label(name)
-            except github.UnknownObjectException:
-                try:
-                    self.repo.create_label(name, _LABEL_COLOR, "Opened by ci-reviewer")
-                except github.GithubException as error:
-                    if error.status != 422:  # created meanwhile by an overlapping run
-                        raise
+                write_once(
+                    action, self.repo, partial(self._create_label, name), partial(self._label, name)
+                )
+            except github.GithubException as error:
+                if error.status != 422:  # created meanwhile by an overlapping run
+                    raise
+
+    def _create_label(self, name: str) -> Label:
+        return self.repo.create_label(name, _LABEL_COLOR, "Opened by ci-reviewer")
+
+    def _label(self, name: str) -> Label | None:
+        import github
+
+        try:
+            return self.repo.get_label(name)
+        except github.UnknownObjectException:
+            return None
 
     def _body(self, draft: IssueDraft) -> str:
         marker = issue_marker(draft.job, draft.collection_id)

@@ -5,17 +5,22 @@ then the ref), so the branch never shows half a run.
 The PR body carries a hidden marker per collection run it holds. Replaying a collection (a
 re-run after a crash) finds its PR again and edits it; with `on_open_pr: update` a new run's
 files go onto the job's still-open PR as one more commit, instead of opening another.
+
+A write GitHub may have carried out without saying so (a 5xx, a dropped connection) is not
+resent blindly: the pull request is looked for by its marker, the branch by its ref; git
+objects are content-addressed and edits set the same content, so those are simply resent.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-from ci_reviewer.github.client import call, github_errors
+from ci_reviewer.github.client import create_ref, github_errors, send_again, write_once, written
 from ci_reviewer.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
     from github.Repository import Repository
 
+T = TypeVar("T")
 _REF_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MARKER = re.compile(r"<!-- ci-reviewer:([a-z0-9_-]+):([0-9a-zA-Z_-]+) -->")
 # How far back a job's earlier pull requests are looked for (newest first).
@@ -82,9 +88,8 @@ class PullRequestPublisher:
         if target.state == "open":
             sha = self._commit_onto(target.head.ref, draft, force=False)
         body = self._body(draft, earlier=target.body or "")
-        call(
-            "edit the pull request", lambda: target.edit(title=self.redact(draft.title), body=body)
-        )
+        edit = partial(target.edit, title=self.redact(draft.title), body=body)
+        written("edit the pull request", target, edit)
         action: Literal["updated", "replayed"] = "replayed" if replayed else "updated"
         return PublishedPullRequest(target.number, target.html_url, target.head.ref, sha, action)
 
@@ -92,11 +97,14 @@ class PullRequestPublisher:
         branch = branch_name(draft.job, draft.run_id)
         sha = self._commit_onto(branch, draft, force=True)
         body = self._body(draft, earlier="")
-        pull = call(
+        title, marker = self.redact(draft.title), pr_marker(draft.job, draft.collection_id)
+        pull = written(
             "open the pull request",
-            lambda: self.repo.create_pull(
-                base=self.base_branch, head=branch, title=self.redact(draft.title), body=body
+            self.repo,
+            partial(
+                self.repo.create_pull, base=self.base_branch, head=branch, title=title, body=body
             ),
+            partial(self._find, draft.job, marker, False),
         )
         return PublishedPullRequest(pull.number, pull.html_url, branch, sha, "opened")
 
@@ -129,20 +137,25 @@ class PullRequestPublisher:
                 head_sha = self.repo.get_branch(self.base_branch).commit.sha
             parent = self.repo.get_git_commit(head_sha)
             elements = [
-                InputGitTreeElement(
-                    path, "100644", "blob", sha=self.repo.create_git_blob(text, "utf-8").sha
-                )
+                InputGitTreeElement(path, "100644", "blob", sha=self._blob(text))
                 for path, text in sorted(draft.files.items())
             ]
-            tree = self.repo.create_git_tree(elements, base_tree=parent.tree)
+            tree = self._again(partial(self.repo.create_git_tree, elements, base_tree=parent.tree))
             if tree.sha == parent.tree.sha and ref is not None and not force:
                 return None  # a replay: the branch already holds exactly these files
             commit = self._commit(draft, tree, parent)
             if ref is None:
-                self.repo.create_git_ref(f"refs/heads/{branch}", commit.sha)
+                create_ref(self.repo, f"heads/{branch}", commit.sha)
             else:
-                ref.edit(commit.sha, force=force)
+                self._again(partial(ref.edit, commit.sha, force=force))
             return commit.sha
+
+    def _again(self, send: Callable[[], T]) -> T:
+        """A write that is harmless to resend (content-addressed, or the same edit)."""
+        return write_once("write to the git database", self.repo, send, send_again)
+
+    def _blob(self, text: str) -> str:
+        return self._again(partial(self.repo.create_git_blob, text, "utf-8")).sha
 
     def _commit(self, draft: PullRequestDraft, tree: GitTree, parent: GitCommit) -> GitCommit:
         count = len(draft.files)
@@ -150,7 +163,7 @@ class PullRequestPublisher:
             f"ci-reviewer {draft.job}: {count} generated test file(s)\n\n"
             f"Collection {draft.collection_id}, run {draft.run_id}."
         )
-        return self.repo.create_git_commit(message, tree, [parent])
+        return self._again(partial(self.repo.create_git_commit, message, tree, [parent]))
 
     def _body(self, draft: PullRequestDraft, earlier: str) -> str:
         """The new body, keeping the markers of earlier collections this PR holds."""

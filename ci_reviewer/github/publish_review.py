@@ -5,17 +5,20 @@ inside one hunk); a finding elsewhere goes into the review body. Each comment ca
 hidden fingerprint, and a finding whose fingerprint an earlier run already posted is left
 out. If GitHub still answers 422, the comments it cannot place are found by checking each
 against GitHub's own diff of the PR, moved into the body, and the rest posted: a review is
-never lost.
+never lost. Nor is it posted twice: its body carries a marker unique to this posting, and a
+review GitHub may have created without saying so (a 5xx, a dropped connection) is looked for
+by that marker before it is sent again.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ci_reviewer.errors import GitHubAPIError
-from ci_reviewer.github.client import describe, github_errors
+from ci_reviewer.github.client import describe, github_errors, write_once
 from ci_reviewer.github.summary import (
     MAX_BODY,
     TrustedAuthors,
@@ -230,10 +233,11 @@ def post_review(
     post every finding in the body. WriteForbidden on 403."""
     inline = list(plan.inline)
     moved: list[tuple[Finding, str]] = []
+    marker = posting_marker(secrets.token_hex(8))
     for attempt in range(4):
-        body = redact(review_body(headline, plan, moved))
+        body = f"{redact(review_body(headline, plan, moved))}\n\n{marker}"
         comments = [comment.payload(redact) for comment in inline]
-        outcome = _create(pull, commit, body, event, comments)
+        outcome = _create(pull, commit, body, event, comments, marker=marker)
         if not isinstance(outcome, str):
             return PostedReview(outcome.id, outcome.html_url, event, len(inline), tuple(moved))
         if attempt == 3 or not (inline or event == "REQUEST_CHANGES"):
@@ -250,25 +254,40 @@ def post_review(
 
 
 def _create(
-    pull: PullRequest, commit: Commit, body: str, event: str, comments: list[dict[str, Any]]
+    pull: PullRequest,
+    commit: Commit,
+    body: str,
+    event: str,
+    comments: list[dict[str, Any]],
+    *,
+    marker: str,
 ) -> PullRequestReview | str:
-    """The review, or GitHub's reason when it answers 422."""
+    """The review, or GitHub's reason when it answers 422. `marker`, in `body`, finds the
+    review again if GitHub created it without saying so."""
     import github
+
+    def send() -> PullRequestReview:
+        return pull.create_review(
+            commit=commit, body=body, event=event, comments=cast("list[ReviewComment]", comments)
+        )
+
+    def landed() -> PullRequestReview | None:
+        return next((r for r in pull.get_reviews() if marker in (r.body or "")), None)
 
     with github_errors("posting the review"):
         try:
-            return pull.create_review(
-                commit=commit,
-                body=body,
-                event=event,
-                comments=cast("list[ReviewComment]", comments),
-            )
+            return write_once("posting the review", pull, send, landed)
         except github.GithubException as error:
             if error.status == 422:
                 return _reason(error)
             if error.status == 403 and not isinstance(error, github.RateLimitExceededException):
                 raise WriteForbidden("posting the review", describe(error)) from None
             raise
+
+
+def posting_marker(token: str) -> str:
+    """The hidden tag of one posting: how a review GitHub created unannounced is found."""
+    return f"<!-- ci-reviewer:posting:{token} -->"
 
 
 def _reason(error: Any) -> str:

@@ -271,8 +271,8 @@ def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _P
 def _write_summary(run: _Run, body: str, done: _Publication) -> None:
     try:
         write(
-            "writing the summary comment",
-            lambda: summary.upsert_summary(run.pull, run.existing, run.redact(body)),
+            summary.WRITE_ACTION,
+            lambda: summary.upsert_summary(run.pull, run.existing, run.redact(body), run.trusted),
         )
     except WriteForbidden as forbidden:
         done.notes.append(f"no summary comment: {forbidden}; see the job summary")

@@ -199,9 +199,22 @@ def find_summary(pull: PullRequest, trusted: TrustedAuthors) -> IssueComment | N
     return None
 
 
-def upsert_summary(pull: PullRequest, existing: IssueComment | None, body: str) -> str:
-    """Edit the summary in place, or create it; returns its html_url."""
+WRITE_ACTION = "writing the summary comment"
+
+
+def upsert_summary(
+    pull: PullRequest, existing: IssueComment | None, body: str, trusted: TrustedAuthors
+) -> str:
+    """Edit the summary in place, or create it; returns its html_url. A creation GitHub
+    may have carried out without saying so is looked for by its marker before a resend."""
+    from ci_reviewer.github.client import send_again, write_once
+
     if existing is not None:
-        existing.edit(body)
+        write_once(WRITE_ACTION, pull, lambda: existing.edit(body), send_again)
         return existing.html_url
-    return pull.create_issue_comment(body).html_url
+
+    def created() -> str | None:
+        found = find_summary(pull, trusted)
+        return found.html_url if found is not None else None
+
+    return write_once(WRITE_ACTION, pull, lambda: pull.create_issue_comment(body).html_url, created)
