@@ -24,7 +24,7 @@ from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
-from ci_reviewer.errors import UsageError
+from ci_reviewer.errors import ClaudeAPIError, UsageError
 from tests.batch.conftest import commit_files
 from tests.batch.test_cli_kinds import TOKEN, origin
 
@@ -274,3 +274,29 @@ def test_the_budget_is_checked_at_synchronous_prices(
 class _Sink:
     def write(self, data: bytes) -> int:
         return len(data)
+
+
+def test_requests_go_out_a_few_at_a_time(
+    sync_run: Any, claude: ClaudeEmulator, repo: Path, tmp_path: Path
+) -> None:
+    commit_files(repo, {f"src/m{i}.py": f"VALUE = {i}\n" for i in range(6)})
+    claude.latency = 0.2
+
+    result = run(sync_run())
+
+    assert result.collected.counts == {"succeeded": 8}
+    assert claude.peak_in_flight == 2  # the adapter's concurrency
+    assert len(reported(tmp_path)) == 8
+
+
+def test_a_refused_api_key_stops_the_run_with_exit_3_and_sends_nothing_more(
+    sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    claude.api_key = "sk-the-right-key"
+
+    with pytest.raises(ClaudeAPIError) as stopped:
+        run(sync_run())
+
+    assert stopped.value.exit_code == 3 and "401" in str(stopped.value)
+    assert "sk-test-sync" not in str(stopped.value)
+    assert message_calls(claude) == 0 and reported(tmp_path) == []
