@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks._review_bench import emulator_process, make_pr_repo
-from ci_reviewer.claude import build_client
+from ci_reviewer.claude import build_client, tracing_requested
 from ci_reviewer.config import ReviewConfig
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.review.diff import diff_from_git, select_reviewable
@@ -33,7 +33,7 @@ def main() -> None:
         assert len(source.files) == FILES
         with (
             emulator_process(TURNS, LATENCY) as (url, report),
-            build_client("bench", url) as client,
+            build_client("bench", url, tracing=tracing_requested(os.environ)) as client,
         ):
             cpu0, children0, wall0 = time.process_time(), _children(), time.perf_counter()
             result = run_review(client, source, config, model="claude-sonnet-5-5", workdir=repo)

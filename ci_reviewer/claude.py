@@ -2,8 +2,14 @@
 exceptions into `ClaudeAPIError`, and the run's usage and cost accounting.
 
 The core (review engine, batch jobs) never sees an `anthropic` exception: it calls
-`send_message` and gets a `Message` or a `ClaudeAPIError` (exit 3). Usage is accumulated in a
+`send_message` and gets a `Reply` or a `ClaudeAPIError` (exit 3). Usage is accumulated in a
 thread-safe `UsageMeter`, which also answers "has the run spent its budget?" for the engine.
+
+The review loop is the product's hot path (a developer waits on it, and each file costs several
+calls), so two SDK costs that buy it nothing are left out, through supported options only: the
+OpenTelemetry span of every call when the user configured no tracing, and the typed `Message`
+model (its construction, and the one-off pydantic schema build behind it, was about a fifth of
+the loop's CPU in benchmark P1); the reply's JSON is decoded once into a plain `Reply`.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-from anthropic.types import Message
+import orjson
 
 from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
 from ci_reviewer.errors import ClaudeAPIError
@@ -24,6 +30,15 @@ from ci_reviewer.pricing import Usage, price_table
 # `review.timeout_seconds`/`max_retries` (and a job's) override these per run.
 DEFAULT_TIMEOUT_S = CLAUDE_TIMEOUT_SECONDS
 DEFAULT_MAX_RETRIES = CLAUDE_MAX_RETRIES
+# Variables by which a user asks for OpenTelemetry: the standard OTEL_* ones (exporters,
+# service name, a tracer provider) and the SDK's own ANTHROPIC_OPEN_TELEMETRY*.
+_TRACING_VARIABLES = ("OTEL_", "ANTHROPIC_OPEN_TELEMETRY")
+_NO_TRACING: anthropic.OpenTelemetryOptions = {"traces": False, "propagation": False}
+
+
+def tracing_requested(environ: Mapping[str, str]) -> bool:
+    """Whether the environment configures OpenTelemetry for this run."""
+    return any(name.startswith(_TRACING_VARIABLES) for name in environ)
 
 
 def build_client(
@@ -32,19 +47,60 @@ def build_client(
     *,
     max_retries: int = DEFAULT_MAX_RETRIES,
     timeout: float = DEFAULT_TIMEOUT_S,
+    tracing: bool = True,
 ) -> anthropic.Anthropic:
-    """One client for the whole run (it is thread-safe and pools connections)."""
+    """One client for the whole run (it is thread-safe and pools connections).
+
+    `tracing=False` (no tracing configured, see `tracing_requested`) turns off the SDK's span
+    and trace-header work on every call; with `True` the SDK follows the environment."""
     return anthropic.Anthropic(
-        api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout
+        api_key=api_key,
+        base_url=base_url or None,
+        max_retries=max_retries,
+        timeout=timeout,
+        open_telemetry=None if tracing else _NO_TRACING,
     )
 
 
-def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Message:
-    """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError."""
+@dataclass(frozen=True)
+class Reply:
+    """One answered Messages call, as the API's JSON: content blocks are plain dicts."""
+
+    content: tuple[dict[str, Any], ...]
+    stop_reason: str | None
+    stop_details: dict[str, Any] | None
+    usage: dict[str, Any]
+
+    @classmethod
+    def from_body(cls, body: bytes) -> Reply:
+        """Decode a /v1/messages response body; anything but a message is ClaudeAPIError."""
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+            raise ClaudeAPIError(
+                "the Claude API answered a review request with something that is not a message",
+                hint="check ANTHROPIC_BASE_URL if you set one (a proxy or gateway)",
+            )
+        details, usage = data.get("stop_details"), data.get("usage")
+        return cls(
+            content=tuple(block for block in data["content"] if isinstance(block, dict)),
+            stop_reason=data.get("stop_reason"),
+            stop_details=details if isinstance(details, dict) else None,
+            usage=usage if isinstance(usage, dict) else {},
+        )
+
+
+def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Reply:
+    """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError.
+
+    The raw-response form is the SDK's supported way to read the body without building its
+    typed model; status handling, retries and errors are the SDK's as for `create`."""
     timeout = client.timeout if isinstance(client.timeout, (int, float)) else None
     with claude_errors("answer a review request", timeout=timeout):
-        message: Message = client.messages.create(**params)
-    return message
+        body = client.messages.with_raw_response.create(**params).read()
+    return Reply.from_body(body)
 
 
 @contextmanager
@@ -135,7 +191,7 @@ class UsageMeter:
             self._usage = self._usage + usage
             self._calls += 1
 
-    def add_message(self, message: Message) -> Usage:
+    def add_message(self, message: Reply) -> Usage:
         usage = Usage.from_api(message.usage)
         self.add(usage)
         return usage

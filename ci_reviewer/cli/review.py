@@ -178,11 +178,15 @@ def _claude_credentials(run: Settings) -> tuple[str, str | None]:
 
 def _claude_client(run: Settings, api_key: str, base_url: str | None) -> Any:
     """The Anthropic client with the review's timeout and retry budget."""
-    from ci_reviewer.claude import build_client
+    from ci_reviewer.claude import build_client, tracing_requested
 
     config = run.config.review
     return build_client(
-        api_key, base_url, max_retries=config.max_retries, timeout=config.timeout_seconds
+        api_key,
+        base_url,
+        max_retries=config.max_retries,
+        timeout=config.timeout_seconds,
+        tracing=tracing_requested(run.environ),
     )
 
 

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import anthropic
-from anthropic.types import Message
 
-from ci_reviewer.claude import UsageMeter, send_message
+from ci_reviewer.claude import Reply, UsageMeter, send_message
 from ci_reviewer.review import prompts
 from ci_reviewer.review.cache import cached_system, mark_breakpoints
 from ci_reviewer.review.diff import ChangedFile
@@ -195,43 +194,61 @@ def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:
         conversation.say(prompts.finish_message(f"The review budget ({reason}) is spent."))
 
 
-Handler = Callable[[ReviewContext, _Conversation, Message], "FileReview | None"]
+Handler = Callable[[ReviewContext, _Conversation, Reply], "FileReview | None"]
 
 
-def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
+def _assistant_blocks(message: Reply) -> list[dict[str, Any]]:
+    """The reply's content as the next request sends it back (request fields only)."""
     blocks: list[dict[str, Any]] = []
     for block in message.content:
-        if block.type == "text":
-            if block.text:
-                blocks.append({"type": "text", "text": block.text})
-        elif block.type == "tool_use":
+        kind = block.get("type")
+        if kind == "text":
+            if block.get("text"):
+                blocks.append({"type": "text", "text": block["text"]})
+        elif kind == "tool_use":
             blocks.append(
-                {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+                {
+                    "type": "tool_use",
+                    "id": block["id"],
+                    "name": block["name"],
+                    "input": block["input"],
+                }
             )
         else:
-            blocks.append(block.model_dump(mode="json", exclude_none=True))
+            blocks.append(_without_nulls(block))
     return blocks
 
 
-def _text(message: Message) -> str:
-    return "".join(block.text for block in message.content if block.type == "text")
+def _without_nulls(value: Any) -> Any:
+    """A JSON value without its null fields (a response field that a request must not send)."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def _text(message: Reply) -> str:
+    return "".join(
+        str(block.get("text") or "") for block in message.content if block.get("type") == "text"
+    )
 
 
 def _on_tool_use(
-    context: ReviewContext, conversation: _Conversation, message: Message
+    context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
-    calls = [block for block in message.content if block.type == "tool_use"]
+    calls = [block for block in message.content if block.get("type") == "tool_use"]
     conversation.messages.append({"role": "assistant", "content": _assistant_blocks(message)})
     if conversation.finishing:
         refused = ToolOutcome("no more tool calls: give your final answer now", is_error=True)
         outcomes = [refused] * len(calls)
     else:
-        outcomes = _run_tools(context, conversation, [(c.name, c.input) for c in calls])
+        outcomes = _run_tools(context, conversation, [(c["name"], c["input"]) for c in calls])
     conversation.messages.append(
         {
             "role": "user",
             "content": [
-                _tool_result(call.id, outcome)
+                _tool_result(call["id"], outcome)
                 for call, outcome in zip(calls, outcomes, strict=True)
             ],
         }
@@ -260,23 +277,32 @@ def _run_tools(
     """All calls of the turn at once; those beyond the call budget are refused unrun."""
     budgets = context.budgets
     allowed = max(0, budgets.max_tool_calls - conversation.tool_calls)
-    futures = [context.tool_pool.submit(context.tools.run, n, a) for n, a in calls[:allowed]]
-    conversation.tool_calls += len(futures)
+    ran = _run_calls(context, calls[:allowed])
+    conversation.tool_calls += len(ran)
     outcomes: list[ToolOutcome] = []
-    for future in futures:
-        outcome = future.result()
+    spent = ToolOutcome("byte budget (max_bytes_fetched) spent: not shown", is_error=True)
+    for outcome in ran:
         if conversation.bytes_fetched + outcome.size > budgets.max_bytes_fetched:
-            outcome = ToolOutcome("byte budget (max_bytes_fetched) spent: not shown", True)
             conversation.bytes_fetched = budgets.max_bytes_fetched
+            outcomes.append(spent)
         else:
             conversation.bytes_fetched += outcome.size
-        outcomes.append(outcome)
+            outcomes.append(outcome)
     over = ToolOutcome("tool-call budget (max_tool_calls) spent: not run", is_error=True)
-    return outcomes + [over] * (len(calls) - len(futures))
+    return outcomes + [over] * (len(calls) - len(ran))
+
+
+def _run_calls(context: ReviewContext, calls: list[tuple[str, Any]]) -> list[ToolOutcome]:
+    """Several calls run in parallel on the tool pool; a lone call runs on this thread, as
+    handing it to the pool would only add two thread switches to the turn."""
+    if len(calls) <= 1:
+        return [context.tools.run(name, arguments) for name, arguments in calls]
+    futures = [context.tool_pool.submit(context.tools.run, n, a) for n, a in calls]
+    return [future.result() for future in futures]
 
 
 def _on_end_turn(
-    context: ReviewContext, conversation: _Conversation, message: Message
+    context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
     text = _text(message)
     try:
@@ -295,7 +321,7 @@ def _on_end_turn(
 
 
 def _on_max_tokens(
-    context: ReviewContext, conversation: _Conversation, message: Message
+    context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
     text = _text(message)
     try:
@@ -321,7 +347,7 @@ def _salvaged(conversation: _Conversation, text: str, why: str) -> FileReview:
 
 
 def _on_pause_turn(
-    context: ReviewContext, conversation: _Conversation, message: Message
+    context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
     blocks = _assistant_blocks(message)
     if blocks:
@@ -331,17 +357,15 @@ def _on_pause_turn(
     return None
 
 
-def _on_refusal(
-    context: ReviewContext, conversation: _Conversation, message: Message
-) -> FileReview:
+def _on_refusal(context: ReviewContext, conversation: _Conversation, message: Reply) -> FileReview:
     details = message.stop_details
-    category = getattr(details, "category", None) if details is not None else None
+    category = details.get("category") if details is not None else None
     reason = f"the model declined to review this file ({category or 'no category given'})"
     return conversation.result("refused", reason=reason)
 
 
 def _on_context_exceeded(
-    context: ReviewContext, conversation: _Conversation, message: Message
+    context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview:
     text = _text(message)
     try:
@@ -351,9 +375,7 @@ def _on_context_exceeded(
         return _salvaged(conversation, text, "the model's context window was exceeded")
 
 
-def _unexpected(
-    context: ReviewContext, conversation: _Conversation, message: Message
-) -> FileReview:
+def _unexpected(context: ReviewContext, conversation: _Conversation, message: Reply) -> FileReview:
     return conversation.result(
         "not-reviewed", reason=f"unexpected stop_reason {message.stop_reason!r}"
     )
