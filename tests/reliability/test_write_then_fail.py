@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ci_reviewer.cli import main
-from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock, Reply
+from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
 from ci_reviewer.errors import GitHubAPIError
-from tests.batch.conftest import START, commit_files, git
+from tests.batch.conftest import commit_files, git
 from tests.github.test_review_fixtures import World, numbered, world
 from tests.reliability.test_github_faults_review import assert_written_once, pr_with_findings
-from tests.reliability.test_kill_points import a_schedule_later
+from tests.reliability.test_kill_points import TOKEN as KILL_POINTS_TOKEN
+from tests.reliability.test_kill_points import a_schedule_later, claude, origin
 
-__all__ = ["world"]
+__all__ = ["claude", "origin", "world"]  # fixtures shared with other modules
 REVIEWS = r"^/repos/octo/demo/pulls/\d+/reviews$"
 SUMMARY = r"^/repos/octo/demo/issues/\d+/comments$"
 CHECK_RUNS = r"^/repos/octo/demo/check-runs$"
@@ -118,7 +118,6 @@ def test_a_write_github_never_took_is_sent_again_and_lands_once(world: World) ->
 
 
 # -- the scheduled batch jobs -------------------------------------------------------------------
-TOKEN = "ghs_writethenfailTOKEN01234567"
 CONFIG = """
 jobs:
   overnight:
@@ -151,27 +150,6 @@ def checkout(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.fixture
-def claude() -> Iterator[ClaudeEmulator]:
-    emulator = ClaudeEmulator(clock=EmulatedClock(START)).start()
-    emulator.responder = answer
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture
-def origin(tmp_path: Path, checkout: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
-    emulator = GitHubEmulator(bare, token=TOKEN).start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 def answer(body: dict[str, Any]) -> Reply | None:
     """A test per source for test generation, a finding per source for the audit; the
     report kind takes the emulator's default answer."""
@@ -199,9 +177,10 @@ def run(
     capsys: pytest.CaptureFixture[str],
 ) -> Any:
     """`ci-reviewer batch run --job JOB` as a scheduled workflow runs it: (exit code, stderr)."""
+    claude.responder = answer
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-LEAKCANARY-writeonce-3f9a")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", KILL_POINTS_TOKEN)
     monkeypatch.setenv("GITHUB_API_URL", origin.url)
     monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
     monkeypatch.setenv("GITHUB_RUN_ID", "909")
