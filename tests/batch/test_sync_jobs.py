@@ -5,6 +5,8 @@ collect costing a re-send, never a lost or doubled file."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -165,9 +167,10 @@ def sync_run(
     return make
 
 
-def reported(tmp_path: Path) -> list[str]:
-    """Every file heading across every published report, one entry per publication."""
-    reports = sorted((tmp_path / "reports").glob("*.md"))
+def reported(where: Path) -> list[str]:
+    """Every file heading across every report published under `where`/reports, one entry
+    per publication."""
+    reports = sorted((where / "reports").glob("*.md"))
     return [
         line.strip("#` ")
         for report in reports
@@ -300,3 +303,32 @@ def test_a_refused_api_key_stops_the_run_with_exit_3_and_sends_nothing_more(
     assert stopped.value.exit_code == 3 and "401" in str(stopped.value)
     assert "sk-test-sync" not in str(stopped.value)
     assert message_calls(claude) == 0 and reported(tmp_path) == []
+
+
+def test_sigkill_after_the_calls_then_a_rerun_publishes_each_file_once(
+    repo: Path, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    (repo / ".github").mkdir()
+    (repo / ".github/ci-reviewer.yml").write_text(
+        "jobs:\n  urgent:\n    kind: report\n    api: sync\n    output: file\n", encoding="utf-8"
+    )
+    state = tmp_path / "state"
+    env = {
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": claude.url,
+        "CI_REVIEWER_KILL_AT": "state-saved",
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
+    command = [sys.executable, "-m", "ci_reviewer", "--workdir", str(repo), "batch", "run",
+               "--job", "urgent", "--state-dir", str(state), "--format", "json"]  # fmt: skip
+    killed = subprocess.run(command, env=env, capture_output=True, cwd=tmp_path, check=False)
+    assert killed.returncode == -9 and message_calls(claude) == 2
+
+    env["CI_REVIEWER_KILL_AT"] = ""
+    again = subprocess.run(command, env=env, capture_output=True, cwd=tmp_path, check=False)
+
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["collected"]["counts"] == {"succeeded": 2}
+    assert sorted(reported(state)) == ["src/a.py", "src/b.py"]
+    assert message_calls(claude) == 4 and batch_calls(claude) == []
