@@ -259,9 +259,20 @@ def _record_intents(
             "updated_at": now,
         }
     )
-    run.store.save(updated, version)
+    try:
+        run.store.save(updated, version)
+    except StateConflict:
+        if not _landed(run, intents):
+            raise
     run.checkpoint("intent-recorded")
     return intents
+
+
+def _landed(run: JobRun, intents: list[Submission]) -> bool:
+    """Whether a save reported as a conflict in fact wrote our intents: a write that landed
+    and then failed to answer is retried, and the retry meets its own first write."""
+    stored = {s.intent_id for s in run.store.load(run.name).document.submissions}
+    return all(intent.intent_id in stored for intent in intents)
 
 
 def _create(

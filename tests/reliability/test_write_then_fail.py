@@ -276,8 +276,8 @@ def test_a_state_write_that_lands_then_fails_submits_one_batch(
 ) -> None:
     """The contents API's sha makes a resent state write a 409 (or a 422 for a file that
     now exists): the run reloads what it wrote and nothing is submitted twice. When the
-    landed write was the run's own intent, the run takes it for another run's (it cannot yet
-    tell) and leaves the batch to the next scheduled run past the grace."""
+    landed write was the run's own intent, the run recognises its intent ids and creates the
+    batch in the same run."""
     if which > 1:  # the saves before it go through
         origin.inject(Fault(STATE, kind="hang", seconds=0, method="PUT", times=which - 1))
     origin.inject(after(STATE, ending, method="PUT"))
@@ -285,7 +285,7 @@ def test_a_state_write_that_lands_then_fails_submits_one_batch(
     code, err = run("overnight")
 
     assert code == 0, err
-    assert len(claude.batches.all_newest_first()) <= 1
+    assert len(claude.batches.all_newest_first()) == 1  # submitted now, not a grace later
     a_schedule_later(origin, tmp_path)
     finish(run, "overnight")
     assert_one_issue_with_every_file(claude, origin, "overnight")
