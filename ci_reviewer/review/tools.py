@@ -222,15 +222,25 @@ def _numbered(title: str, text: str, arguments: Mapping[str, Any]) -> ToolOutcom
     start, end = max(1, start), min(max(start, end), len(lines))
     end = min(end, start + MAX_LINES - 1)
     width = len(str(end))
-    out, chars = [], 0
-    for number in range(start, end + 1):
-        rendered = f"{number:>{width}}| {lines[number - 1]}"
-        chars += len(rendered) + 1
-        if chars > MAX_OUTPUT_CHARS:
-            end = number - 1
-            break
-        out.append(rendered)
+    out = [
+        f"{str(number).rjust(width)}| {line}"
+        for number, line in enumerate(lines[start - 1 : end], start)
+    ]
+    out = _within_chars(out, MAX_OUTPUT_CHARS)
+    end = start + len(out) - 1
     header = f"{title} (lines {start}-{end} of {len(lines)})"
     if end < len(lines) or start > 1:
         header += "; ask for start_line/end_line to read other parts"
     return ToolOutcome("\n".join([header, *out]))
+
+
+def _within_chars(lines: list[str], limit: int) -> list[str]:
+    """The leading lines whose text (one newline each) fits in `limit` characters."""
+    if sum(map(len, lines)) + len(lines) <= limit:
+        return lines
+    chars = 0
+    for kept, line in enumerate(lines):
+        chars += len(line) + 1
+        if chars > limit:
+            return lines[:kept]
+    return lines

@@ -143,3 +143,38 @@ def test_large_files_are_truncated_with_a_note(repo: Path) -> None:
     assert "ask for start_line/end_line" in whole.text.splitlines()[0]
     assert "v4999 = 4999" not in whole.text
     assert "v4999 = 4999" in tail.text
+
+
+def test_a_fifo_or_a_folder_is_refused_without_waiting(repo: Path) -> None:
+    os.mkfifo(repo / "pipe")  # opened for reading, a FIFO would block until a writer came
+    tools = RepoTools(Sandbox(repo), "HEAD")
+
+    for path in ("pipe", "src"):
+        outcome = tools.run("read_file", {"path": path})
+        assert outcome.is_error
+        assert "not a regular file" in outcome.text
+
+
+def test_a_sibling_folder_sharing_the_checkout_name_is_outside(repo: Path) -> None:
+    sibling = repo.parent / f"{repo.name}-sibling"
+    sibling.mkdir()
+    (sibling / "notes.txt").write_text(f"{OUTSIDE}\n")
+    (repo / "to_sibling").symlink_to(sibling / "notes.txt")
+
+    outcome = RepoTools(Sandbox(repo), "HEAD").run("read_file", {"path": "to_sibling"})
+
+    assert outcome.is_error
+    assert OUTSIDE not in outcome.text
+
+
+def test_long_lines_are_cut_at_the_character_bound_and_the_header_says_where(
+    repo: Path,
+) -> None:
+    (repo / "wide.txt").write_text("".join(f"{n:04d}{'x' * 96}\n" for n in range(1000)))
+
+    outcome = RepoTools(Sandbox(repo), "HEAD").run("read_file", {"path": "wide.txt"})
+
+    header, *shown = outcome.text.splitlines()
+    assert len(outcome.text) <= 60_000 + len(header) + 1
+    assert header.startswith(f"wide.txt (lines 1-{len(shown)} of 1000)")
+    assert shown[-1].lstrip().startswith(f"{len(shown)}| {len(shown) - 1:04d}")
