@@ -21,8 +21,11 @@ class BatchEstimate:
     bytes: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    # What the run spends, at the prices of the job's API (`api`); and both prices, to compare.
     usd: float | None = None
     sync_usd: float | None = None
+    batch_usd: float | None = None
+    api: str = "batch"
 
     def add(self, line_tokens: tuple[int, int, int]) -> None:
         size, tokens, output = line_tokens
@@ -31,14 +34,22 @@ class BatchEstimate:
         self.input_tokens += tokens
         self.output_tokens += output
 
-    def priced(self, model: str) -> BatchEstimate:
+    def priced(self, model: str, api: str = "batch") -> BatchEstimate:
         usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
         table = price_table()
+        batch_usd = table.cost(model, usage, batch=True)
+        sync_usd = table.cost(model, usage, batch=False)
         return replace(
             self,
-            usd=table.cost(model, usage, batch=True),
-            sync_usd=table.cost(model, usage, batch=False),
+            usd=sync_usd if api == "sync" else batch_usd,
+            sync_usd=sync_usd,
+            batch_usd=batch_usd,
+            api=api,
         )
+
+    @property
+    def price_label(self) -> str:
+        return "synchronous (full) prices" if self.api == "sync" else "batch prices"
 
 
 def estimate_line(line: bytes, max_tokens: int) -> tuple[int, int, int]:

@@ -23,8 +23,10 @@ def estimate_json(estimate: BatchEstimate) -> dict[str, Any]:
         "bytes": estimate.bytes,
         "input_tokens": estimate.input_tokens,
         "output_tokens": estimate.output_tokens,
+        "api": estimate.api,
         "usd": estimate.usd,
         "sync_usd": estimate.sync_usd,
+        "batch_usd": estimate.batch_usd,
     }
 
 
@@ -68,13 +70,18 @@ def submit_json(result: SubmitResult) -> dict[str, Any]:
     }
 
 
+def _alternative(e: BatchEstimate) -> str:
+    if e.api == "sync":
+        return f"{_usd(e.batch_usd)} on the Message Batches API"
+    return f"{_usd(e.sync_usd)} if sent synchronously"
+
+
 def submit_text(result: SubmitResult) -> str:
     e = result.estimate
     verb = "would submit" if result.dry_run else "submitted"
     lines = [
         f"{result.job}: {verb} {e.requests} request(s), {e.bytes} bytes, ~{e.input_tokens} "
-        f"input tokens; estimated {_usd(e.usd)} at batch prices ({_usd(e.sync_usd)} if sent "
-        "synchronously)",
+        f"input tokens; estimated {_usd(e.usd)} at {e.price_label} ({_alternative(e)})",
         f"  files considered: {result.considered} at {result.commit[:12]}",
     ]
     lines += [f"  skipped {count}: {reason}" for reason, count in sorted(result.skipped.items())]

@@ -14,6 +14,13 @@ from pydantic import BaseModel, ConfigDict
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PREFIX = re.compile(r"[^a-zA-Z0-9]")
 _HEX8 = re.compile(r"[0-9a-f]{8}")
+# Ids of the runs of `api: sync` jobs, which stand where a Message Batch id would.
+SYNC_PREFIX = "sync_"
+
+
+def is_sync_batch(batch_id: str) -> bool:
+    """Whether `batch_id` names a synchronous run rather than a Message Batch."""
+    return batch_id.startswith(SYNC_PREFIX)
 
 
 class ManifestEntry(BaseModel):

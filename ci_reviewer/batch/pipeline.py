@@ -8,7 +8,6 @@ published account then says the work ran at full price.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 from ci_reviewer.batch.job_run import JobRun
@@ -16,7 +15,6 @@ from ci_reviewer.batch.results import CollectResult, collect
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.submit import SubmitResult, submit
 from ci_reviewer.batch.sync_api import SyncBatchesAPI
-from ci_reviewer.errors import UsageError
 
 __all__ = [
     "RunResult",
@@ -63,30 +61,9 @@ def synchronous(job_run: JobRun) -> bool:
 
 def submit_now(job_run: JobRun) -> RunResult:
     """Submit a synchronous job's work and collect its answers before they are lost with
-    this process; the budget is checked at the full price it will pay."""
-    _check_sync_budget(job_run)
+    this process (`submit` checks the budget at the full price the job pays)."""
     submitted = submit(job_run)
     return RunResult(collect(job_run), submitted)
-
-
-def _check_sync_budget(job_run: JobRun) -> None:
-    """`max_cost_usd` at synchronous prices. `submit` checks it at batch prices, half of
-    these, so a preview estimate (a dry run that writes nothing) is priced here first."""
-    limit = job_run.job.max_cost_usd
-    if limit is None:
-        return
-    with open(os.devnull, "wb") as discard:
-        estimate = submit(job_run, dry_run_to=discard).estimate
-    if estimate.sync_usd is None or estimate.sync_usd <= limit:
-        return
-    raise UsageError(
-        f"job {job_run.name!r}: the estimated cost ${estimate.sync_usd:.2f} at synchronous "
-        f"(full) prices, as api: sync pays ({estimate.requests} requests, "
-        f"~{estimate.input_tokens} input tokens), is over max_cost_usd ${limit:.2f}; "
-        "nothing was sent",
-        hint=f"raise jobs.{job_run.name}.max_cost_usd to at least {estimate.sync_usd:.2f}, "
-        "narrow the job's include/since, or use api: batch (half price, within 24 h)",
-    )
 
 
 def _merged(first: CollectResult, second: CollectResult) -> CollectResult:

@@ -11,6 +11,7 @@ again, so two overlapping runs cannot both submit the same work.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,7 +107,7 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
         result,
         considered=stats.considered,
         skipped=dict(stats.skipped),
-        estimate=estimate.priced(run.model),
+        estimate=estimate.priced(run.model, run.job.api),
     )
     if dry_run_to is not None:
         return result
@@ -223,11 +224,12 @@ def _check_budget(run: JobRun, estimate: BatchEstimate) -> None:
     if limit is None or estimate.usd is None or estimate.usd <= limit:
         return
     raise UsageError(
-        f"job {run.name!r}: the estimated cost ${estimate.usd:.2f} at batch prices "
+        f"job {run.name!r}: the estimated cost ${estimate.usd:.2f} at {estimate.price_label} "
         f"({estimate.requests} requests, ~{estimate.input_tokens} input tokens) is over "
         f"max_cost_usd ${limit:.2f}; nothing was submitted",
         hint=f"raise jobs.{run.name}.max_cost_usd to at least {estimate.usd:.2f}, or narrow "
-        "the job's include/since",
+        "the job's include/since"
+        + (", or use api: batch (half price, within 24 h)" if estimate.api == "sync" else ""),
     )
 
 
@@ -239,16 +241,16 @@ def _record_intents(
     head: str,
 ) -> list[Submission]:
     now = run.now()
+    # Unique to this run: two overlapping runs planning the same files at the same second
+    # must not take each other's intent for their own (see `_landed`).
+    nonce = secrets.token_hex(4)
     intents = []
     manifest = dict(document.manifest)
     for index, batch in enumerate(planned):
         ids = tuple(batch.manifest)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
-        intents.append(
-            Submission(
-                intent_id=f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}", intent_at=now, custom_ids=ids
-            )
-        )
+        intent_id = f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}-{nonce}"
+        intents.append(Submission(intent_id=intent_id, intent_at=now, custom_ids=ids))
         manifest.update(batch.manifest)
     updated = document.model_copy(
         update={

@@ -29,20 +29,15 @@ import anthropic
 import orjson
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
+from ci_reviewer.batch.manifest import SYNC_PREFIX, is_sync_batch
 from ci_reviewer.claude import claude_errors
 
-SYNC_PREFIX = "sync_"
 DEFAULT_CONCURRENCY = 4
 # Errors that no request of the run can get past: the run stops instead of queueing them.
 _RUN_STOPPERS = frozenset({401, 403})
 _PERMANENT_STATUSES = frozenset({400, 413})
 
 ResultLine = dict[str, Any]
-
-
-def is_sync_batch(batch_id: str) -> bool:
-    """Whether `batch_id` names a synchronous run rather than a Message Batch."""
-    return batch_id.startswith(SYNC_PREFIX)
 
 
 def results_lost(api: BatchesAPI, batch_id: str) -> bool:

@@ -262,8 +262,9 @@ def test_the_budget_is_checked_at_synchronous_prices(
     sync_run: Any, claude: ClaudeEmulator, state_dir: Path
 ) -> None:
     preview = submit(sync_run(), dry_run_to=_Sink()).estimate
-    assert preview.usd is not None and preview.sync_usd is not None
-    between = (preview.usd + preview.sync_usd) / 2  # enough at batch prices only
+    assert preview.usd == preview.sync_usd  # a sync job spends full prices
+    assert preview.batch_usd is not None and preview.sync_usd is not None
+    between = (preview.batch_usd + preview.sync_usd) / 2  # enough at batch prices only
 
     with pytest.raises(UsageError) as refused:
         run(sync_run(max_cost_usd=between))

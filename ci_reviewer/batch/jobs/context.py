@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ci_reviewer.batch.jobs.base import Collection
-from ci_reviewer.batch.sync_api import is_sync_batch
+from ci_reviewer.batch.manifest import is_sync_batch
 from ci_reviewer.git import run_git
 from ci_reviewer.pricing import Usage, price_table
 
