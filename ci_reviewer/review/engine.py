@@ -9,7 +9,7 @@ writing it at the same time. That costs one call's latency once per run.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,8 +203,10 @@ def _review_all(
             context.warmed.set()  # never leave the others waiting on a failed first call
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        reviews = list(pool.map(one, range(len(files)), files))
-    return reviews, (errors[0] if errors else None)
+        futures = [pool.submit(one, index, changed) for index, changed in enumerate(files)]
+        # One wake-up of this thread when every file is done, not one per file (pool.map).
+        wait(futures)
+    return [future.result() for future in futures], (errors[0] if errors else None)
 
 
 def _warnings(context: ReviewContext, config: ReviewConfig) -> tuple[str, ...]:
