@@ -20,6 +20,8 @@ MAX_LINES = 1_500
 MAX_ENTRIES = 300
 MAX_MATCHES = 50
 MAX_MATCH_CHARS = 240
+# Outcomes shared between a run's conversations; at most MAX_OUTPUT_CHARS each, so <= ~15 MB.
+MAX_SHARED_OUTCOMES = 256
 
 _PATH = {"type": "string", "description": "Path relative to the repository root."}
 _RANGE = {
@@ -93,11 +95,17 @@ def _error(message: str) -> ToolOutcome:
 
 
 class RepoTools:
-    """The tools over one checkout; `base_sha` is the commit `read_base_file` reads."""
+    """The tools over one checkout; `base_sha` is the commit `read_base_file` reads.
+
+    A run reviews one snapshot (the PR head), so an outcome depends only on the call: the
+    conversations of a run share their outcomes, as the files of a PR tend to read the same
+    modules (shared imports, base classes, tests). Bounded in entries; thread-safe, as a
+    dict's get and set are atomic and a call computed twice at once gives the same outcome."""
 
     def __init__(self, sandbox: Sandbox, base_sha: str) -> None:
         self.sandbox = sandbox
         self.base_sha = base_sha
+        self._outcomes: dict[tuple[str, tuple[tuple[str, Any], ...]], ToolOutcome] = {}
         self._tools: dict[str, Callable[[Mapping[str, Any]], ToolOutcome]] = {
             "read_file": self._read_file,
             "read_base_file": self._read_base_file,
@@ -112,10 +120,16 @@ class RepoTools:
             return _error(f"unknown tool {name!r}; available: {', '.join(self._tools)}")
         if not isinstance(arguments, Mapping):
             return _error("tool input must be a JSON object")
-        try:
-            return tool(arguments)
-        except (TypeError, ValueError) as error:
-            return _error(f"bad arguments for {name}: {error}")
+        key = _call_key(name, arguments)
+        outcome = self._outcomes.get(key) if key is not None else None
+        if outcome is None:
+            try:
+                outcome = tool(arguments)
+            except (TypeError, ValueError) as error:
+                outcome = _error(f"bad arguments for {name}: {error}")
+            if key is not None and len(self._outcomes) < MAX_SHARED_OUTCOMES:
+                self._outcomes[key] = outcome
+        return outcome
 
     def _read_file(self, arguments: Mapping[str, Any]) -> ToolOutcome:
         found = self.sandbox.read_text(arguments.get("path"), MAX_FILE_BYTES)
@@ -210,6 +224,15 @@ class RepoTools:
         if total > len(matches):
             matches.append(f"... {total - len(matches)} more matches; narrow the query or path")
         return "\n".join(matches) if matches else f"no matches for {query!r}"
+
+
+def _call_key(name: str, arguments: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """What identifies a call among the run's outcomes; None for arguments that are not
+    plain JSON scalars (such a call is run every time)."""
+    items = tuple(sorted(arguments.items()))
+    if all(isinstance(value, (str, int, float, bool)) or value is None for _, value in items):
+        return (name, items)
+    return None
 
 
 def _numbered(title: str, text: str, arguments: Mapping[str, Any]) -> ToolOutcome:

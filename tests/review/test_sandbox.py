@@ -178,3 +178,17 @@ def test_long_lines_are_cut_at_the_character_bound_and_the_header_says_where(
     assert len(outcome.text) <= 60_000 + len(header) + 1
     assert header.startswith(f"wide.txt (lines 1-{len(shown)} of 1000)")
     assert shown[-1].lstrip().startswith(f"{len(shown)}| {len(shown) - 1:04d}")
+
+
+def test_a_run_answers_the_same_call_from_one_snapshot(repo: Path) -> None:
+    tools = RepoTools(Sandbox(repo), "HEAD")
+    first = tools.run("read_file", {"path": "src/app.py"})
+    (repo / "src" / "app.py").write_text("print('changed during the run')\n")
+
+    again = tools.run("read_file", {"path": "src/app.py"})
+    other_range = tools.run("read_file", {"path": "src/app.py", "start_line": 1})
+    odd_arguments = tools.run("read_file", {"path": "src/app.py", "extra": [1]})
+
+    assert again == first
+    assert "changed during the run" in other_range.text
+    assert "changed during the run" in odd_arguments.text
