@@ -277,7 +277,7 @@ def job_run(
     from ci_reviewer.batch.state import EmptyStore
     from ci_reviewer.batch.store_dir import DirectoryStore
     from ci_reviewer.batch.sync_api import SyncBatchesAPI
-    from ci_reviewer.claude import build_client
+    from ci_reviewer.claude import build_client, tracing_requested
 
     job = run.config.job(job_name)
     reports = Path(state_dir) / "reports" if state_dir else run.workdir / "ci-reviewer-reports"
@@ -302,6 +302,7 @@ def job_run(
         environ.get("ANTHROPIC_BASE_URL") or None,
         max_retries=job.max_retries,
         timeout=job.timeout_seconds,
+        tracing=tracing_requested(environ),
     ) as client:
         yield JobRun(
             name=job_name,
