@@ -23,6 +23,23 @@ from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock
 START = datetime(2030, 1, 6, 2, 0, tzinfo=timezone.utc)
 
 
+def point_cli_at_emulators(
+    monkeypatch: pytest.MonkeyPatch,
+    claude: ClaudeEmulator,
+    github_url: str,
+    token: str,
+    run_id: str,
+    api_key: str = "sk-ant-batch-cli-key",
+) -> None:
+    """The environment a scheduled workflow's `batch` step has, aimed at the emulators."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    monkeypatch.setenv("GITHUB_API_URL", github_url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
+    monkeypatch.setenv("GITHUB_RUN_ID", run_id)
+
+
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True

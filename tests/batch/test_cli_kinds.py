@@ -14,7 +14,7 @@ import pytest
 from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
-from tests.batch.conftest import commit_files, git
+from tests.batch.conftest import commit_files, git, point_cli_at_emulators
 
 TOKEN = "ghs_emulatortoken0000"
 CONFIG = """
@@ -68,12 +68,9 @@ def run_cli(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Any:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-batch-cli-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", origin.url)
-    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
-    monkeypatch.setenv("GITHUB_RUN_ID", "4242")
+    point_cli_at_emulators(
+        monkeypatch, claude, origin.url, TOKEN, "4242", api_key="sk-ant-batch-cli-key"
+    )
 
     def invoke(*args: str) -> tuple[int, dict[str, Any], str]:
         with pytest.raises(SystemExit) as done:

@@ -27,7 +27,7 @@ from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
 from ci_reviewer.errors import ClaudeAPIError, UsageError
-from tests.batch.conftest import commit_files
+from tests.batch.conftest import commit_files, point_cli_at_emulators
 from tests.batch.test_cli_kinds import TOKEN, origin
 
 __all__ = ["origin"]  # a fixture, on this module's checkout
@@ -75,12 +75,9 @@ def batch_cli(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Any:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-sync-job-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", origin.url)
-    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
-    monkeypatch.setenv("GITHUB_RUN_ID", "777")
+    point_cli_at_emulators(
+        monkeypatch, claude, origin.url, TOKEN, "777", api_key="sk-ant-sync-job-key"
+    )
 
     def invoke(command: str, *args: str) -> tuple[int, dict[str, Any], str]:
         with pytest.raises(SystemExit) as done:

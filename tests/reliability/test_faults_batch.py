@@ -14,7 +14,7 @@ from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
-from tests.batch.conftest import git
+from tests.batch.conftest import git, point_cli_at_emulators
 from tests.reliability.test_kill_points import (
     TOKEN,
     a_schedule_later,
@@ -40,12 +40,9 @@ def run(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Any:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-LEAKCANARY-faults-77c2")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.url)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", origin.url)
-    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
-    monkeypatch.setenv("GITHUB_RUN_ID", "555")
+    point_cli_at_emulators(
+        monkeypatch, claude, origin.url, TOKEN, "555", api_key="sk-ant-api03-LEAKCANARY-faults-77c2"
+    )
 
     def invoke() -> tuple[int, dict[str, Any], str]:
         with pytest.raises(SystemExit) as done:
