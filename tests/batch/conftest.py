@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,22 @@ from ci_reviewer.batch.state import StateStore
 from ci_reviewer.batch.store_dir import DirectoryStore
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock
+from ci_reviewer.emulators.github import GitHubEmulator
 
 START = datetime(2030, 1, 6, 2, 0, tzinfo=timezone.utc)
+
+
+@contextmanager
+def served_origin(tmp_path: Path, checkout: Path, token: str) -> Iterator[GitHubEmulator]:
+    """A GitHub emulator serving a bare clone of `checkout`, as `origin` does for a runner's
+    checkout: what the product writes lands there, not in the checkout."""
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
+    emulator = GitHubEmulator(bare, token=token).start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 def point_cli_at_emulators(

@@ -14,7 +14,7 @@ import pytest
 from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
-from tests.batch.conftest import commit_files, git, point_cli_at_emulators
+from tests.batch.conftest import commit_files, git, point_cli_at_emulators, served_origin
 
 TOKEN = "ghs_emulatortoken0000"
 CONFIG = """
@@ -51,13 +51,8 @@ def checkout(repo: Path) -> Path:
 
 @pytest.fixture
 def origin(tmp_path: Path, checkout: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
-    emulator = GitHubEmulator(bare, token=TOKEN).start()
-    try:
+    with served_origin(tmp_path, checkout, TOKEN) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

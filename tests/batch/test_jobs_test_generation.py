@@ -24,7 +24,7 @@ from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.github.publish_pr import PullRequestPublisher
 from ci_reviewer.secrets import Redactor
-from tests.batch.conftest import commit_files, git
+from tests.batch.conftest import commit_files, git, served_origin
 from tests.emulators.github_fixtures import TOKEN, github_openapi_responses
 from tests.emulators.github_fixtures import client as github_client
 
@@ -59,13 +59,8 @@ def checkout(repo: Path) -> Path:
 
 @pytest.fixture
 def origin(tmp_path: Path, checkout: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
-    emulator = GitHubEmulator(bare, token=TOKEN).start()
-    try:
+    with served_origin(tmp_path, checkout, TOKEN) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.claude import ClaudeEmulator, EmulatedClock, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Request, Response
-from tests.batch.conftest import START, commit_files, git
+from tests.batch.conftest import START, commit_files, git, served_origin
 
 TOKEN = "ghs_killpointsTOKEN0123456789"
 CONFIG = """
@@ -61,13 +61,8 @@ def claude() -> Iterator[ClaudeEmulator]:
 
 @pytest.fixture
 def origin(tmp_path: Path, checkout: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(checkout), str(bare))
-    emulator = GitHubEmulator(bare, token=TOKEN).start()
-    try:
+    with served_origin(tmp_path, checkout, TOKEN) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 class Runner:
