@@ -7,6 +7,7 @@ the text the user reads. The CLI maps the class to an exit code through `exit_co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_BLOCKING = 1
@@ -28,6 +29,18 @@ class CIReviewerError(Exception):
         if self.hint:
             return f"{self.message}\n  hint: {self.hint}"
         return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (hint and every other attribute, not only `args`): an error raised
+        # in a worker process is raised again, as it was, by the process that reports it.
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(cls: type[CIReviewerError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class UsageError(CIReviewerError):
