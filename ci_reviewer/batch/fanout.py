@@ -1,0 +1,180 @@
+"""Ordered work spread over forked worker processes.
+
+Planning a large first run is CPU work per file (read, check, decode, JSON-encode, hash) in
+pure Python, where threads would only take turns on one core. Forked workers each run the
+same function on chunks of the input, and their results come back in input order, so what
+is planned does not depend on how many workers planned it.
+
+Forking is used only where it is safe and pays: on Linux, from a process with no other
+thread (a fork copies locks that another thread may hold), with two or more workers asked
+for (`default_workers`: one per usable CPU), and only once the input has proved long (the
+first `serial_first` items run in-process, so a small run never forks). Otherwise every item
+runs in-process: same results, one core.
+
+Only the items and the results cross between processes (pickled); the function itself, and
+whatever it holds, is inherited through the fork. A worker that fails sends its exception
+back, and the caller raises it; a worker whose parent dies reads end-of-file and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Work = Callable[[list[T]], list[R]]
+
+MAX_WORKERS = 4
+CHUNK = 512
+SERIAL_FIRST = 2048
+_IN_FLIGHT = 2  # chunks queued per worker: one being worked on, one waiting
+_JOIN_SECONDS = 5.0
+
+
+def default_workers(limit: int = MAX_WORKERS) -> int:
+    """One worker per CPU this process may use, up to `limit`."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, limit)
+
+
+def can_fork() -> bool:
+    """Whether forking workers is safe here: on Linux (elsewhere fork is unsafe or absent),
+    from a process with no other thread (a fork copies locks another thread may hold)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def ordered_map(
+    work: Work[T, R],
+    items: Iterable[T],
+    *,
+    workers: int,
+    chunk: int = CHUNK,
+    serial_first: int = SERIAL_FIRST,
+) -> Iterator[tuple[T, R]]:
+    """(item, result) of `work` applied to `items` in chunks, in input order (the item comes
+    back so a worker need not send it back). With `workers` below 2, or where `can_fork()`
+    says no, everything runs in-process."""
+    iterator = iter(items)
+    head = list(islice(iterator, serial_first))
+    for at in range(0, len(head), chunk):
+        part = head[at : at + chunk]
+        yield from zip(part, work(part), strict=True)
+    if len(head) < serial_first:
+        return
+    chunks = _chunks(iterator, chunk)
+    if workers < 2 or not can_fork():
+        for part in chunks:
+            yield from zip(part, work(part), strict=True)
+        return
+    with _Pool(work, workers) as pool:
+        yield from pool.map(chunks)
+
+
+def _chunks(iterator: Iterator[T], size: int) -> Iterator[list[T]]:
+    while part := list(islice(iterator, size)):
+        yield part
+
+
+class _Pool:
+    """Forked workers, each fed chunks round-robin over its own pipe; a bounded number of
+    chunks is in flight, so memory does not grow with the input."""
+
+    def __init__(self, work: Work[Any, Any], count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connections: list[Connection] = []
+        self._processes: list[Any] = []
+        for _ in range(count):
+            parent, child = context.Pipe()
+            # The child must not keep the parent's ends open (its own and those of earlier
+            # workers): then a dead parent reads as end-of-file, and the worker exits.
+            inherited = [parent, *self._connections]
+            process = context.Process(target=_serve, args=(work, child, inherited), daemon=True)
+            process.start()
+            child.close()
+            self._connections.append(parent)
+            self._processes.append(process)
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close(graceful=exc_info[0] is None)
+
+    def map(self, chunks: Iterator[list[Any]]) -> Iterator[tuple[Any, Any]]:
+        waiting: deque[tuple[Connection, list[Any]]] = deque()
+        limit = _IN_FLIGHT * len(self._connections)
+        for number, part in enumerate(chunks):
+            connection = self._connections[number % len(self._connections)]
+            connection.send(part)
+            waiting.append((connection, part))
+            if len(waiting) >= limit:
+                yield from _received(*waiting.popleft())
+        while waiting:
+            yield from _received(*waiting.popleft())
+
+    def close(self, graceful: bool) -> None:
+        for connection in self._connections:
+            if graceful:
+                with contextlib.suppress(OSError):  # that worker is gone already
+                    connection.send(None)
+            connection.close()
+        for process in self._processes:
+            if not graceful:
+                process.terminate()
+            process.join(_JOIN_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+class RemoteTraceback(Exception):
+    """Where a worker's exception was raised (its traceback, as text), chained as the cause
+    of the exception the caller raises."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _received(connection: Connection, part: list[Any]) -> Iterator[tuple[Any, Any]]:
+    try:
+        ok, value, where = connection.recv()
+    except EOFError:
+        raise RuntimeError("a worker process died before it answered") from None
+    if not ok:
+        raise value from RemoteTraceback(where)
+    return zip(part, value, strict=True)
+
+
+def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connection]) -> None:
+    """A worker's loop: chunks in, results (or the exception) out, until told to stop or
+    until the parent is gone."""
+    for other in inherited:
+        other.close()
+    while True:
+        try:
+            part = connection.recv()
+        except (EOFError, OSError):
+            return
+        if part is None:
+            return
+        try:
+            reply: tuple[bool, Any, str] = (True, work(part), "")
+        # Any failure is the caller's to report, with its type and message intact.
+        except Exception as error:  # noqa: BLE001
+            reply = (False, error, traceback.format_exc())
+        try:
+            connection.send(reply)
+        except Exception as error:  # noqa: BLE001 (an exception that cannot be pickled)
+            failed = RuntimeError(f"a worker failed and its error could not be sent: {error!r}")
+            connection.send((False, failed, reply[2]))

@@ -1,0 +1,155 @@
+"""Planning a large run on every core: forked workers give the same results, in order, as
+one process; their errors reach the caller intact; they never outlive the run.
+
+Forking is refused in a process with other threads, and a test process may have some (the
+emulators serve from threads), so the forking cases run in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from ci_reviewer.batch.fanout import ordered_map
+
+# Workers are forked on Linux only; elsewhere the same calls run in-process.
+FORKS = sys.platform.startswith("linux")
+
+
+def fresh_python(script: str, *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_workers_answer_in_input_order_from_other_processes() -> None:
+    out = fresh_python(
+        """
+        import json, os
+        from ci_reviewer.batch.fanout import ordered_map
+
+        def work(chunk):
+            return [(item * 2, os.getpid()) for item in chunk]
+
+        pairs = ordered_map(work, range(5000), workers=2, chunk=64, serial_first=100)
+        results = [(item, *result) for item, result in pairs]
+        print(json.dumps({"results": results, "parent": os.getpid()}))
+        """
+    )
+    data = json.loads(out)
+    assert [item for item, _, _ in data["results"]] == list(range(5000))
+    assert [value for _, value, _ in data["results"]] == [item * 2 for item in range(5000)]
+    pids = [pid for _, _, pid in data["results"]]
+    assert set(pids[:100]) == {data["parent"]}  # a short input never forks
+    workers = set(pids[100:]) - {data["parent"]}
+    assert len(workers) == (2 if FORKS else 0)  # the rest went to two workers
+
+
+def test_with_another_thread_running_everything_stays_in_this_process() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        results = list(
+            ordered_map(
+                lambda chunk: [os.getpid() for _ in chunk],
+                range(3000),
+                workers=2,
+                serial_first=10,
+            )
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert [item for item, _ in results] == list(range(3000))
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_a_worker_error_is_raised_by_the_caller_with_its_message_and_hint() -> None:
+    out = fresh_python(
+        """
+        from ci_reviewer.batch.fanout import ordered_map
+        from ci_reviewer.errors import InputError
+
+        def work(chunk):
+            if 4242 in chunk:
+                raise InputError("src/odd.py could not be read", hint="check out again")
+            return chunk
+
+        try:
+            list(ordered_map(work, range(10000), workers=2, chunk=50, serial_first=100))
+        except InputError as error:
+            print(type(error).__name__, error.exit_code)
+            print(error)
+            print("cause:", type(error.__cause__).__name__, "work" in str(error.__cause__))
+        """
+    )
+    assert out.splitlines() == [
+        "InputError 2",
+        "src/odd.py could not be read",
+        "  hint: check out again",
+        "cause: RemoteTraceback True",
+    ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited; only its entry is left
+
+
+def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = """
+        import os, sys, time
+        from ci_reviewer.batch.fanout import ordered_map
+
+        def work(chunk):
+            with open(sys.argv[1], "a") as out:
+                out.write(f"{os.getpid()}\\n")
+            time.sleep(0.2)
+            return chunk
+
+        for _ in ordered_map(work, range(10**6), workers=2, chunk=10, serial_first=10):
+            pass
+        """
+    run = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), str(pids)],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            if pids.exists():
+                workers = {int(p) for p in pids.read_text().split()} - {run.pid}
+            if not FORKS and pids.exists():
+                break
+        assert len(workers) == (2 if FORKS else 0)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        run.kill()
+        run.wait()
+
