@@ -52,7 +52,7 @@ class BatchEstimate:
         return "synchronous (full) prices" if self.api == "sync" else "batch prices"
 
 
-def estimate_line(line: bytes, max_tokens: int) -> tuple[int, int, int]:
-    """(bytes, input tokens, output tokens) of one serialized request. Bytes stand in for
-    characters: equal for ASCII, an overcount otherwise."""
-    return len(line), -(-len(line) // CHARS_PER_TOKEN), min(EXPECTED_OUTPUT_TOKENS, max_tokens)
+def estimate_line(size: int, max_tokens: int) -> tuple[int, int, int]:
+    """(bytes, input tokens, output tokens) of one serialized request of `size` bytes. Bytes
+    stand in for characters: equal for ASCII, an overcount otherwise."""
+    return size, -(-size // CHARS_PER_TOKEN), min(EXPECTED_OUTPUT_TOKENS, max_tokens)

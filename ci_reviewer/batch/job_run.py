@@ -7,12 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.batch.collect import Progress
 from ci_reviewer.batch.jobs.base import BatchJobKind
 from ci_reviewer.batch.state import StateStore
 from ci_reviewer.config import JobConfig
+
+if TYPE_CHECKING:  # the SDK behind it is imported only where a client is made
+    from ci_reviewer.batch.api import BatchesAPI
 
 # The named points a test (or CI_REVIEWER_KILL_AT at the CLI edge) can stop a run at.
 CHECKPOINTS = ("collected", "intent-recorded", "batch-created", "state-saved", "publishing")

@@ -24,6 +24,8 @@ from ci_reviewer.config import BATCH_TOOLS_REASON, JobConfig
 from ci_reviewer.errors import UsageError
 
 CACHE_1H = {"type": "ephemeral", "ttl": "1h"}
+_OPEN = b'{"custom_id":"'
+_CLOSE = b"}]}}"
 
 
 class BatchRequest(NamedTuple):
@@ -37,8 +39,23 @@ class BatchRequest(NamedTuple):
     line: bytes  # `{"custom_id": ..., "params": ...}` as one JSON line, without newline
 
     @property
+    def size(self) -> int:
+        return len(self.line)
+
+    @property
     def entry(self) -> ManifestEntry:
         return ManifestEntry(path=self.path, content_hash=self.content_hash, attempt=self.attempt)
+
+
+class PlannedRequest(NamedTuple):
+    """A request as planning needs it: its custom_id, what the id stands for, and the exact
+    size of its line. The line itself is built again when its batch is sent."""
+
+    custom_id: str
+    path: str
+    content_hash: str
+    attempt: int
+    size: int
 
 
 def refuse_tools(job_name: str, job: JobConfig) -> None:
@@ -72,12 +89,19 @@ class RequestBuilder:
         )
         # Everything between the custom_id and the user message, without re-encoding per file.
         self._middle = b'","params":' + head[:-1] + b',"messages":[{"role":"user","content":'
+        self._frame = len(_OPEN) + len(self._middle) + len(_CLOSE)
 
     def build(self, source: SourceFile, attempt: int = 1) -> BatchRequest:
         cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
         content = _encoded(self.kind.user_message(source))
-        line = b"".join((b'{"custom_id":"', cid.encode(), self._middle, content, b"}]}}"))
+        line = b"".join((_OPEN, cid.encode(), self._middle, content, _CLOSE))
         return BatchRequest(cid, source.path, source.blob_sha, attempt, line)
+
+    def plan(self, source: SourceFile, attempt: int = 1) -> PlannedRequest:
+        """`build`, without joining the line: its size is all planning needs."""
+        cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
+        size = self._frame + len(cid) + len(_encoded(self.kind.user_message(source)))
+        return PlannedRequest(cid, source.path, source.blob_sha, attempt, size)
 
 
 def _encoded(text: str) -> bytes:

@@ -14,11 +14,12 @@ and its length is known before the first byte, so it goes out with a Content-Len
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ci_reviewer.batch.manifest import ManifestEntry
-from ci_reviewer.batch.requests import BatchRequest
+from ci_reviewer.batch.requests import BatchRequest, PlannedRequest
 from ci_reviewer.errors import InputError
 
 API_MAX_REQUESTS = 100_000
@@ -44,26 +45,66 @@ class Limits:
             raise ValueError(f"max_bytes must be at most {API_MAX_BYTES}")
 
 
+class RecordSpool:
+    """Where full batches keep their packed records until they are sent: a temporary file,
+    so planning holds one batch's records in memory however large the run (a run of a
+    million files plans ~100 MB of them)."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by `close`)
+        self._end = 0
+
+    def write(self, records: bytes | bytearray) -> tuple[int, int]:
+        self._file.seek(self._end)
+        self._file.write(records)
+        at, self._end = self._end, self._end + len(records)
+        return at, len(records)
+
+    def read(self, at: int, length: int) -> bytes:
+        self._file.seek(at)
+        return self._file.read(length)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordSpool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 @dataclass
 class PlannedBatch:
     """One batch: its requests in order and its body's exact size. Each request is kept as
     one packed record (custom_id, path, content hash, attempt; about 100 bytes) rather than
-    as Python objects (about 350), so holding every planned batch of a large first run stays
-    small; `entries` and `manifest` unpack them when the requests are sent or recorded."""
+    as Python objects (about 350); a full batch moves its records to a `RecordSpool`.
+    `entries` and `manifest` unpack them when the requests are sent or recorded."""
 
     count: int = 0
     size: int = len(_OPEN) + len(_CLOSE)
     records: bytearray = field(default_factory=bytearray, repr=False)
+    spooled: tuple[RecordSpool, int, int] | None = field(default=None, repr=False)
 
-    def add(self, request: BatchRequest) -> None:
-        self.size += len(request.line) + (1 if self.count else 0)  # the separating comma
+    def add(self, request: BatchRequest | PlannedRequest) -> None:
+        self.size += request.size + (1 if self.count else 0)  # the separating comma
         self.count += 1
         fields = (request.custom_id, request.path, request.content_hash, str(request.attempt))
         self.records += "\0".join(fields).encode("utf-8", "surrogateescape") + b"\0"
 
+    def spool(self, spool: RecordSpool) -> None:
+        """Move the records out of memory, into `spool`."""
+        self.spooled = (spool, *spool.write(self.records))
+        self.records = bytearray()
+
     def entries(self) -> Iterator[tuple[str, Entry]]:
         """(custom_id, (path, content hash, attempt)) of each request, in order."""
-        fields = bytes(self.records).decode("utf-8", "surrogateescape").split("\0")
+        packed = (
+            bytes(self.records)
+            if self.spooled is None
+            else self.spooled[0].read(self.spooled[1], self.spooled[2])
+        )
+        fields = packed.decode("utf-8", "surrogateescape").split("\0")
         for at in range(0, len(fields) - 1, 4):
             cid, path, content_hash, attempt = fields[at : at + 4]
             yield cid, (path, content_hash, int(attempt))
@@ -95,28 +136,39 @@ class BodyChanged(InputError):
         )
 
 
-def split(requests: Iterable[BatchRequest], limits: Limits) -> Iterator[PlannedBatch]:
+def split(
+    requests: Iterable[BatchRequest | PlannedRequest],
+    limits: Limits,
+    spool: RecordSpool | None = None,
+) -> Iterator[PlannedBatch]:
     """Group requests into batches, yielding each batch when it is full (and the last one at
     the end). A custom_id seen twice in one batch is sent once (the API refuses duplicates
     within a batch); across batches, ids are unique because the caller builds one request
-    per path (the id hashes the path), so nothing that grows with the repository is kept."""
+    per path (the id hashes the path), so nothing that grows with the repository is kept:
+    with a `spool`, each batch's records move there as the batch is yielded."""
     current, ids = PlannedBatch(), set[str]()
     for request in requests:
         if request.custom_id in ids:
             continue
-        needed = len(request.line) + 1  # the separating comma
+        needed = request.size + 1  # the separating comma
         if needed + len(_OPEN) + len(_CLOSE) > limits.max_bytes:
             raise RequestTooLarge(
                 f"the request for {request.path} alone is {needed} bytes, over the "
                 f"{limits.max_bytes}-byte batch limit"
             )
         if current.count and _full(current, needed, limits):
-            yield current
+            yield _spooled(current, spool)
             current, ids = PlannedBatch(), set()
         ids.add(request.custom_id)
         current.add(request)
     if current.count:
-        yield current
+        yield _spooled(current, spool)
+
+
+def _spooled(batch: PlannedBatch, spool: RecordSpool | None) -> PlannedBatch:
+    if spool is not None:
+        batch.spool(spool)
+    return batch
 
 
 def _full(batch: PlannedBatch, needed: int, limits: Limits) -> bool:

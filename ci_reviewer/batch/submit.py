@@ -12,31 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import BinaryIO
 
-from ci_reviewer.batch.collect import (
-    CollectStats,
-    CommittedContent,
-    FileSelection,
-    SourceFile,
-    blob_exists,
-    changed_paths,
-    head_commit,
-    read_blob,
-    tracked_files,
-)
-from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
+from ci_reviewer.batch.assemble import Resend, assemble
+from ci_reviewer.batch.collect import CollectStats, head_commit
+from ci_reviewer.batch.estimate import BatchEstimate
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.recover import recover_orphans
-from ci_reviewer.batch.requests import BatchRequest, RequestBuilder, refuse_tools
-from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, split
-from ci_reviewer.batch.state import Loaded, RetryItem, StateConflict, StateDocument, Submission
+from ci_reviewer.batch.requests import refuse_tools
+from ci_reviewer.batch.split import PlannedBatch, RecordSpool
+from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
 from ci_reviewer.errors import ClaudeAPIError, UsageError
-from ci_reviewer.globs import PathFilter
 
 MAX_DECISIONS = 5
 
@@ -97,126 +85,37 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
         return replace(result, notes=(note,))
     stats = CollectStats()
     estimate = BatchEstimate()
-    resend = _Resend(run, RequestBuilder(run.kind, run.job, run.model), head)
-    requests = _measured(
-        _requests(run, resend, head, document, stats), estimate, run.job.max_tokens, dry_run_to
-    )
-    planned = list(split(requests, _limits(run)))
-    run.checkpoint("collected")
-    result = replace(
-        result,
-        considered=stats.considered,
-        skipped=dict(stats.skipped),
-        estimate=estimate.priced(run.model, run.job.api),
-    )
-    if dry_run_to is not None:
-        return result
-    _check_budget(run, result.estimate)
-    if not planned:
-        if document.last_commit != head:
-            run.store.save(document.model_copy(update={"last_commit": head}), version)
-        return result
-    intents = _record_intents(run, document, version, planned, head)
-    batches = [
-        _create(run, intent, batch, resend) for intent, batch in zip(intents, planned, strict=True)
-    ]
-    return replace(result, batches=tuple(batches))
-
-
-class _Resend:
-    """Builds requests, and builds a planned one again when its batch is sent (the line
-    source of `split.BatchBody`): from the checkout as collected, or for a retried request
-    from the object store, as the first time."""
-
-    def __init__(self, run: JobRun, builder: RequestBuilder, head: str) -> None:
-        self.builder = builder
-        self.workdir = run.workdir
-        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes)
-        self.from_store: set[str] = set()
-
-    def stored(self, source: SourceFile, attempt: int) -> BatchRequest:
-        request = self.builder.build(source, attempt)
-        self.from_store.add(request.custom_id)
-        return request
-
-    def __call__(self, custom_id: str, entry: Entry) -> bytes:
-        path, content_hash, attempt = entry
-        if custom_id in self.from_store:
-            source = _stored_source(self.workdir, path, content_hash)
-        else:
-            source = self.content.source(path, content_hash)
-        return self.builder.build(source, attempt).line
-
-
-def _limits(run: JobRun) -> Limits:
-    return Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
-
-
-def _requests(
-    run: JobRun, resend: _Resend, head: str, document: StateDocument, stats: CollectStats
-) -> Iterator[BatchRequest]:
-    """New and changed files first, then retries whose file has not changed since."""
-    pending = {(e.path, e.content_hash) for e in document.manifest.values()}
-    retries = {item.entry.path: item for item in document.retry}
-    selection = FileSelection(
-        PathFilter.build(run.job.include, run.job.exclude, run.job.skip_generated),
-        run.job.max_file_bytes,
-        run.job.skip_generated,
-    )
-    only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
-    for source in tracked_files(
-        run.workdir,
-        commit=head,
-        selection=selection,
-        only=only,
-        stats=stats,
-        progress=run.progress,
-        content=resend.content,
-    ):
-        retry = retries.pop(source.path, None)
-        if (source.path, source.blob_sha) in pending:
-            stats.skipped["already in a pending batch"] += 1
-            continue
-        same = retry is not None and retry.entry.content_hash == source.blob_sha
-        yield resend.builder.build(source, retry.entry.attempt if retry and same else 1)
-    yield from _retried(run, resend, retries.values(), pending, stats)
-
-
-def _retried(
-    run: JobRun,
-    resend: _Resend,
-    items: Iterable[RetryItem],
-    pending: set[tuple[str, str]],
-    stats: CollectStats,
-) -> Iterator[BatchRequest]:
-    for item in items:
-        entry = item.entry
-        if (entry.path, entry.content_hash) in pending:
-            continue
-        if not blob_exists(run.workdir, entry.content_hash):
-            stats.skipped["retry content no longer in the checkout"] += 1
-            continue
-        yield resend.stored(
-            _stored_source(run.workdir, entry.path, entry.content_hash), entry.attempt
+    resend = Resend(run, head)
+    with RecordSpool() as spool:
+        planned = list(
+            assemble(
+                run,
+                resend,
+                document,
+                head,
+                stats=stats,
+                estimate=estimate,
+                dry_run_to=dry_run_to,
+                spool=spool,
+            )
         )
-
-
-def _stored_source(workdir: Path, path: str, content_hash: str) -> SourceFile:
-    text = read_blob(workdir, content_hash).decode("utf-8", "replace")
-    return SourceFile(path, content_hash, text)
-
-
-def _measured(
-    requests: Iterable[BatchRequest],
-    estimate: BatchEstimate,
-    max_tokens: int,
-    dry_run_to: BinaryIO | None,
-) -> Iterator[BatchRequest]:
-    for request in requests:
-        estimate.add(estimate_line(request.line, max_tokens))
+        run.checkpoint("collected")
+        result = replace(
+            result,
+            considered=stats.considered,
+            skipped=dict(stats.skipped),
+            estimate=estimate.priced(run.model, run.job.api),
+        )
         if dry_run_to is not None:
-            dry_run_to.write(request.line + b"\n")
-        yield request
+            return result
+        _check_budget(run, result.estimate)
+        if not planned:
+            if document.last_commit != head:
+                run.store.save(document.model_copy(update={"last_commit": head}), version)
+            return result
+        intents = _record_intents(run, document, version, planned, head)
+        batches = [_create(run, i, b, resend) for i, b in zip(intents, planned, strict=True)]
+    return replace(result, batches=tuple(batches))
 
 
 def _check_budget(run: JobRun, estimate: BatchEstimate) -> None:
@@ -277,9 +176,7 @@ def _landed(run: JobRun, intents: list[Submission]) -> bool:
     return all(intent.intent_id in stored for intent in intents)
 
 
-def _create(
-    run: JobRun, intent: Submission, batch: PlannedBatch, resend: _Resend
-) -> SubmittedBatch:
+def _create(run: JobRun, intent: Submission, batch: PlannedBatch, resend: Resend) -> SubmittedBatch:
     body = batch.body(resend)
     try:
         info = run.api.create(body, batch.size)

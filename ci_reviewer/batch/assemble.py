@@ -1,0 +1,205 @@
+"""Assembling a submission: which files go out at which attempt, planned as requests and
+split into batches, with the estimate counted on the way.
+
+The files come from `git ls-tree` in the main process (names and modes are cheap to judge);
+what needs the content (read, binary/empty/generated checks, decode, JSON-encode, custom_id)
+is fanned out to worker processes on a large run (`fanout.py`), in input order, so a run
+plans the same batches on one core or four. Planning keeps only each request's size: the
+bytes are produced again when a batch is sent (`Resend`, the line source of a batch body).
+A dry run builds each line in full, to write it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ci_reviewer.batch.collect import (
+    CollectStats,
+    CommittedContent,
+    FileSelection,
+    SourceFile,
+    blob_exists,
+    candidates,
+    changed_paths,
+    read_blob,
+)
+from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
+from ci_reviewer.batch.fanout import default_workers, ordered_map
+from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.requests import BatchRequest, PlannedRequest, RequestBuilder
+from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, RecordSpool, split
+from ci_reviewer.batch.state import RetryItem, StateDocument
+from ci_reviewer.globs import PathFilter
+
+Planned = BatchRequest | PlannedRequest
+Work = tuple[str, str, int]  # (path, blob sha, attempt)
+
+
+class Resend:
+    """Builds requests, and builds a planned one again when its batch is sent (the line
+    source of `split.BatchBody`): from the checkout as collected, or for a retried request
+    from the object store, as the first time."""
+
+    def __init__(self, run: JobRun, head: str) -> None:
+        self.builder = RequestBuilder(run.kind, run.job, run.model)
+        self.workdir = run.workdir
+        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes)
+        self.from_store: set[str] = set()
+
+    def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
+        make = self.builder.build if full else self.builder.plan
+        planned = make(source, attempt)
+        self.from_store.add(planned.custom_id)
+        return planned
+
+    def __call__(self, custom_id: str, entry: Entry) -> bytes:
+        path, content_hash, attempt = entry
+        if custom_id in self.from_store:
+            source = stored_source(self.workdir, path, content_hash)
+        else:
+            source = self.content.source(path, content_hash)
+        return self.builder.build(source, attempt).line
+
+
+class Planner:
+    """What each worker runs on a chunk of (path, sha, attempt): for each file, the reason
+    its content rules it out, or what its request needs beyond the item itself: the
+    custom_id and size (as a plain pair: cheap to send back), or with `full` the whole
+    request (a dry run writes its line)."""
+
+    def __init__(self, resend: Resend, skip_generated: bool, full: bool) -> None:
+        self._load = resend.content.load
+        self._builder = resend.builder
+        self._skip_generated = skip_generated
+        self._full = full
+
+    def __call__(self, chunk: list[Work]) -> list[str | tuple[str, int] | BatchRequest]:
+        load, skip_generated = self._load, self._skip_generated
+        out: list[str | tuple[str, int] | BatchRequest] = []
+        for path, sha, attempt in chunk:
+            loaded = load(path, sha, skip_generated)
+            if isinstance(loaded, str):
+                out.append(loaded)
+            elif self._full:
+                out.append(self._builder.build(loaded, attempt))
+            else:
+                planned = self._builder.plan(loaded, attempt)
+                out.append((planned.custom_id, planned.size))
+        return out
+
+
+def assemble(
+    run: JobRun,
+    resend: Resend,
+    document: StateDocument,
+    head: str,
+    *,
+    stats: CollectStats,
+    estimate: BatchEstimate,
+    dry_run_to: BinaryIO | None = None,
+    spool: RecordSpool | None = None,
+    workers: int | None = None,
+) -> Iterator[PlannedBatch]:
+    """The batches of this submission, each yielded when full; `stats` and `estimate` are
+    complete once the last one is. A dry run also writes every request line to `dry_run_to`.
+    With a `spool`, each batch keeps its records there instead of in memory. `workers`
+    bounds the processes that plan a large run (default: one per CPU; below 2: this process
+    only)."""
+    full = dry_run_to is not None
+    # A dry run writes whole lines: sending them between processes would cost more than
+    # building them here.
+    workers = 1 if full else default_workers() if workers is None else workers
+    requests = _requests(run, resend, head, document, stats, full=full, workers=workers)
+    measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
+    limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
+    yield from split(measured, limits, spool)
+
+
+def _requests(
+    run: JobRun,
+    resend: Resend,
+    head: str,
+    document: StateDocument,
+    stats: CollectStats,
+    *,
+    full: bool,
+    workers: int,
+) -> Iterator[Planned]:
+    """New and changed files first, then retries whose file has not changed since."""
+    pending = {(e.path, e.content_hash) for e in document.manifest.values()}
+    retries = {item.entry.path: item for item in document.retry}
+    selection = FileSelection(
+        PathFilter.build(run.job.include, run.job.exclude, run.job.skip_generated),
+        run.job.max_file_bytes,
+        run.job.skip_generated,
+    )
+    only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
+
+    def work() -> Iterator[Work]:
+        for path, sha in candidates(
+            run.workdir,
+            commit=head,
+            selection=selection,
+            only=only,
+            stats=stats,
+            progress=run.progress,
+        ):
+            retry = retries.pop(path, None)
+            if (path, sha) in pending:
+                stats.skipped["already in a pending batch"] += 1
+                continue
+            same = retry is not None and retry.entry.content_hash == sha
+            yield path, sha, retry.entry.attempt if retry and same else 1
+
+    planner = Planner(resend, selection.skip_generated, full)
+    for (path, sha, attempt), outcome in ordered_map(planner, work(), workers=workers):
+        if isinstance(outcome, str):
+            stats.skipped[outcome] += 1
+            continue
+        stats.selected += 1
+        if isinstance(outcome, BatchRequest):
+            yield outcome
+        else:
+            yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1])
+    yield from _retried(run, resend, retries.values(), pending, stats, full=full)
+
+
+def _retried(
+    run: JobRun,
+    resend: Resend,
+    items: Iterable[RetryItem],
+    pending: set[tuple[str, str]],
+    stats: CollectStats,
+    *,
+    full: bool,
+) -> Iterator[Planned]:
+    for item in items:
+        entry = item.entry
+        if (entry.path, entry.content_hash) in pending:
+            continue
+        if not blob_exists(run.workdir, entry.content_hash):
+            stats.skipped["retry content no longer in the checkout"] += 1
+            continue
+        source = stored_source(run.workdir, entry.path, entry.content_hash)
+        yield resend.stored(source, entry.attempt, full)
+
+
+def stored_source(workdir: Path, path: str, content_hash: str) -> SourceFile:
+    text = read_blob(workdir, content_hash).decode("utf-8", "replace")
+    return SourceFile(path, content_hash, text)
+
+
+def _measured(
+    requests: Iterable[Planned],
+    estimate: BatchEstimate,
+    max_tokens: int,
+    dry_run_to: BinaryIO | None,
+) -> Iterator[Planned]:
+    add = estimate.add
+    for request in requests:
+        add(estimate_line(request.size, max_tokens))
+        if dry_run_to is not None and isinstance(request, BatchRequest):
+            dry_run_to.write(request.line + b"\n")
+        yield request
