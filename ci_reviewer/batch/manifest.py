@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-
-from pydantic import BaseModel, ConfigDict
+from dataclasses import dataclass
 
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PREFIX = re.compile(r"[^a-zA-Z0-9]")
@@ -23,10 +22,14 @@ def is_sync_batch(batch_id: str) -> bool:
     return batch_id.startswith(SYNC_PREFIX)
 
 
-class ManifestEntry(BaseModel):
-    """What one request was about: the file, the git blob sha of its content, the attempt."""
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """What one request was about: the file, the git blob sha of its content, the attempt.
 
-    model_config = ConfigDict(frozen=True)
+    A slotted dataclass, not a pydantic model: the state holds one per pending request (a
+    large first run, 100,000 of them), and a model instance carries a dict and a set of its
+    own. Pydantic still validates and writes it inside the state document, as the same
+    JSON object."""
 
     path: str
     content_hash: str

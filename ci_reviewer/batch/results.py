@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ci_reviewer.batch.api import BatchInfo
@@ -207,7 +207,7 @@ def _requeue(run: JobRun, cid: str, entry: ManifestEntry, reason: str, ingest: I
         attempts = f"{reason}, after {entry.attempt} attempt(s)"
         ingest.failures.append(_failure(cid, entry, attempts))
         return
-    next_entry = entry.model_copy(update={"attempt": entry.attempt + 1})
+    next_entry = replace(entry, attempt=entry.attempt + 1)
     ingest.retries.append(RetryItem(entry=next_entry, reason=reason))
 
 

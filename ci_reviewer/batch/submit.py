@@ -146,11 +146,12 @@ def _record_intents(
     intents = []
     manifest = dict(document.manifest)
     for index, batch in enumerate(planned):
-        ids = tuple(batch.manifest)
+        entries = batch.manifest  # unpacked once: a batch holds up to 100,000 of them
+        ids = tuple(entries)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
         intent_id = f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}-{nonce}"
         intents.append(Submission(intent_id=intent_id, intent_at=now, custom_ids=ids))
-        manifest.update(batch.manifest)
+        manifest.update(entries)
     updated = document.model_copy(
         update={
             "last_commit": head,
