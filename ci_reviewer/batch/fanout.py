@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -161,6 +162,9 @@ def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connect
     until the parent is gone."""
     for other in inherited:
         other.close()
+    # Ctrl-C reaches the whole process group: the parent alone answers it (and stops the
+    # workers), rather than every worker printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             part = connection.recv()

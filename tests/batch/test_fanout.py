@@ -235,3 +235,47 @@ def test_a_large_run_plans_the_same_batches_with_workers_as_in_one_process(
     }
     body = plan["batches"][-1]["body"]
     assert "committed = 1" in body and "edited in the checkout" not in body
+
+
+def test_ctrl_c_stops_the_run_and_its_workers_with_one_message(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = """
+        import os, sys, time
+        from ci_reviewer.batch.fanout import ordered_map
+
+        def work(chunk):
+            with open(sys.argv[1], "a") as out:
+                out.write(f"{os.getpid()}\\n")
+            time.sleep(0.2)
+            return chunk
+
+        try:
+            for _ in ordered_map(work, range(10**6), workers=2, chunk=10, serial_first=10):
+                pass
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+        """
+    run = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(script), str(pids)],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+    )
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < (2 if FORKS else 0) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            if pids.exists():
+                workers = {int(p) for p in pids.read_text().split()} - {run.pid}
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(run.pid, signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+    finally:
+        run.kill()
+        run.wait()
+    assert run.returncode == 0
+    assert stderr.strip() == "interrupted"  # no traceback from any worker
+    assert not any(_alive(pid) for pid in workers)
