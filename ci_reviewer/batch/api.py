@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import orjson
 
+from ci_reviewer.batch.manifest import is_sync_batch
 from ci_reviewer.claude import claude_errors
 
 T = TypeVar("T")
@@ -54,10 +55,23 @@ class BatchInfo:
 
 
 class BatchesAPI:
-    """Create, find, retrieve, cancel and read batches; `client` is an anthropic.Anthropic."""
+    """Create, find, retrieve, cancel and read batches; `client` is an anthropic.Anthropic.
 
-    def __init__(self, client: Any) -> None:
+    A `sync_` id in the state names a run of the synchronous API (`sync_api.py`), left by
+    this job before its config said `api: batch`: its answers lived only in the process that
+    ran it, so here it is a run that has ended with nothing to read, and the pipeline sends
+    its requests again (in a batch), rather than asking the Batches API about an id it never
+    gave."""
+
+    synchronous = False  # whether `create` answers at once (the synchronous Messages API)
+
+    def __init__(self, client: Any, now: Callable[[], datetime] | None = None) -> None:
         self._client = client
+        self._now = now or (lambda: datetime.now(timezone.utc))
+
+    def holds(self, batch_id: str) -> bool:
+        """Whether this process holds the results of the synchronous run `batch_id`."""
+        return False
 
     def create(self, body: Iterable[bytes], size: int) -> BatchInfo:
         """Create a batch from a serialized `{"requests": [...]}` body of `size` bytes, sent
@@ -79,10 +93,15 @@ class BatchesAPI:
         return BatchInfo.of(_translated("create a batch", call))
 
     def retrieve(self, batch_id: str) -> BatchInfo:
+        if is_sync_batch(batch_id):
+            now = self._now()  # lost with the process that ran it: ended, nothing to read
+            return BatchInfo(batch_id, "ended", now, now, now, {})
         batches = self._client.messages.batches
         return BatchInfo.of(_translated(f"retrieve batch {batch_id}", batches.retrieve, batch_id))
 
     def cancel(self, batch_id: str) -> BatchInfo:
+        if is_sync_batch(batch_id):  # a synchronous run ended before anyone could cancel it
+            return self.retrieve(batch_id)
         batches = self._client.messages.batches
         return BatchInfo.of(_translated(f"cancel batch {batch_id}", batches.cancel, batch_id))
 
@@ -96,6 +115,8 @@ class BatchesAPI:
 
     def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
         """The result lines of an ended batch, decoded, in the order they arrive."""
+        if is_sync_batch(batch_id):
+            return
         streaming = self._client.messages.batches.with_streaming_response
         with (
             claude_errors(f"download the results of batch {batch_id}"),

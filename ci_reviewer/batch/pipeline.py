@@ -14,7 +14,6 @@ from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.results import CollectResult, collect
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.submit import SubmitResult, submit
-from ci_reviewer.batch.sync_api import SyncBatchesAPI
 
 __all__ = [
     "RunResult",
@@ -56,7 +55,7 @@ def run(job_run: JobRun) -> RunResult:
 
 def synchronous(job_run: JobRun) -> bool:
     """Whether the job's requests go to the synchronous Messages API."""
-    return isinstance(job_run.api, SyncBatchesAPI)
+    return job_run.api.synchronous
 
 
 def submit_now(job_run: JobRun) -> RunResult:

@@ -12,17 +12,22 @@ A job on the synchronous API (`sync_api`) has no batch to find: its calls may ha
 and their results died with the process. After the same grace, such an intent is given a
 lost `sync_` batch id, so that collecting it sends its requests again with the pipeline's
 own bookkeeping (attempt+1, up to the job's max_attempts), as for any result never returned.
+
+Each intent is recovered by the API it was recorded for, not the one the job uses now: a job
+switched from `api: batch` to `api: sync` still adopts the batch a crashed run created (it
+is not paid for twice), and one switched the other way sends a lost synchronous run's
+requests again in a batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
 from ci_reviewer.batch.state import RetryItem, StateDocument, Submission
-from ci_reviewer.batch.sync_api import SyncBatchesAPI, lost_batch_id
+from ci_reviewer.batch.sync_api import lost_batch_id
 
 CLOCK_ALLOWANCE = timedelta(minutes=5)
 
@@ -48,14 +53,35 @@ def recover_orphans(
     )
     if not orphans:
         return Recovery(document)
-    if isinstance(api, SyncBatchesAPI):
-        return _lost_sync_runs(document, orphans, now, grace)
+    # Where an intent's work may be: by the API it was recorded for (a job may have switched
+    # since), else by the job's API now.
+    current = "sync" if api.synchronous else "batch"
+    sync = [s for s in orphans if (s.api or current) == "sync"]
+    batch = [s for s in orphans if (s.api or current) == "batch"]
+    found = _orphan_batches(document, batch, api, now, grace) if batch else Recovery(document)
+    if not sync:
+        return found
+    lost = _lost_sync_runs(found.document, sync, now, grace)
+    return replace(
+        lost, adopted=found.adopted, requeued=found.requeued, waiting=found.waiting + lost.waiting
+    )
+
+
+def _orphan_batches(
+    document: StateDocument,
+    orphans: Sequence[Submission],
+    api: BatchesAPI,
+    now: datetime,
+    grace: timedelta,
+) -> Recovery:
+    """Orphans of the Message Batches API, matched to the batches created since."""
     known = {s.batch_id for s in document.submissions if s.batch_id}
     earliest = orphans[0].intent_at - CLOCK_ALLOWANCE
     candidates = sorted(
         (b for b in api.created_since(earliest) if b.id not in known), key=lambda b: b.created_at
     )
-    kept: list[Submission] = [s for s in document.submissions if s.batch_id is not None]
+    pending = {s.intent_id for s in orphans}
+    kept: list[Submission] = [s for s in document.submissions if s.intent_id not in pending]
     retry = list(document.retry)
     manifest = dict(document.manifest)
     adopted: list[str] = []

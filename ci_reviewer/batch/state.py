@@ -12,9 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.errors import InputError
@@ -29,7 +36,9 @@ class _Record(BaseModel):
 class Submission(_Record):
     """Work handed (or about to be handed) to one batch. `batch_id` is None between the
     intent and the create; `adopted` marks a batch found again after a crash, whose
-    custom_ids are confirmed when its results arrive."""
+    custom_ids are confirmed when its results arrive. `api` is the API the intent was
+    recorded for ("batch" or "sync"; None in states written before it was kept), so that
+    an orphan is looked for where it may be even after the job switched APIs."""
 
     intent_id: str
     intent_at: datetime
@@ -37,6 +46,15 @@ class Submission(_Record):
     batch_id: str | None = None
     created_at: datetime | None = None
     adopted: bool = False
+    api: Literal["batch", "sync"] | None = None
+
+    @model_serializer(mode="wrap")
+    def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Unknown stays unwritten: a state saved again reads as it was, to any version.
+        data: dict[str, Any] = write(self)
+        if data.get("api") is None:
+            data.pop("api", None)
+        return data
 
 
 class RetryItem(_Record):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ci_reviewer.batch.assemble import Resend, assemble
 from ci_reviewer.batch.collect import CollectStats, head_commit
@@ -143,6 +143,7 @@ def _record_intents(
     # Unique to this run: two overlapping runs planning the same files at the same second
     # must not take each other's intent for their own (see `_landed`).
     nonce = secrets.token_hex(4)
+    api: Literal["batch", "sync"] = "sync" if run.api.synchronous else "batch"
     intents = []
     manifest = dict(document.manifest)
     for index, batch in enumerate(planned):
@@ -150,7 +151,7 @@ def _record_intents(
         ids = tuple(entries)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
         intent_id = f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}-{nonce}"
-        intents.append(Submission(intent_id=intent_id, intent_at=now, custom_ids=ids))
+        intents.append(Submission(intent_id=intent_id, intent_at=now, custom_ids=ids, api=api))
         manifest.update(entries)
     updated = document.model_copy(
         update={

@@ -43,7 +43,7 @@ ResultLine = dict[str, Any]
 def results_lost(api: BatchesAPI, batch_id: str) -> bool:
     """Whether `batch_id` is a synchronous run whose results no longer exist (the process
     that made the calls ended before collecting them)."""
-    return isinstance(api, SyncBatchesAPI) and is_sync_batch(batch_id) and not api.holds(batch_id)
+    return is_sync_batch(batch_id) and not api.holds(batch_id)
 
 
 def lost_batch_id(intent_id: str) -> str:
@@ -61,14 +61,15 @@ class SyncBatchesAPI(BatchesAPI):
     """`BatchesAPI`'s interface over POST /v1/messages; `client` is an anthropic.Anthropic
     (thread-safe; its max_retries and timeout apply to each request)."""
 
+    synchronous = True
+
     def __init__(
         self,
         client: Any,
         now: Callable[[], datetime],
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        super().__init__(client)
-        self._now = now
+        super().__init__(client, now)
         self._concurrency = max(1, concurrency)
         self._held: dict[str, _Held] = {}
         self._serial = itertools.count(1)
@@ -100,24 +101,12 @@ class SyncBatchesAPI(BatchesAPI):
         return info
 
     def retrieve(self, batch_id: str) -> BatchInfo:
-        if not is_sync_batch(batch_id):
-            return super().retrieve(batch_id)
         held = self._held.get(batch_id)
-        if held is not None:
-            return held.info
-        # Lost with the process that ran it: ended, with nothing to read.
-        now = self._now()
-        return BatchInfo(batch_id, "ended", now, now, now, {})
-
-    def cancel(self, batch_id: str) -> BatchInfo:
-        # A synchronous run has ended before anyone could cancel it.
-        return self.retrieve(batch_id) if is_sync_batch(batch_id) else super().cancel(batch_id)
+        return held.info if held is not None else super().retrieve(batch_id)
 
     def results(self, batch_id: str) -> Iterator[dict[str, Any]]:
-        if not is_sync_batch(batch_id):
-            return super().results(batch_id)
         held = self._held.get(batch_id)
-        return iter(held.lines if held is not None else ())
+        return iter(held.lines) if held is not None else super().results(batch_id)
 
     def _send_all(self, requests: list[Mapping[str, Any]]) -> list[ResultLine]:
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="ci-reviewer-sync") as pool:

@@ -15,6 +15,7 @@ from typing import Any
 import anthropic
 import pytest
 
+from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.report import ReportKind
 from ci_reviewer.batch.pipeline import run
@@ -330,3 +331,53 @@ def test_sigkill_after_the_calls_then_a_rerun_publishes_each_file_once(
     assert json.loads(again.stdout)["collected"]["counts"] == {"succeeded": 2}
     assert sorted(reported(state)) == ["src/a.py", "src/b.py"]
     assert message_calls(claude) == 4 and batch_calls(claude) == []
+
+
+# -- a job switched between the APIs with work still pending ----------------------------------
+
+
+def as_batch_job(job_run: JobRun, client: anthropic.Anthropic) -> JobRun:
+    """The same job after its config says `api: batch` (the next scheduled run)."""
+    return replace(
+        job_run, job=job_run.job.model_copy(update={"api": "batch"}), api=BatchesAPI(client)
+    )
+
+
+def as_sync_job(job_run: JobRun, client: anthropic.Anthropic, claude: ClaudeEmulator) -> JobRun:
+    """The same job after its config says `api: sync`."""
+    job = job_run.job.model_copy(update={"api": "sync"})
+    return replace(job_run, job=job, api=SyncBatchesAPI(client, claude.clock.now))
+
+
+def test_switched_from_sync_to_batch_the_lost_runs_files_go_in_a_batch(
+    sync_run: Any, claude: ClaudeEmulator, retrying_client: anthropic.Anthropic, tmp_path: Path
+) -> None:
+    with pytest.raises(Killed):  # answered, then the process died before collecting
+        run(replace(sync_run(), checkpoint=kill_at("state-saved")))
+    claude.clock.advance(hours=1)
+
+    rerun = run(as_batch_job(sync_run(), retrying_client))
+
+    assert any("stopped before its results were collected" in w for w in rerun.collected.warnings)
+    assert [b.requests for b in rerun.submitted.batches] == [2]  # sent again, as a batch
+    claude.clock.advance(hours=1)
+    run(as_batch_job(sync_run(), retrying_client))
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]
+    assert message_calls(claude) == 2  # the lost run's calls; nothing more was sent one by one
+
+
+def test_switched_from_batch_to_sync_a_batch_whose_id_was_lost_is_adopted_not_resent(
+    sync_run: Any, claude: ClaudeEmulator, retrying_client: anthropic.Anthropic, tmp_path: Path
+) -> None:
+    batch_job = as_batch_job(sync_run(), retrying_client)
+    with pytest.raises(Killed):  # the batch was created; its id never reached the state
+        run(replace(batch_job, checkpoint=kill_at("batch-created")))
+    claude.clock.advance(hours=1)
+
+    rerun = run(as_sync_job(sync_run(), retrying_client, claude))
+
+    assert len(rerun.collected.adopted) == 1 and rerun.collected.counts == {"succeeded": 2}
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]
+    assert message_calls(claude) == 0  # its files were not sent again one by one
+    creates = [r for r in claude.log if r.method == "POST" and r.path == "/v1/messages/batches"]
+    assert len(creates) == 1
