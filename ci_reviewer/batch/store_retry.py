@@ -22,18 +22,19 @@ def save_until_applied(
     job: str,
     change: Callable[[StateDocument], StateDocument],
     loaded: Loaded | None = None,
-) -> StateDocument:
+) -> Loaded:
     """Apply `change` to the freshest document and save it; `change` must be idempotent.
-    `loaded`, when given, is tried first (saving a reload when nobody else wrote)."""
+    `loaded`, when given, is tried first (saving a reload when nobody else wrote). Returns
+    what was saved, with its new version, for the next change to start from."""
     for _ in range(MAX_ATTEMPTS):
         loaded = loaded or store.load(job)
         updated = change(loaded.document)
         try:
-            store.save(updated, loaded.version)
+            version = store.save(updated, loaded.version)
         except StateConflict:
             loaded = None
             continue
-        return updated
+        return Loaded(updated, version)
     raise StateBusyError(
         f"could not save the state of job {job!r}: it changed under {MAX_ATTEMPTS} attempts",
         hint="another run is active on this job; use a workflow `concurrency:` group",

@@ -113,8 +113,11 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
             if document.last_commit != head:
                 run.store.save(document.model_copy(update={"last_commit": head}), version)
             return result
-        intents = _record_intents(run, document, version, planned, head)
-        batches = [_create(run, i, b, resend) for i, b in zip(intents, planned, strict=True)]
+        intents, saved = _record_intents(run, document, version, planned, head)
+        batches = []
+        for intent, batch in zip(intents, planned, strict=True):
+            created, saved = _create(run, intent, batch, resend, saved)
+            batches.append(created)
     return replace(result, batches=tuple(batches))
 
 
@@ -138,7 +141,9 @@ def _record_intents(
     version: str | None,
     planned: list[PlannedBatch],
     head: str,
-) -> list[Submission]:
+) -> tuple[list[Submission], Loaded | None]:
+    """Save the intents of `planned`; returns them, and what was saved (None when this run's
+    save was confirmed only by reloading)."""
     now = run.now()
     # Unique to this run: two overlapping runs planning the same files at the same second
     # must not take each other's intent for their own (see `_landed`).
@@ -162,13 +167,14 @@ def _record_intents(
             "updated_at": now,
         }
     )
+    saved: Loaded | None = None
     try:
-        run.store.save(updated, version)
+        saved = Loaded(updated, run.store.save(updated, version))
     except StateConflict:
         if not _landed(run, intents):
             raise
     run.checkpoint("intent-recorded")
-    return intents
+    return intents, saved
 
 
 def _landed(run: JobRun, intents: list[Submission]) -> bool:
@@ -178,7 +184,11 @@ def _landed(run: JobRun, intents: list[Submission]) -> bool:
     return all(intent.intent_id in stored for intent in intents)
 
 
-def _create(run: JobRun, intent: Submission, batch: PlannedBatch, resend: Resend) -> SubmittedBatch:
+def _create(
+    run: JobRun, intent: Submission, batch: PlannedBatch, resend: Resend, saved: Loaded | None
+) -> tuple[SubmittedBatch, Loaded]:
+    """Create the batch of `intent` and record its id, starting from `saved` (the state as
+    this run last wrote it: a large run's state is not parsed again for every batch)."""
     body = batch.body(resend)
     try:
         info = run.api.create(body, batch.size)
@@ -198,6 +208,6 @@ def _create(run: JobRun, intent: Submission, batch: PlannedBatch, resend: Resend
         )
         return document.model_copy(update={"submissions": submissions})
 
-    save_until_applied(run.store, run.name, with_batch_id)
+    saved = save_until_applied(run.store, run.name, with_batch_id, saved)
     run.checkpoint("state-saved")
-    return SubmittedBatch(info.id, batch.count, batch.size)
+    return SubmittedBatch(info.id, batch.count, batch.size), saved
