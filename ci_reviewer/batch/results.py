@@ -87,7 +87,7 @@ def collect(run: JobRun) -> CollectResult:
         run.checkpoint("publishing")
         collection = Collection(
             job=run.name,
-            collection_id=_collection_id(batch_ids),
+            collection_id=_collection_id(id for s, _ in ended for id in s.collected_as),
             batch_ids=batch_ids,
             accepted=ingest.accepted,
             failures=ingest.failures,
@@ -133,7 +133,7 @@ _FINDING_FIELDS = tuple(n for n, v in vars(SarifFinding).items() if isinstance(v
 
 
 def _collection_id(batch_ids: Iterable[str]) -> str:
-    return hashlib.sha256(",".join(sorted(batch_ids)).encode()).hexdigest()[:12]
+    return hashlib.sha256(",".join(sorted(set(batch_ids))).encode()).hexdigest()[:12]
 
 
 def _ingest_batch(
@@ -160,8 +160,10 @@ def _ingest_batch(
             "requests; they will be sent again"
         )
     reason = "no result was returned"
+    replays: tuple[str, ...] = ()
     if results_lost(run.api, submission.batch_id):
         reason = "the run that sent it stopped before collecting its answer"
+        replays = submission.collected_as  # it may have published them before it stopped
         ingest.warnings.append(
             f"synchronous run {submission.batch_id} stopped before its results were "
             f"collected; its {len(missing)} request(s) are sent again"
@@ -169,7 +171,7 @@ def _ingest_batch(
     for cid in sorted(missing):
         entry = document.manifest.get(cid)
         if entry is not None:
-            _requeue(run, cid, entry, reason, ingest)
+            _requeue(run, cid, entry, reason, ingest, replays=replays)
     if ingest.unknown:
         sample = ", ".join(ingest.unknown[:5])
         ingest.warnings.append(
@@ -202,13 +204,21 @@ def _classify(
     _requeue(run, cid, entry, kind, ingest)
 
 
-def _requeue(run: JobRun, cid: str, entry: ManifestEntry, reason: str, ingest: Ingest) -> None:
+def _requeue(
+    run: JobRun,
+    cid: str,
+    entry: ManifestEntry,
+    reason: str,
+    ingest: Ingest,
+    *,
+    replays: tuple[str, ...] = (),
+) -> None:
     if entry.attempt >= run.job.max_attempts:
         attempts = f"{reason}, after {entry.attempt} attempt(s)"
         ingest.failures.append(_failure(cid, entry, attempts))
         return
     next_entry = replace(entry, attempt=entry.attempt + 1)
-    ingest.retries.append(RetryItem(entry=next_entry, reason=reason))
+    ingest.retries.append(RetryItem(entry=next_entry, reason=reason, replays=replays))
 
 
 def _failure(cid: str, entry: ManifestEntry, reason: str) -> Failure:

@@ -33,12 +33,24 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+def _unwritten_when_unset(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    # Fields added after version 1 are left out while unset: a state saved again reads as
+    # it was, to any version.
+    for name in names:
+        if not data.get(name):
+            data.pop(name, None)
+    return data
+
+
 class Submission(_Record):
     """Work handed (or about to be handed) to one batch. `batch_id` is None between the
     intent and the create; `adopted` marks a batch found again after a crash, whose
     custom_ids are confirmed when its results arrive. `api` is the API the intent was
     recorded for ("batch" or "sync"; None in states written before it was kept), so that
-    an orphan is looked for where it may be even after the job switched APIs."""
+    an orphan is looked for where it may be even after the job switched APIs. `replays`
+    names the synchronous runs whose lost answers this work asks for again: its collection
+    is published as theirs would have been, so a publication made just before a crash is
+    edited, not made twice."""
 
     intent_id: str
     intent_at: datetime
@@ -47,21 +59,29 @@ class Submission(_Record):
     created_at: datetime | None = None
     adopted: bool = False
     api: Literal["batch", "sync"] | None = None
+    replays: tuple[str, ...] = ()
 
     @model_serializer(mode="wrap")
     def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Unknown stays unwritten: a state saved again reads as it was, to any version.
-        data: dict[str, Any] = write(self)
-        if data.get("api") is None:
-            data.pop("api", None)
-        return data
+        return _unwritten_when_unset(write(self), "api", "replays")
+
+    @property
+    def collected_as(self) -> tuple[str, ...]:
+        """The batch ids this submission's collection is published under."""
+        return self.replays or ((self.batch_id,) if self.batch_id else ())
 
 
 class RetryItem(_Record):
-    """A request to send again (`entry.attempt` is the attempt it will be)."""
+    """A request to send again (`entry.attempt` is the attempt it will be); `replays` as in
+    `Submission`, for a request whose answer was lost with a synchronous run."""
 
     entry: ManifestEntry
     reason: str
+    replays: tuple[str, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _unwritten_when_unset(write(self), "replays")
 
 
 class Failure(_Record):

@@ -149,6 +149,7 @@ def _record_intents(
     # must not take each other's intent for their own (see `_landed`).
     nonce = secrets.token_hex(4)
     api: Literal["batch", "sync"] = "sync" if run.api.synchronous else "batch"
+    replaying = {item.entry.path: item.replays for item in document.retry if item.replays}
     intents = []
     manifest = dict(document.manifest)
     for index, batch in enumerate(planned):
@@ -156,7 +157,16 @@ def _record_intents(
         ids = tuple(entries)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
         intent_id = f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}-{nonce}"
-        intents.append(Submission(intent_id=intent_id, intent_at=now, custom_ids=ids, api=api))
+        replays = {r for e in entries.values() for r in replaying.get(e.path, ())}
+        intents.append(
+            Submission(
+                intent_id=intent_id,
+                intent_at=now,
+                custom_ids=ids,
+                api=api,
+                replays=tuple(sorted(replays)),
+            )
+        )
         manifest.update(entries)
     updated = document.model_copy(
         update={

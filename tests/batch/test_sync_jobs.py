@@ -381,3 +381,27 @@ def test_switched_from_batch_to_sync_a_batch_whose_id_was_lost_is_adopted_not_re
     assert message_calls(claude) == 0  # its files were not sent again one by one
     creates = [r for r in claude.log if r.method == "POST" and r.path == "/v1/messages/batches"]
     assert len(creates) == 1
+
+
+class _DiesAfterPublishing(ReportKind):
+    """A run that is killed right after its report landed, before its state is saved."""
+
+    def publish(self, collection: Any) -> Any:
+        super().publish(collection)
+        raise Killed("published, state not saved")
+
+
+def test_killed_after_publishing_the_rerun_edits_that_publication_not_a_second_one(
+    sync_run: Any, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    with pytest.raises(Killed):
+        run(replace(sync_run(), kind=_DiesAfterPublishing(tmp_path / "reports")))
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]
+    claude.clock.advance(hours=1)
+
+    rerun = run(sync_run())  # the answers died with the process: asked again
+
+    assert message_calls(claude) == 4
+    assert rerun.collected.published is not None
+    assert len(list((tmp_path / "reports").glob("*.md"))) == 1  # the same report, rewritten
+    assert sorted(reported(tmp_path)) == ["src/a.py", "src/b.py"]

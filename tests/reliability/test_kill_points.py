@@ -34,6 +34,10 @@ jobs:
     kind: test-generation
     include: ["src/**/*.py"]
     output_dir: tests/generated
+  urgent:
+    kind: report
+    api: sync
+    include: ["src/**/*.py"]
 """
 SOURCES = ("src/a.py", "src/b.py", "src/calc.py", "src/db.py")
 GENERATED = tuple(f"tests/generated/test_{Path(source).stem}.py" for source in SOURCES)
@@ -210,6 +214,22 @@ def test_killed_while_publishing_the_next_run_publishes_once(
     kill_then_finish(runner, origin, kill_at, kill_on, submit_first=True)
 
     assert_published_once(claude, origin)
+
+
+def test_a_sync_job_killed_after_opening_its_issue_edits_that_issue_when_run_again(
+    checkout: Path, claude: ClaudeEmulator, origin: GitHubEmulator
+) -> None:
+    runner = Runner(checkout, origin, claude, "urgent")
+    killed = runner.run(kill_on=r"^POST /repos/octo/demo/issues$")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(report_issues(origin)) == 1  # opened; the answers died with the process
+
+    again = runner.run()  # asks again, and publishes as the lost run would have
+
+    assert again.returncode == 0, again.stderr
+    [issue] = report_issues(origin)
+    assert all(source in issue["body"] for source in SOURCES)
+    assert batches_created(claude) == 0
 
 
 def kill_then_finish(
