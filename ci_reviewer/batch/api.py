@@ -73,6 +73,11 @@ class BatchesAPI:
         """Whether this process holds the results of the synchronous run `batch_id`."""
         return False
 
+    def lost(self, batch_id: str) -> bool:
+        """Whether `batch_id` is a synchronous run whose results no longer exist (the
+        process that made the calls ended before collecting them)."""
+        return is_sync_batch(batch_id) and not self.holds(batch_id)
+
     def create(self, body: Iterable[bytes], size: int) -> BatchInfo:
         """Create a batch from a serialized `{"requests": [...]}` body of `size` bytes, sent
         as it is produced. `body` must be iterable again: a retried call sends it again."""

@@ -113,31 +113,6 @@ class FileSelection:
         object.__setattr__(self, "scope", PathScope.of(self.paths))
 
 
-def tracked_files(
-    workdir: Path,
-    *,
-    commit: str,
-    selection: FileSelection,
-    only: set[str] | None,
-    stats: CollectStats,
-    progress: Progress | None = None,
-    content: CommittedContent | None = None,
-) -> Iterator[SourceFile]:
-    """Stream the selected files of `commit`, counting what is skipped and why. `content`
-    (made for the same commit and selection) is how files are read; given, it can read the
-    same files again later."""
-    reader = content or CommittedContent.of(workdir, commit, selection.max_file_bytes)
-    for path, sha in candidates(
-        workdir, commit=commit, selection=selection, only=only, stats=stats, progress=progress
-    ):
-        loaded = reader.load(path, sha, selection.skip_generated)
-        if isinstance(loaded, str):
-            stats.skipped[loaded] += 1
-        else:
-            stats.selected += 1
-            yield loaded
-
-
 def candidates(
     workdir: Path,
     *,

@@ -27,7 +27,6 @@ from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.sla import BatchAge, batch_age
 from ci_reviewer.batch.state import Failure, Loaded, RetryItem, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
-from ci_reviewer.batch.sync_api import results_lost
 from ci_reviewer.sarif import SarifFinding
 
 
@@ -87,7 +86,7 @@ def collect(run: JobRun) -> CollectResult:
         run.checkpoint("publishing")
         collection = Collection(
             job=run.name,
-            collection_id=_collection_id(id for s, _ in ended for id in s.collected_as),
+            collection_id=_collection_id(b for s, _ in ended for b in s.collected_as),
             batch_ids=batch_ids,
             accepted=ingest.accepted,
             failures=ingest.failures,
@@ -161,7 +160,7 @@ def _ingest_batch(
         )
     reason = "no result was returned"
     replays: tuple[str, ...] = ()
-    if results_lost(run.api, submission.batch_id):
+    if run.api.lost(submission.batch_id):
         reason = "the run that sent it stopped before collecting its answer"
         replays = submission.collected_as  # it may have published them before it stopped
         ingest.warnings.append(

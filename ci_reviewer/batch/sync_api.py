@@ -6,7 +6,7 @@ POST /v1/messages at once, a few at a time (the SDK retries 429/5xx itself), and
 outcome as the line the Batches API would have returned for it. The batch is synthetic: its
 id starts with `sync_`, it has ended when `create` returns, and its results live only in this
 process. A run collects them before it ends; if it dies first, the next run finds a `sync_`
-batch that no process holds, and the pipeline sends its requests again (`results_lost`).
+batch that no process holds, and the pipeline sends its requests again (`BatchesAPI.lost`).
 
 An API error on one request becomes that request's `errored` line with the error's type, so
 the pipeline treats it as it treats a batch's: invalid_request_error is permanent, anything
@@ -29,7 +29,7 @@ import anthropic
 import orjson
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
-from ci_reviewer.batch.manifest import SYNC_PREFIX, is_sync_batch
+from ci_reviewer.batch.manifest import SYNC_PREFIX
 from ci_reviewer.claude import claude_errors
 
 DEFAULT_CONCURRENCY = 4
@@ -38,12 +38,6 @@ _RUN_STOPPERS = frozenset({401, 403})
 _PERMANENT_STATUSES = frozenset({400, 413})
 
 ResultLine = dict[str, Any]
-
-
-def results_lost(api: BatchesAPI, batch_id: str) -> bool:
-    """Whether `batch_id` is a synchronous run whose results no longer exist (the process
-    that made the calls ended before collecting them)."""
-    return is_sync_batch(batch_id) and not api.holds(batch_id)
 
 
 def lost_batch_id(intent_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,13 +12,29 @@ from ci_reviewer.batch.collect import (
     CollectStats,
     CommittedContent,
     FileSelection,
+    SourceFile,
+    candidates,
     changed_paths,
     head_commit,
-    tracked_files,
 )
 from ci_reviewer.errors import InputError
 from ci_reviewer.globs import PathFilter
 from tests.batch.conftest import commit_files, git
+
+
+def tracked_files(
+    repo: Path, *, commit: str, selection: FileSelection, only: set[str] | None, stats: CollectStats
+) -> Iterator[SourceFile]:
+    """The selected files, as a submission judges them: names and modes first, then what
+    needs the content."""
+    content = CommittedContent.of(repo, commit, selection.max_file_bytes)
+    for path, sha in candidates(repo, commit=commit, selection=selection, only=only, stats=stats):
+        loaded = content.load(path, sha, selection.skip_generated)
+        if isinstance(loaded, str):
+            stats.skipped[loaded] += 1
+        else:
+            stats.selected += 1
+            yield loaded
 
 
 def collect(repo: Path, only: set[str] | None = None, **rules) -> tuple[list[str], CollectStats]:

@@ -16,6 +16,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ci_reviewer.batch.fanout import ordered_map
 from tests.batch.conftest import git
@@ -115,34 +116,53 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status  # a zombie has exited; only its entry is left
 
 
-def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    script = """
-        import os, sys, time
-        from ci_reviewer.batch.fanout import ordered_map
+SLOW_RUN = """
+    import os, sys, time
+    from ci_reviewer.batch.fanout import ordered_map
 
-        def work(chunk):
-            with open(sys.argv[1], "a") as out:
-                out.write(f"{os.getpid()}\\n")
-            time.sleep(0.2)
-            return chunk
+    def work(chunk):
+        with open(sys.argv[1], "a") as out:
+            out.write(f"{os.getpid()}\\n")
+        time.sleep(0.2)
+        return chunk
 
+    try:
         for _ in ordered_map(work, range(10**6), workers=2, chunk=10, serial_first=10):
             pass
-        """
-    run = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script), str(pids)],
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+"""
+
+
+def start_slow_run(pids: Path, **popen: Any) -> subprocess.Popen[str]:
+    """A long fan-out in a fresh interpreter; each chunk's worker pid is appended to `pids`."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(SLOW_RUN), str(pids)],
         cwd=Path(__file__).resolve().parents[2],
+        text=True,
+        **popen,
     )
-    try:
-        deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        while len(workers) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-            if pids.exists():
-                workers = {int(p) for p in pids.read_text().split()} - {run.pid}
-            if not FORKS and pids.exists():
+
+
+def started_workers(run: subprocess.Popen[str], pids: Path) -> set[int]:
+    """The worker pids, once every worker has taken a chunk (where workers are forked), or
+    once the run has worked at all (where everything runs in-process)."""
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if pids.exists():
+            workers = {int(p) for p in pids.read_text().split()} - {run.pid}
+            if len(workers) >= (2 if FORKS else 0):
                 break
+    return workers
+
+
+def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    run = start_slow_run(pids)
+    try:
+        workers = started_workers(run, pids)
         assert len(workers) == (2 if FORKS else 0)
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
@@ -239,38 +259,10 @@ def test_a_large_run_plans_the_same_batches_with_workers_as_in_one_process(
 
 def test_ctrl_c_stops_the_run_and_its_workers_with_one_message(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
-    script = """
-        import os, sys, time
-        from ci_reviewer.batch.fanout import ordered_map
-
-        def work(chunk):
-            with open(sys.argv[1], "a") as out:
-                out.write(f"{os.getpid()}\\n")
-            time.sleep(0.2)
-            return chunk
-
-        try:
-            for _ in ordered_map(work, range(10**6), workers=2, chunk=10, serial_first=10):
-                pass
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-        """
-    run = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(script), str(pids)],
-        cwd=Path(__file__).resolve().parents[2],
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
-    )
+    # Its own process group, as a terminal's Ctrl-C reaches.
+    run = start_slow_run(pids, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        workers: set[int] = set()
-        while len(workers) < (2 if FORKS else 0) and time.monotonic() < deadline:
-            time.sleep(0.1)
-            if pids.exists():
-                workers = {int(p) for p in pids.read_text().split()} - {run.pid}
-        while not pids.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        workers = started_workers(run, pids)
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
     finally:
