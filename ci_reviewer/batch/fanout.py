@@ -95,16 +95,23 @@ class _Pool:
         context = multiprocessing.get_context("fork")
         self._connections: list[Connection] = []
         self._processes: list[Any] = []
-        for _ in range(count):
-            parent, child = context.Pipe()
-            # The child must not keep the parent's ends open (its own and those of earlier
-            # workers): then a dead parent reads as end-of-file, and the worker exits.
-            inherited = [parent, *self._connections]
-            process = context.Process(target=_serve, args=(work, child, inherited), daemon=True)
-            process.start()
-            child.close()
-            self._connections.append(parent)
-            self._processes.append(process)
+        # Ctrl-C is held back while workers are forked: a worker must not take one before it
+        # has set itself to ignore it (it would print a traceback of its own); the parent
+        # takes a held one as soon as the workers are started.
+        with _sigint_held():
+            for _ in range(count):
+                self._start(context, work)
+
+    def _start(self, context: Any, work: Work[Any, Any]) -> None:
+        parent, child = context.Pipe()
+        # The child must not keep the parent's ends open (its own and those of earlier
+        # workers): then a dead parent reads as end-of-file, and the worker exits.
+        inherited = [parent, *self._connections]
+        process = context.Process(target=_serve, args=(work, child, inherited), daemon=True)
+        process.start()
+        child.close()
+        self._connections.append(parent)
+        self._processes.append(process)
 
     def __enter__(self) -> _Pool:
         return self
@@ -139,6 +146,16 @@ class _Pool:
                 process.join()
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """SIGINT blocked (held pending, not lost) inside the block."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class RemoteTraceback(Exception):
     """Where a worker's exception was raised (its traceback, as text), chained as the cause
     of the exception the caller raises."""
@@ -163,8 +180,10 @@ def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connect
     for other in inherited:
         other.close()
     # Ctrl-C reaches the whole process group: the parent alone answers it (and stops the
-    # workers), rather than every worker printing a traceback of its own.
+    # workers), rather than every worker printing a traceback of its own. The fork left
+    # SIGINT blocked (`_sigint_held`): one that came meanwhile is dropped once ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     while True:
         try:
             part = connection.recv()

@@ -268,6 +268,8 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_one_message(tmp_path: Path) -
     finally:
         run.kill()
         run.wait()
+        if run.stderr is not None:  # left open after a timeout, it warns in a later test
+            run.stderr.close()
     assert run.returncode == 0
     assert stderr.strip() == "interrupted"  # no traceback from any worker
     assert not any(_alive(pid) for pid in workers)
