@@ -12,8 +12,7 @@ file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import orjson
 
@@ -110,9 +109,3 @@ def _encoded(text: str) -> bytes:
     except orjson.JSONEncodeError:
         # A lone surrogate (an undecodable name in a kind's context): escaped, not dropped.
         return json.dumps(text).encode()
-
-
-def params_of(line: bytes) -> Mapping[str, Any]:
-    """The params of a serialized request (for estimates and inspection)."""
-    value: Mapping[str, Any] = json.loads(line)["params"]
-    return value

@@ -371,6 +371,15 @@ def _open_repository(run: Settings) -> Any:
 
 
 def _kill_at(point: str | None) -> Callable[[str], None]:
+    from ci_reviewer.batch.job_run import CHECKPOINTS
+
+    if point and point not in CHECKPOINTS:
+        # A misspelt point would never kill, and a crash test would pass without crashing.
+        raise UsageError(
+            f"CI_REVIEWER_KILL_AT={point!r} names no checkpoint",
+            hint=f"one of: {', '.join(CHECKPOINTS)}",
+        )
+
     def checkpoint(name: str) -> None:
         if name == point:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -138,6 +138,16 @@ def test_killed_between_create_and_save_the_next_run_recovers(
     assert len(created) == 1
 
 
+def test_a_misspelt_kill_point_is_refused_instead_of_never_killing(
+    cli, monkeypatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CI_REVIEWER_KILL_AT", "batch-create")  # the point is "batch-created"
+    code, _, err = cli("run", "--job", "digest", "--state-dir", str(tmp_path / "s"))
+    assert code == 2
+    assert "'batch-create' names no checkpoint" in err and "batch-created" in err
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.fixture
 def actions_files(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     outputs, summary = tmp_path / "github_output", tmp_path / "step_summary.md"
