@@ -20,7 +20,8 @@ class KindContext:
     """Everything a kind may need to build its requests and deliver its results.
 
     `repository` opens the GitHub repository only when a kind publishes there, so a local
-    run (`output: file`, `sarif`) needs no token.
+    run (`output: file`, `sarif`) needs no token; with `publishing` off (a dry run, which
+    publishes nothing) no kind opens it at all.
     """
 
     name: str
@@ -32,6 +33,10 @@ class KindContext:
     run_id: str = "local"
     environ: Mapping[str, str] = field(default_factory=dict)
     sarif_path: Path | None = None
+    publishing: bool = True
+
+    def publishes_to_github(self, output: str, where: str) -> bool:
+        return self.publishing and output == where
 
 
 def kind_for(context: KindContext) -> BatchJobKind:
@@ -44,7 +49,7 @@ def kind_for(context: KindContext) -> BatchJobKind:
 
         publisher = (
             PullRequestPublisher(context.repository(), context.redact)
-            if output == "pull-request"
+            if context.publishes_to_github(output, "pull-request")
             else None
         )
         delivery = Delivery(publisher, context.run_id, context.environ)
@@ -53,12 +58,18 @@ def kind_for(context: KindContext) -> BatchJobKind:
         from ci_reviewer.batch.jobs.security_audit import SecurityAuditKind
         from ci_reviewer.github.publish_issue import IssuePublisher
 
-        issues = IssuePublisher(context.repository(), context.redact) if output == "issue" else None
+        issues = (
+            IssuePublisher(context.repository(), context.redact)
+            if context.publishes_to_github(output, "issue")
+            else None
+        )
         return SecurityAuditKind(context.name, job, context.workdir, issues, context.sarif_path)
     from ci_reviewer.batch.jobs.report import ReportKind
     from ci_reviewer.github.publish_issue import IssuePublisher
 
     report_issues = (
-        IssuePublisher(context.repository(), context.redact) if output == "issue" else None
+        IssuePublisher(context.repository(), context.redact)
+        if context.publishes_to_github(output, "issue")
+        else None
     )
     return ReportKind(context.reports_dir, report_issues, (context.name, job))

@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -66,7 +67,8 @@ def batch() -> None:
     "--requests-file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where --dry-run writes the requests (default ci-reviewer-<job>-requests.jsonl).",
+    help="Where --dry-run writes the requests (default: ci-reviewer-<job>-requests.jsonl in "
+    "the runner's or the system's temporary directory, never the checkout).",
 )
 @format_option("text", "json")
 @output_option
@@ -86,9 +88,9 @@ def submit_command(
     from ci_reviewer.batch.submit import submit
 
     run = settings(ctx)
-    with job_run(run, job_name, state_dir, need_store=not dry_run) as job:
+    with job_run(run, job_name, state_dir, dry_run=dry_run) as job:
         if dry_run:
-            target = Path(requests_file or f"ci-reviewer-{job_name}-requests.jsonl")
+            target = Path(requests_file) if requests_file else _scratch_file(run, job_name)
             with _open_for_requests(target) as sink:
                 result = submit(job, dry_run_to=sink)
             diagnostic(f"dry run: requests written to {target}; nothing sent", run.redact)
@@ -266,11 +268,21 @@ def _annotate(run: Settings, result: Any) -> None:
             click.echo(run.redact(annotation("warning", message, title="ci-reviewer batch")))
 
 
+def _scratch_file(run: Settings, job_name: str) -> Path:
+    """Where a dry run writes its requests unless told: outside the checkout, so a dry run
+    leaves the working tree as it found it (RUNNER_TEMP in Actions, else the system's)."""
+    import tempfile
+
+    folder = run.environ.get("RUNNER_TEMP") or tempfile.gettempdir()
+    return Path(folder) / f"ci-reviewer-{job_name}-requests.jsonl"
+
+
 @contextmanager
 def job_run(
-    run: Settings, job_name: str, state_dir: str | None, *, need_store: bool = True
+    run: Settings, job_name: str, state_dir: str | None, *, dry_run: bool = False
 ) -> Iterator[JobRun]:
-    """The JobRun for `job_name`, with the Claude client closed afterwards."""
+    """The JobRun for `job_name`, with the Claude client closed afterwards. A dry run needs
+    no credentials and no network: it reads the state where it can and publishes nothing."""
     from ci_reviewer.batch.api import BatchesAPI
     from ci_reviewer.batch.job_run import JobRun
     from ci_reviewer.batch.kinds import KindContext, kind_for
@@ -283,7 +295,7 @@ def job_run(
     reports = Path(state_dir) / "reports" if state_dir else run.workdir / "ci-reviewer-reports"
     environ = run.environ
     api_key = environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_AUTH_TOKEN")
-    if not api_key and need_store:
+    if not api_key and not dry_run:
         raise UsageError(
             "ANTHROPIC_API_KEY is not set",
             hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
@@ -292,10 +304,10 @@ def job_run(
     store: StateStore
     if state_dir:
         store = DirectoryStore(Path(state_dir))
-    elif need_store or (run.repo and run.environ.get("GITHUB_TOKEN")):
+    elif not dry_run:
         store = _github_store(run)
     else:
-        store = EmptyStore()  # a dry run outside CI: as if it were the job's first run
+        store = _dry_run_store(run) or EmptyStore()  # else: as if it were the first run
     progress = _progress() if sys.stderr.isatty() else None
     with build_client(
         api_key or "dry-run",
@@ -319,6 +331,7 @@ def job_run(
                     run_id=environ.get("GITHUB_RUN_ID") or "local",
                     environ=environ,
                     sarif_path=run.workdir / f"ci-reviewer-{job_name}.sarif",
+                    publishing=not dry_run,
                 )
             ),
             workdir=run.workdir,
@@ -348,11 +361,31 @@ def _github_store(run: Settings) -> StateStore:
     return GitHubStore(_open_repository(run))
 
 
+def _dry_run_store(run: Settings) -> StateStore | None:
+    """The job's state on GitHub, read once without retries, when credentials are there and
+    GitHub answers; otherwise None (a warning says why), and the dry run goes on offline."""
+    from ci_reviewer.batch.store_github import GitHubStore
+    from ci_reviewer.errors import APIError
+
+    if not run.repo or not _token(run):
+        return None
+    try:
+        repository = _open_repository(run, retries=0)
+    except APIError as error:
+        diagnostic(
+            f"warning: the job's state on GitHub could not be read ({error.message}); "
+            "planning as if this were the job's first run",
+            run.redact,
+        )
+        return None
+    return GitHubStore(repository)
+
+
 def _token(run: Settings) -> str:
     return run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
 
 
-def _open_repository(run: Settings) -> Any:
+def _open_repository(run: Settings, retries: int | None = None) -> Any:
     """The job's repository on GitHub, for the state store and for publishing."""
     from ci_reviewer.github.actions import ActionsEnv
     from ci_reviewer.github.client import GitHubSettings, call, make_github
@@ -365,7 +398,10 @@ def _open_repository(run: Settings) -> Any:
             "`output: sarif` (security-audit) on the job",
         )
     api_url = ActionsEnv.from_environ(run.environ).api_url
-    client = make_github(GitHubSettings(api_url=api_url, token=_token(run)))
+    github_settings = GitHubSettings(api_url=api_url, token=_token(run))
+    if retries is not None:
+        github_settings = replace(github_settings, total_retries=retries)
+    client = make_github(github_settings)
     repo_name = run.repo
     return call(f"open repository {repo_name}", lambda: client.get_repo(repo_name))
 

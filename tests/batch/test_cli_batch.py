@@ -13,7 +13,7 @@ import pytest
 from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator, Reply
 from ci_reviewer.github.actions import parse_outputs
-from tests.batch.conftest import commit_files
+from tests.batch.conftest import commit_files, git
 from tests.batch.test_jobs_security_audit import sarif_schema
 from tests.batch.test_pipeline import cid_of
 
@@ -72,14 +72,65 @@ def test_status_shows_age_against_the_sla(cli, claude: ClaudeEmulator, tmp_path:
 
 
 def test_dry_run_writes_jsonl_prints_the_estimate_and_sends_nothing(
-    cli, claude: ClaudeEmulator, tmp_path: Path
+    cli, claude: ClaudeEmulator, tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setenv("RUNNER_TEMP", str(tmp_path / "runner-temp"))
+    (tmp_path / "runner-temp").mkdir()
     code, out, err = cli("submit", "--job", "digest", "--dry-run")
-    requests = (tmp_path / "ci-reviewer-digest-requests.jsonl").read_text().splitlines()
+    written = tmp_path / "runner-temp" / "ci-reviewer-digest-requests.jsonl"
+    assert f"requests written to {written}" in err
+    requests = written.read_text().splitlines()
     assert code == 0 and len(requests) == 2
     assert "would submit 2 request(s)" in out and "at batch prices" in out
     assert "nothing sent" in err
     assert not [r for r in claude.log if r.method == "POST"]
+
+
+GITHUB_OUTPUTS = {
+    "test-generation": "    output_dir: tests/generated",
+    "security-audit": "    output: issue",
+    "report": "    output: issue",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GITHUB_OUTPUTS))
+@pytest.mark.parametrize("command", ["submit", "run"])
+def test_a_dry_run_of_a_job_that_publishes_to_github_needs_no_credentials(
+    cli, repo: Path, claude: ClaudeEmulator, monkeypatch, kind: str, command: str
+) -> None:
+    (repo / ".github/ci-reviewer.yml").write_text(
+        f"jobs:\n  nightly:\n    kind: {kind}\n    include: ['src/**']\n{GITHUB_OUTPUTS[kind]}\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "config")
+    for name in ("ANTHROPIC_API_KEY", "GITHUB_TOKEN", "GH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
+    monkeypatch.chdir(repo)  # as a user runs it: from the checkout
+
+    code, out, err = cli(command, "--job", "nightly", "--dry-run")
+
+    assert code == 0, err
+    assert "would submit 2 request(s)" in out
+    assert claude.log == []  # nothing sent, not even a look-up
+    assert git(repo, "status", "--porcelain", "--ignored") == ""  # the tree is as it was
+
+
+def test_a_dry_run_with_a_token_but_no_github_warns_and_plans_a_first_run(
+    cli, repo: Path, monkeypatch
+) -> None:
+    (repo / ".github/ci-reviewer.yml").write_text(
+        "jobs:\n  audit:\n    kind: security-audit\n    output: issue\n"
+    )
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/demo")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_dryruntoken")  # GITHUB_API_URL: a closed port
+
+    code, out, err = cli("submit", "--job", "audit", "--dry-run")
+
+    assert code == 0, err
+    assert "could not be read" in err and "as if this were the job's first run" in err
+    assert "cannot reach GitHub" in err
+    assert "would submit" in out
 
 
 def test_errored_and_expired_requests_still_exit_zero(
