@@ -140,6 +140,11 @@ def status_text(result: StatusResult) -> str:
         f"  state: {result.state}",
     ]
     lines += [age_line(age) for age in result.pending]
+    if any(age.status == "not refreshed" for age in result.pending):
+        lines.append(
+            "  as the state recorded them: set ANTHROPIC_API_KEY to ask the Message Batches "
+            "API for their progress"
+        )
     if result.intents_without_batch:
         lines.append(
             f"  {result.intents_without_batch} submission(s) recorded without a batch id "

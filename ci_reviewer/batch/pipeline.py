@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.results import CollectResult, collect
-from ci_reviewer.batch.sla import BatchAge, batch_age
+from ci_reviewer.batch.sla import BatchAge, batch_age, recorded_age
 from ci_reviewer.batch.submit import SubmitResult, submit
 
 __all__ = [
@@ -83,11 +83,16 @@ def _merged(first: CollectResult, second: CollectResult) -> CollectResult:
     )
 
 
-def status(job_run: JobRun) -> StatusResult:
-    """Pending batches with their counts and age against the SLA; changes nothing."""
+def status(job_run: JobRun, *, refresh: bool = True) -> StatusResult:
+    """Pending batches with their counts and age against the SLA; changes nothing. With
+    `refresh` off (no API key) each batch is shown as the state recorded it: its request
+    count and its age since creation, its status "not refreshed"."""
     document = job_run.store.load(job_run.name).document
+    now, sla = job_run.now(), job_run.job.sla_hours
     ages = tuple(
-        batch_age(job_run.api.retrieve(s.batch_id), job_run.job.sla_hours, job_run.now())
+        batch_age(job_run.api.retrieve(s.batch_id), sla, now)
+        if refresh
+        else recorded_age(s, sla, now)
         for s in document.submissions
         if s.batch_id is not None
     )

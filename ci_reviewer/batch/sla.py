@@ -8,9 +8,16 @@ SLA is left, whichever is more, and overdue when nothing is left.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ci_reviewer.batch.api import BatchInfo
+
+if TYPE_CHECKING:
+    from ci_reviewer.batch.state import Submission
+
+# Message Batches end within 24 h of creation (then their unfinished requests expire).
+BATCH_WINDOW = timedelta(hours=24)
 
 RISK_HOURS = 2.0
 
@@ -40,3 +47,14 @@ class BatchAge:
 def batch_age(info: BatchInfo, sla_hours: float, now: datetime) -> BatchAge:
     age = max(0.0, (now - info.created_at).total_seconds() / 3600)
     return BatchAge(info.id, info.status, dict(info.counts), age, sla_hours, info.expires_at)
+
+
+def recorded_age(submission: Submission, sla_hours: float, now: datetime) -> BatchAge:
+    """A pending batch as the state recorded it, without asking the API."""
+    created = submission.created_at or submission.intent_at
+    age = max(0.0, (now - created).total_seconds() / 3600)
+    counts = {"recorded": len(submission.custom_ids)}
+    assert submission.batch_id is not None
+    return BatchAge(
+        submission.batch_id, "not refreshed", counts, age, sla_hours, created + BATCH_WINDOW
+    )

@@ -203,8 +203,9 @@ def status_command(
     from ci_reviewer.batch.pipeline import status
 
     run = settings(ctx)
-    with job_run(run, job_name, state_dir) as job:
-        result = status(job)
+    refresh = bool(_api_key(run))  # without a key: what the state holds, as it was saved
+    with job_run(run, job_name, state_dir, needs_key=refresh) as job:
+        result = status(job, refresh=refresh)
     text = dumps(status_json(result)) if output_format == "json" else status_text(result)
     emit(text, run.redact, output_file)
     return 0
@@ -279,7 +280,12 @@ def _scratch_file(run: Settings, job_name: str) -> Path:
 
 @contextmanager
 def job_run(
-    run: Settings, job_name: str, state_dir: str | None, *, dry_run: bool = False
+    run: Settings,
+    job_name: str,
+    state_dir: str | None,
+    *,
+    dry_run: bool = False,
+    needs_key: bool = True,
 ) -> Iterator[JobRun]:
     """The JobRun for `job_name`, with the Claude client closed afterwards. A dry run needs
     no credentials and no network: it reads the state where it can and publishes nothing."""
@@ -294,12 +300,13 @@ def job_run(
     job = run.config.job(job_name)
     reports = Path(state_dir) / "reports" if state_dir else run.workdir / "ci-reviewer-reports"
     environ = run.environ
-    api_key = environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_AUTH_TOKEN")
-    if not api_key and not dry_run:
+    api_key = _api_key(run)
+    if not api_key and needs_key and not dry_run:
+        dry = ", or use --dry-run" if click.get_current_context().command.name in _DRY else ""
         raise UsageError(
             "ANTHROPIC_API_KEY is not set",
             hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
-            ", or use --dry-run",
+            + dry,
         )
     store: StateStore
     if state_dir:
@@ -343,6 +350,14 @@ def job_run(
         )
     if progress is not None:
         click.echo("", err=True)  # end the progress line
+
+
+# The commands that have a --dry-run, which a hint may suggest.
+_DRY = frozenset({"submit", "run"})
+
+
+def _api_key(run: Settings) -> str:
+    return run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN") or ""
 
 
 def _utc_now() -> datetime:

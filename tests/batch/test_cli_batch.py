@@ -71,6 +71,36 @@ def test_status_shows_age_against_the_sla(cli, claude: ClaudeEmulator, tmp_path:
     assert "SLA 30 h" in out
 
 
+def test_status_without_a_key_shows_what_the_state_holds(
+    cli, claude: ClaudeEmulator, tmp_path: Path, monkeypatch
+) -> None:
+    claude.batch_policy = BatchPolicy.until_expired()
+    state = str(tmp_path / "state")
+    assert cli("submit", "--job", "digest", "--state-dir", state)[0] == 0
+    claude.clock.advance(hours=3)
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    asked = len(claude.log)
+
+    code, out, err = cli("status", "--job", "digest", "--state-dir", state)
+
+    assert code == 0, err
+    assert "msgbatch_emu00000001  not refreshed  2 request(s)" in out
+    assert "set ANTHROPIC_API_KEY" in out
+    assert len(claude.log) == asked  # the API was not asked
+    code, out, _ = cli("status", "--job", "digest", "--state-dir", state, "--format", "json")
+    (pending,) = json.loads(out)["pending"]
+    assert pending["counts"] == {"recorded": 2} and pending["sla_hours"] == 30
+
+
+def test_collect_without_a_key_does_not_suggest_an_option_it_lacks(cli, monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    code, _, err = cli("collect", "--job", "digest", "--state-dir", "s")
+    assert code == 2 and "ANTHROPIC_API_KEY is not set" in err
+    assert "--dry-run" not in err  # collect has none
+    code, _, err = cli("submit", "--job", "digest", "--state-dir", "s")
+    assert code == 2 and "--dry-run" in err
+
+
 def test_dry_run_writes_jsonl_prints_the_estimate_and_sends_nothing(
     cli, claude: ClaudeEmulator, tmp_path: Path, monkeypatch
 ) -> None:
