@@ -8,6 +8,7 @@ last-run and sla_hours 30. Unknown keys are errors with a did-you-mean.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -233,6 +234,14 @@ def _translate(error: ValidationError, marks: Marks) -> ConfigError:
         return ConfigError(f"{dotted}: required key is missing", marks.locate(loc[:-1]))
     if first["type"] == "literal_error":
         return ConfigError(f"{dotted}: {message}, got {first['input']!r}", where)
+    if first["type"] == "list_type" and isinstance(first.get("input"), str):
+        # A one-pattern list written as a bare string: the commonest slip with globs.
+        key = str(loc[-1])
+        return ConfigError(
+            f"{dotted}: expected a list, got the string {first['input']!r}",
+            where,
+            hint=f"write a list: {key}: [{json.dumps(first['input'])}]",
+        )
     return ConfigError(f"{dotted}: {message}", where)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ci_reviewer.cli.context import common_options, emit, format_option, output_option, settings
+from ci_reviewer.cli.context import emit, format_option, output_option, settings
 from ci_reviewer.planning.render import as_json, sla_text
 from ci_reviewer.planning.sla import (
     BATCH_PROCESSING_HOURS,
@@ -17,8 +17,9 @@ from ci_reviewer.planning.sla import (
 _HOURS = click.FloatRange(min=0)
 
 
+# No --config, --workdir, --repo or --model: the cadence depends on the SLA terms alone, and
+# an option the command would ignore must not be offered.
 @click.command()
-@common_options
 @click.option("--hours", "sla_hours", type=float, required=True, help="The SLA in hours.")
 @click.option(
     "--poll-hours",

@@ -62,6 +62,16 @@ BAD_CONFIGS = [
     ),
     ("missing kind", "jobs:\n  n:\n    sla_hours: 30\n", ["jobs.n.kind", "required"]),
     ("bad kind", "jobs:\n  n:\n    kind: lint\n", [":3:11", "jobs.n.kind", "'test-generation'"]),
+    (
+        "include as a string",
+        "review:\n  include: src/**/*.py\n",
+        [":2:12", "review.include", "expected a list", 'write a list: include: ["src/**/*.py"]'],
+    ),
+    (
+        "job exclude as a string",
+        "jobs:\n  n:\n    kind: report\n    exclude: '*.md'\n",
+        [":4:14", "jobs.n.exclude", 'write a list: exclude: ["*.md"]'],
+    ),
     ("bad glob", "review:\n  include: ['!']\n", [":2:12", "review.include", "invalid glob '!'"]),
     (
         "output_dir escapes",

@@ -97,3 +97,11 @@ def test_negative_poll_is_usage_error(run_cli: Callable[..., Outcome]) -> None:
     done = run_cli("sla", "--hours", "30", "--poll-hours", "-1")
     assert done.code == 2
     assert done.out == ""
+
+
+@pytest.mark.parametrize("option", ["--config", "--model", "--repo"])
+def test_sla_offers_no_option_it_would_ignore(run_cli: Callable[..., Outcome], option: str) -> None:
+    done = run_cli("sla", "--hours", "30", option, "x")
+    assert done.code == 2
+    assert f"No such option '{option}'" in done.err
+    assert option not in run_cli("sla", "--help").out
