@@ -211,3 +211,33 @@ def test_next_run_sends_only_what_changed(
     assert [b.requests for b in second.submitted.batches] == [1]
     third = run(job)
     assert third.submitted.batches == () and third.collected.counts == {"succeeded": 1}
+
+
+def test_a_result_the_state_does_not_expect_is_ignored_with_a_warning(
+    five_files: Path, claude: ClaudeEmulator, make_run: MakeRun
+) -> None:
+    repo = five_files
+    job = make_run()
+    submit(job)
+    # The state restored from a copy saved before m4.py was recorded with this batch (as a
+    # user who rolled the state branch back would have it): the batch answers for it anyway.
+    store = DirectoryStore(job.store.directory)  # type: ignore[attr-defined]
+    loaded = store.load("digest")
+    stray = cid_of(repo, "src/m4.py")
+    (submission,) = loaded.document.submissions
+    kept = tuple(c for c in submission.custom_ids if c != stray)
+    assert len(kept) == len(submission.custom_ids) - 1
+    restored = loaded.document.model_copy(
+        update={"submissions": (submission.model_copy(update={"custom_ids": kept}),)}
+    )
+    store.save(restored, loaded.version)
+
+    result = collect(job)
+
+    assert result.counts == {"succeeded": 6}  # the stray result is not counted
+    assert (
+        f"batch {submission.batch_id}: 1 result(s) with unknown custom_id ignored ({stray})"
+        in result.warnings
+    )
+    report = Path(result.published.location).read_text()
+    assert "`src/m4.py`" not in report and "`src/m3.py`" in report
