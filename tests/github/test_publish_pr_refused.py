@@ -21,7 +21,13 @@ from ci_reviewer.github.publish_pr import (
 )
 from ci_reviewer.github.waiting_branch import WaitingPullRequest
 from ci_reviewer.secrets import Redactor
-from tests.emulators.github_fixtures import client, emulator, git, git_repo, github_openapi_responses
+from tests.emulators.github_fixtures import (
+    client,
+    emulator,
+    git,
+    git_repo,
+    github_openapi_responses,
+)
 
 __all__ = ["emulator", "git_repo", "github_openapi_responses"]  # fixtures in use
 
@@ -142,7 +148,8 @@ def test_once_github_allows_it_the_pull_request_opens_from_that_branch_and_the_i
     for collection in ("c1", "c2", "c3"):
         assert f"<!-- ci-reviewer:nightly:{collection} -->" in pull["body"]
     again = publisher.publish(draft("c1", {A: "a\n"}, run_id="104"))
-    assert again.action == "replayed" and len(refusing.state.pulls) == 1  # type: ignore[union-attr]
+    assert isinstance(again, PublishedPullRequest) and again.action == "replayed"
+    assert len(refusing.state.pulls) == 1
 
 
 def test_replaying_a_refused_collection_edits_its_issue_and_adds_no_commit(
@@ -230,3 +237,24 @@ def test_when_no_issue_can_be_written_the_branch_goes_and_the_run_fails_naming_b
     assert SETTING in message and "issues: write" in message and GITHUB_SAYS in message
     assert job_branches(git_repo) == []  # nothing left unannounced
     assert job_issues(refusing) == []
+
+
+def test_a_run_that_stopped_before_closing_the_issue_closes_it_when_replayed(
+    publisher: PullRequestPublisher, refusing: GitHubEmulator
+) -> None:
+    first = publisher.publish(draft("c1", {A: "a\n"}, run_id="101"))
+    assert isinstance(first, WaitingPullRequest)
+    refusing.set_workflow_permissions(can_approve_pull_request_reviews=True)
+    issue_path = rf"/issues/{first.issue_number}$"
+    refusing.inject(Fault(issue_path, status=502, method="PATCH"))
+    with pytest.raises(GitHubAPIError):
+        publisher.publish(draft("c2", {B: "b\n"}, run_id="102"))
+    [pull] = refusing.state.pulls.values()
+    assert job_issues(refusing)[0]["state"] == "open"  # the run stopped in between
+
+    replayed = publisher.publish(draft("c2", {B: "b\n"}, run_id="103"))
+
+    assert isinstance(replayed, PublishedPullRequest) and replayed.action == "replayed"
+    assert replayed.number == pull["number"] and len(refusing.state.pulls) == 1
+    [issue] = job_issues(refusing)
+    assert issue["state"] == "closed" and f"#{pull['number']}" in issue["body"]
