@@ -108,7 +108,7 @@ def collect(run: JobRun) -> CollectResult:
         counts=ingest.counts,
         failures=tuple(ingest.failures),
         retried=len(ingest.retries),
-        warnings=tuple(ingest.warnings),
+        warnings=(*ingest.warnings, *(published.warnings if published else ())),
         published=published,
         adopted=recovery.adopted,
         findings=findings_of(ingest.accepted),

@@ -83,8 +83,22 @@ def _port_option(api: str) -> Callable[[F], F]:
     help="Git repository the GitHub emulator serves (default: the workdir; when it "
     "is not a git repository, a demo repository with an open PR #1).",
 )
+@click.option(
+    "--actions-pull-requests/--no-actions-pull-requests",
+    default=True,
+    show_default=True,
+    help="The emulated repository's setting \"Allow GitHub Actions to create and approve pull "
+    'requests" (off on GitHub for new repositories): when off, the token may not open '
+    "pull requests and GitHub's 403 answers, as it does for a workflow's GITHUB_TOKEN.",
+)
 @click.pass_context
-def emulate(ctx: click.Context, claude_port: int, github_port: int, repo_dir: Path | None) -> int:
+def emulate(
+    ctx: click.Context,
+    claude_port: int,
+    github_port: int,
+    repo_dir: Path | None,
+    actions_pull_requests: bool,
+) -> int:
     """Run the local Claude and GitHub emulators until interrupted (Ctrl-C)."""
     from ci_reviewer.emulators.claude import ClaudeEmulator
     from ci_reviewer.emulators.github import GitHubEmulator
@@ -99,6 +113,7 @@ def emulate(ctx: click.Context, claude_port: int, github_port: int, repo_dir: Pa
         github = GitHubEmulator(
             served, full_name=full_name, token=DUMMY_GITHUB_TOKEN, port=github_port
         )
+        github.set_workflow_permissions(can_approve_pull_request_reviews=actions_pull_requests)
         claude.start()
         try:
             github.start()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ci_reviewer.emulators import (
+    github_actions_settings,
     github_checks,
     github_contents,
     github_gitdata,
@@ -23,7 +24,7 @@ from ci_reviewer.emulators import (
 )
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
-from ci_reviewer.emulators.github_routes import Context, EmulatorState, Router
+from ci_reviewer.emulators.github_routes import ACTIONS_BOT, Context, EmulatorState, Router
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
 
 ROUTERS: tuple[Router, ...] = (
@@ -33,6 +34,7 @@ ROUTERS: tuple[Router, ...] = (
     github_checks.router,
     github_gitdata.router,
     github_contents.router,
+    github_actions_settings.router,
 )
 # Called with every answered request, from the server's threads. The test suite's
 # OpenAPI check registers here, so every emulator a test starts is validated.
@@ -59,7 +61,7 @@ class GitHubEmulator(EmulatorServer):
         self.full_name = full_name
         self.token = token
         self.default_branch = default_branch
-        self.actor = "github-actions[bot]"
+        self.actor = ACTIONS_BOT
         self.can_write = True
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
@@ -76,6 +78,23 @@ class GitHubEmulator(EmulatorServer):
     def set_permissions(self, write: bool = True) -> None:
         """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN."""
         self.can_write = write
+
+    def set_workflow_permissions(
+        self,
+        *,
+        can_approve_pull_request_reviews: bool | None = None,
+        default_workflow_permissions: str | None = None,
+    ) -> None:
+        """The repository's Actions workflow permissions. `can_approve_pull_request_reviews`
+        is the setting "Allow GitHub Actions to create and approve pull requests": off, a
+        pull request opened by the Actions bot is refused with GitHub's 403."""
+        with self._state_lock:
+            if can_approve_pull_request_reviews is not None:
+                self.state.can_approve_pull_request_reviews = can_approve_pull_request_reviews
+            if default_workflow_permissions is not None:
+                if default_workflow_permissions not in ("read", "write"):
+                    raise ValueError("default_workflow_permissions is 'read' or 'write'")
+                self.state.default_workflow_permissions = default_workflow_permissions
 
     def open_pull(  # noqa: PLR0917 - the documented helper signature others call
         self,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ci_reviewer.emulators.github_actions_settings import actions_may_open_pull_requests
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import FileChange
 from ci_reviewer.emulators.github_payloads import error, stable_id
 from ci_reviewer.emulators.github_routes import (
@@ -185,6 +187,8 @@ def list_pulls(ctx: Context, request: Request, _: dict[str, str]) -> Response:
 
 @router.add("POST", r"/pulls")
 def create_pull(ctx: Context, request: Request, _: dict[str, str]) -> Response:
+    if not actions_may_open_pull_requests(ctx):
+        return answer("actions-cannot-create-pull-requests")
     data = json_body(request)
     head = str(data.get("head") or "").split(":")[-1]
     base = str(data.get("base") or "")

@@ -20,6 +20,8 @@ from ci_reviewer.emulators.github_payloads import DOCS, Links, error
 from ci_reviewer.emulators.server import Request, Response
 
 MAX_PER_PAGE = 100
+# Who a workflow's GITHUB_TOKEN acts as: the emulator's default caller.
+ACTIONS_BOT = "github-actions[bot]"
 
 
 @dataclass
@@ -34,6 +36,12 @@ class EmulatorState:
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     annotations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Settings -> Actions -> General -> Workflow permissions. GitHub's default for a new
+    # repository is "read" and False (no pull requests by Actions); the emulator starts
+    # permissive because its tests and demo act as a token that may do both, and a test or
+    # `ci-reviewer emulate --no-actions-pull-requests` turns them off.
+    default_workflow_permissions: str = "write"
+    can_approve_pull_request_reviews: bool = True
     next_number: int = 1
     next_id: int = 1
 

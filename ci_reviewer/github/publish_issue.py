@@ -79,7 +79,7 @@ class IssuePublisher:
         """Create the collection's issue, or edit it when this collection was published."""
         labels = list(dict.fromkeys([draft.job, *draft.labels]))
         for label in labels:
-            self._ensure_label(label)
+            self.ensure_label(label)
         body = self._body(draft)
         title = self.redact(draft.title)
         existing = self.find(draft.job, draft.collection_id)
@@ -119,7 +119,8 @@ class IssuePublisher:
                 if issue.pull_request is None and prefix in (issue.body or ""):
                     yield issue
 
-    def _ensure_label(self, name: str) -> None:
+    def ensure_label(self, name: str) -> None:
+        """The label `name` in the repository, created when missing."""
         import github
 
         action = f"create the label {name}"

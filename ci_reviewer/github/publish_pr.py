@@ -9,18 +9,35 @@ files go onto the job's still-open PR as one more commit, instead of opening ano
 A write GitHub may have carried out without saying so (a 5xx, a dropped connection) is not
 resent blindly: the pull request is looked for by its marker, the branch by its ref; git
 objects are content-addressed and edits set the same content, so those are simply resent.
+
+When GitHub refuses to open the pull request (403: Actions may not create pull requests in
+this repository), the branch is kept and an issue stands in for the pull request
+(`waiting_branch`); later runs build on that branch until a pull request can be opened
+from it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from ci_reviewer.errors import GitHubAPIError
 from ci_reviewer.github.client import create_ref, github_errors, send_again, write_once, written
+from ci_reviewer.github.waiting_branch import (
+    SETTING,
+    WHERE,
+    Refusal,
+    RefusedPullRequest,
+    WaitingBranch,
+    WaitingBranches,
+    WaitingPullRequest,
+    refusal_of,
+)
 from ci_reviewer.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -76,8 +93,9 @@ class PullRequestPublisher:
         self.repo = repo
         self.redact = redact
         self.base_branch = base_branch or repo.default_branch
+        self.waiting = WaitingBranches(repo, redact, self.base_branch)
 
-    def publish(self, draft: PullRequestDraft) -> PublishedPullRequest:
+    def publish(self, draft: PullRequestDraft) -> PublishedPullRequest | WaitingPullRequest:
         replayed = self._find(draft.job, pr_marker(draft.job, draft.collection_id), False)
         target = replayed
         if target is None and draft.on_open_pr == "update":
@@ -90,23 +108,94 @@ class PullRequestPublisher:
         body = self._body(draft, earlier=target.body or "")
         edit = partial(target.edit, title=self.redact(draft.title), body=body)
         written("edit the pull request", target, edit)
+        if replayed is not None:
+            self._close_waiting(draft.job, target)
         action: Literal["updated", "replayed"] = "replayed" if replayed else "updated"
         return PublishedPullRequest(target.number, target.html_url, target.head.ref, sha, action)
 
-    def _open(self, draft: PullRequestDraft) -> PublishedPullRequest:
-        branch = branch_name(draft.job, draft.run_id)
-        sha = self._commit_onto(branch, draft, force=True)
-        body = self._body(draft, earlier="")
+    def _open(self, draft: PullRequestDraft) -> PublishedPullRequest | WaitingPullRequest:
+        waiting = self.waiting.find(draft.job)
+        branch = waiting.branch if waiting else branch_name(draft.job, draft.run_id)
+        # A waiting branch holds earlier runs' files: it is built upon, never replaced.
+        sha = self._commit_onto(branch, draft, force=waiting is None)
+        earlier = (waiting.issue.body or "") if waiting else ""
+        body = self._body(draft, earlier)
+        by_hand = self._open_from(branch) if waiting else None
+        action: Literal["opened", "updated"]
+        if by_hand is not None:  # opened from the issue's link: it is the job's PR now
+            edit = partial(by_hand.edit, title=self.redact(draft.title), body=body)
+            written("edit the pull request", by_hand, edit)
+            pull, action = by_hand, "updated"
+        else:
+            opened = self._create(draft, branch, body)
+            if isinstance(opened, Refusal):
+                markers = tuple(self._markers(draft, earlier))
+                refused = RefusedPullRequest(draft.job, branch, opened, draft.body, markers)
+                return self._wait(refused, waiting)
+            pull, action = opened, "opened"
+        if waiting is not None:
+            self.waiting.close(waiting, pull.number, pull.html_url)
+        return PublishedPullRequest(pull.number, pull.html_url, branch, sha, action)
+
+    def _create(self, draft: PullRequestDraft, branch: str, body: str) -> PullRequest | Refusal:
+        """The new pull request, or GitHub's refusal to open it (decided on the status)."""
+        import github
+
         title, marker = self.redact(draft.title), pr_marker(draft.job, draft.collection_id)
-        pull = written(
-            "open the pull request",
-            self.repo,
-            partial(
-                self.repo.create_pull, base=self.base_branch, head=branch, title=title, body=body
-            ),
-            partial(self._find, draft.job, marker, False),
+        action = "open the pull request"
+        create = partial(
+            self.repo.create_pull, base=self.base_branch, head=branch, title=title, body=body
         )
-        return PublishedPullRequest(pull.number, pull.html_url, branch, sha, "opened")
+        with github_errors(action):
+            try:
+                return write_once(
+                    action, self.repo, create, partial(self._find, draft.job, marker, False)
+                )
+            except github.GithubException as error:
+                refusal = refusal_of(error)
+                if refusal is None:
+                    raise
+                return refusal
+
+    def _wait(
+        self, refused: RefusedPullRequest, waiting: WaitingBranch | None
+    ) -> WaitingPullRequest:
+        """Keep the refused pull request's branch, announced by an issue. When no issue can
+        be written either (a token without `issues: write`), a branch this run made is
+        removed, not left unannounced: the state is not saved, so the next run collects
+        the same results again and publishes them onto one branch."""
+        try:
+            return self.waiting.record(refused, waiting)
+        except GitHubAPIError as error:
+            if waiting is None:
+                self._remove_branch(refused.branch)
+            status, said = refused.refusal.status, refused.refusal.message or "no message"
+            raise GitHubAPIError(
+                f"GitHub refused to open the pull request of job {refused.job} (HTTP {status}: "
+                f"{self.redact(said)}) and no issue could keep its branch: {error.message}",
+                hint=f'turn on "{SETTING}" ({WHERE}), or give the workflow `issues: write` so '
+                "that refused tests wait on a branch announced by an issue",
+            ) from None
+
+    def _remove_branch(self, branch: str) -> None:
+        import github
+
+        # Best effort (requests' errors are OSErrors): the error that matters is on its way.
+        with suppress(github.GithubException, OSError):
+            self.repo.get_git_ref(f"heads/{branch}").delete()
+
+    def _open_from(self, branch: str) -> PullRequest | None:
+        """An open pull request from `branch` (a person opened it from the issue's link)."""
+        head = f"{self.repo.owner.login}:{branch}"
+        with github_errors("list the pull requests"):
+            return next(iter(self.repo.get_pulls(state="open", head=head)), None)
+
+    def _close_waiting(self, job: str, pull: PullRequest) -> None:
+        """Close the job's waiting issue if this pull request was opened from its branch and
+        the run that opened it stopped before closing it."""
+        waiting: WaitingBranch | None = self.waiting.find(job)
+        if waiting is not None and waiting.branch == pull.head.ref:
+            self.waiting.close(waiting, pull.number, pull.html_url)
 
     def _find(self, job: str, marker: str, open_only: bool) -> PullRequest | None:
         """The newest of the job's pull requests whose body holds `marker`."""
@@ -165,19 +254,25 @@ class PullRequestPublisher:
         )
         return self._again(partial(self.repo.create_git_commit, message, tree, [parent]))
 
-    def _body(self, draft: PullRequestDraft, earlier: str) -> str:
-        """The new body, keeping the markers of earlier collections this PR holds."""
+    def _markers(self, draft: PullRequestDraft, earlier: str) -> list[str]:
+        """The markers of the job's collections `earlier` holds, then this collection's."""
         current = pr_marker(draft.job, draft.collection_id)
         held = [
             pr_marker(job, cid)
             for job, cid in _MARKER.findall(earlier)
             if job == draft.job and pr_marker(job, cid) != current
         ]
+        return list(dict.fromkeys([*held, current]))
+
+    def _body(self, draft: PullRequestDraft, earlier: str) -> str:
+        """The new body, keeping the markers of earlier collections this PR holds."""
+        markers = self._markers(draft, earlier)
         body = self.redact(draft.body.rstrip())
-        if held:
-            body += f"\n\nThis pull request also holds {len(held)} earlier run(s) of the job."
-        markers = "\n".join(dict.fromkeys([*held, current]))
-        room = MAX_BODY - len(markers) - 200
+        if len(markers) > 1:
+            earlier_runs = len(markers) - 1
+            body += f"\n\nThis pull request also holds {earlier_runs} earlier run(s) of the job."
+        block = "\n".join(markers)
+        room = MAX_BODY - len(block) - 200
         if len(body) > room:
             body = body[:room].rstrip() + "\n\n… (cut: GitHub's body limit)"
-        return f"{body}\n\n{markers}\n"
+        return f"{body}\n\n{block}\n"

@@ -78,8 +78,9 @@ class Operation:
     literal_chars: int
 
 
-# Parameters whose values may hold slashes (a file path, `heads/feature/x`, a branch name).
-_SLASHED = {"path", "ref", "branch"}
+# Parameters whose values may hold slashes (a file path, `heads/feature/x`, a branch name,
+# `main...ci-reviewer/job/1`).
+_SLASHED = {"path", "ref", "branch", "basehead"}
 
 
 def _compile(template: str, greedy: bool) -> re.Pattern[str]:

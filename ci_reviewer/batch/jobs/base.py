@@ -54,10 +54,12 @@ class Collection:
 
 @dataclass(frozen=True)
 class Published:
-    """Where a collection landed (a file, an issue URL, ...), for the run's report."""
+    """Where a collection landed (a file, an issue URL, ...), for the run's report, and
+    what the user must be told about it (the run's warnings and annotations)."""
 
     location: str
     detail: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 class BatchJobKind(Protocol):

@@ -39,6 +39,7 @@ from ci_reviewer.batch.paths import RefusedPath, place, with_marker
 from ci_reviewer.batch.verify import Verification, run_verification
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
+from ci_reviewer.github.waiting_branch import WaitingPullRequest
 
 SYSTEM = (
     "You write unit tests for the source files of a repository. For the file you are given, "
@@ -184,6 +185,15 @@ class TestGenerationKind:
             on_open_pr=self.job.on_open_pr,
         )
         pull = self.delivery.publisher.publish(draft)
+        if isinstance(pull, WaitingPullRequest):
+            # Kept and told, and published as far as the state goes: exiting 3 would only
+            # make every later run pay for the same tests and push them again.
+            verb = "opened" if pull.created else "updated"
+            detail = (
+                f"GitHub refused the pull request (HTTP {pull.refusal.status}); the files wait "
+                f"on branch {pull.branch}, issue #{pull.issue_number} {verb}: {plan.summary}"
+            )
+            return Published(pull.issue_url, detail, warnings=(pull.warning,))
         return Published(pull.url, f"pull request #{pull.number} {pull.action}: {plan.summary}")
 
     def _write(self, plan: TestPlan) -> Published:
