@@ -34,6 +34,8 @@ class EmulatorState:
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     annotations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Rulesets refusing ref creation: (ref_name pattern, key of the answer GitHub gives).
+    creation_rules: list[tuple[str, str]] = field(default_factory=list)
     next_number: int = 1
     next_id: int = 1
 
