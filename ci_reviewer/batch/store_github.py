@@ -6,6 +6,12 @@ existing file with 422: both mean another run saved first). That also covers a w
 carried out and then failed to confirm: the transport's resend meets the new sha, and the
 caller reloads a document that already holds its change. The branch is created when
 missing as an orphan holding only state, so it never shares history with the code.
+
+What GitHub answered is read from its status and a follow-up lookup, never its wording: a
+404 for the state file (GitHub words it "No commit found for the ref ..." while the branch
+does not exist) is "no state yet" once the branch's ref has been looked up; a 422 on
+creating the branch is another run's doing only if the ref exists afterwards, otherwise a
+rule of the repository refused it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ from ci_reviewer.batch.state import (
     dump_state,
     parse_state,
 )
-from ci_reviewer.github.client import call, create_ref, github_errors, send_again, write_once
+from ci_reviewer.errors import GitHubAPIError
+from ci_reviewer.github.client import (
+    call,
+    create_ref,
+    describe,
+    github_errors,
+    send_again,
+    write_once,
+)
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -48,11 +62,14 @@ class GitHubStore:
 
         try:
             contents: Any = self.repository.get_contents(_path(job), ref=self.branch)
-        except github.UnknownObjectException:
-            return Loaded(StateDocument(job=job), None)  # no branch yet, or no file yet
-        except github.GithubException:
-            with github_errors(f"read the batch state {self.describe(job)}"):
-                raise
+        except github.GithubException as error:
+            if error.status != 404:
+                with github_errors(f"read the batch state {self.describe(job)}"):
+                    raise
+            # No branch yet, or no file on it yet: which, the ref says. Asking also makes
+            # sure GitHub answers for this repository at all before the job starts over.
+            self._branch_tip()
+            return Loaded(StateDocument(job=job), None)
         if isinstance(contents, list):
             raise StateConflict(f"{self.describe(job)} is a directory")
         data = self._content(contents)
@@ -87,18 +104,33 @@ class GitHubStore:
         sha: str = result["content"].sha
         return sha
 
+    def _branch_tip(self) -> str | None:
+        """The sha the state branch points at, or None when it does not exist."""
+        import github
+
+        try:
+            ref = self.repository.get_git_ref(f"heads/{self.branch}")
+        except github.GithubException as error:
+            if error.status == 404:
+                return None
+            with github_errors(f"look up the branch {self.branch}"):
+                raise
+        sha: str = ref.object.sha
+        return sha
+
     def _ensure_branch(self) -> None:
+        if self._branch_tip() is not None:
+            return
+        refused = self._create_branch()
+        # A 422 for the ref: another run created the branch first (fine), or a rule refused it.
+        if refused is not None and self._branch_tip() is None:
+            raise self._refused(refused)
+
+    def _create_branch(self) -> Exception | None:
+        """The branch as an orphan commit holding a README; GitHub's 422 for the ref, if any."""
         import github
         from github.InputGitTreeElement import InputGitTreeElement
 
-        try:
-            self.repository.get_git_ref(f"heads/{self.branch}")
-            return
-        except github.UnknownObjectException:
-            pass
-        except github.GithubException:
-            with github_errors(f"look up the branch {self.branch}"):
-                raise
         action = f"create the state branch {self.branch}"
         readme = [InputGitTreeElement("README.md", "100644", "blob", content=_README)]
         message = "ci-reviewer: state branch"
@@ -115,8 +147,21 @@ class GitHubStore:
             try:
                 create_ref(self.repository, f"heads/{self.branch}", commit.sha)
             except github.GithubException as error:
-                if error.status != 422:  # 422: another run created it first, which is fine
+                if error.status != 422:
                     raise
+                return error
+        return None
+
+    def _refused(self, error: Exception) -> GitHubAPIError:
+        name = self.repository.full_name
+        return GitHubAPIError(
+            f"GitHub refused to create the state branch {self.branch} in {name} "
+            f"({describe(error)})",
+            hint=f"a ruleset or branch protection rule of {name} forbids creating it "
+            f"(Settings -> Rules -> Rulesets, or Settings -> Branches): exclude "
+            f"refs/heads/{self.branch} from the rule that restricts creations, or add the "
+            f"workflow's token (GitHub Actions) to the ruleset's bypass list",
+        )
 
 
 def _path(job: str) -> str:

@@ -22,6 +22,7 @@ from ci_reviewer.emulators import (
     github_pulls,
     github_reviews,
 )
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
 from ci_reviewer.emulators.github_routes import ACTIONS_BOT, Context, EmulatorState, Router
@@ -41,6 +42,8 @@ ROUTERS: tuple[Router, ...] = (
 ResponseObserver = Callable[[Request, Response], None]
 RESPONSE_OBSERVERS: list[ResponseObserver] = []
 _RATE = {"limit": 5000, "remaining": 4999, "reset": 1_900_000_000, "used": 1}
+# The GitHub App installation behind the emulated GITHUB_TOKEN, as rate-limit messages name it.
+INSTALLATION_ID = "48151623"
 
 
 class GitHubEmulator(EmulatorServer):
@@ -95,6 +98,15 @@ class GitHubEmulator(EmulatorServer):
                 if default_workflow_permissions not in ("read", "write"):
                     raise ValueError("default_workflow_permissions is 'read' or 'write'")
                 self.state.default_workflow_permissions = default_workflow_permissions
+    def restrict_ref_creation(
+        self, pattern: str = "~ALL", answer_key: str = "ref-creation-restricted"
+    ) -> None:
+        """A ruleset whose "Restrict creations" rule covers refs matching `pattern` (GitHub's
+        `ref_name` syntax: `refs/heads/release-*`, `~ALL`); POST /git/refs for such a ref is
+        refused with the answer `answer_key` (GitHub has been seen answering
+        "ref-creation-restricted" and "ref-update-failed")."""
+        with self._state_lock:
+            self.state.creation_rules.append((pattern, answer_key))
 
     def open_pull(  # noqa: PLR0917 - the documented helper signature others call
         self,
@@ -130,6 +142,10 @@ class GitHubEmulator(EmulatorServer):
 
     def fault_response(self, fault: Fault) -> Response:
         response = super().fault_response(fault)
+        if fault.answer is not None:
+            real = answer(fault.answer, response.headers, installation=INSTALLATION_ID)
+            real.body["status"] = str(fault.status)
+            return Response(fault.status, real.body, real.headers)
         if fault.body is None:
             response.body = error("Injected fault", DOCS, status=str(fault.status))
         return response

@@ -2,6 +2,9 @@
 
 A contents PUT/DELETE is a compare-and-swap on the file's blob sha: a missing sha for an
 existing file is 422, a stale one 409, as on GitHub; success is a real commit on the branch.
+A GET names a ref that does not exist as GitHub does ("No commit found for the ref ..."), and
+a file over 1 MB comes as GitHub sends it: `"encoding": "none"` and no content, to be read
+through the git blobs API (up to 100 MB).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import base64
 import binascii
 from typing import Any
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, TreeEntry
 from ci_reviewer.emulators.github_gitdata import encode_content
 from ci_reviewer.emulators.github_payloads import DOCS, error
@@ -25,6 +29,9 @@ from ci_reviewer.emulators.server import Request, Response
 
 router = Router()
 CONTENTS_DOCS = f"{DOCS}/repos/contents#create-or-update-file-contents"
+# GitHub's contents API sends a file's content up to 1 MB; between 1 and 100 MB it answers
+# the metadata with `"encoding": "none"` and `"content": ""` (docs: "Get repository content").
+CONTENT_LIMIT = 1024 * 1024
 
 
 @router.add("GET", r"")
@@ -125,10 +132,12 @@ def _content_item(ctx: Context, entry: TreeEntry, ref: str) -> dict[str, Any]:
 def read_contents(ctx: Context, request: Request, params: dict[str, str]) -> Response:
     ref = request.param("ref") or ctx.links.default_branch
     commit = ctx.git.resolve(ref)
+    if commit is None:
+        return answer("contents-ref-missing", ref=ref)
     path = (params.get("path") or "").strip("/")
-    entry = ctx.git.entry_at(commit, path) if commit else None
-    if commit is None or entry is None:
-        return Response(404, error("Not Found", f"{DOCS}/repos/contents#get-repository-content"))
+    entry = ctx.git.entry_at(commit, path)
+    if entry is None:
+        return answer("contents-not-found")
     if entry.type == "tree":
         items = [
             _content_item(
@@ -139,7 +148,10 @@ def read_contents(ctx: Context, request: Request, params: dict[str, str]) -> Res
         return Response(200, items)
     raw = ctx.git.read_object(entry.sha)
     body = _content_item(ctx, TreeEntry(entry.mode, entry.type, entry.sha, path, len(raw)), ref)
-    body |= {"content": encode_content(raw), "encoding": "base64"}
+    if len(raw) > CONTENT_LIMIT:
+        body |= {"content": "", "encoding": "none"}
+    else:
+        body |= {"content": encode_content(raw), "encoding": "base64"}
     return Response(200, body)
 
 

@@ -1,14 +1,17 @@
 """The git data API (blobs, trees, commits, refs), written as real objects in the repository.
 
 A branch the product creates with these calls is a real ref in the backing repository, so a
-test can `git show` what the product pushed.
+test can `git show` what the product pushed. A ruleset that restricts creation (set with
+`GitHubEmulator.restrict_ref_creation`) refuses a new ref it matches with GitHub's 422.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, Person, TreeEntry
 from ci_reviewer.emulators.github_routes import (
     Context,
@@ -161,7 +164,7 @@ def _ref_body(ctx: Context, ref: str, sha: str) -> dict[str, Any]:
 def read_ref(ctx: Context, _: Request, params: dict[str, str]) -> Response:
     full = f"refs/{params['ref'].removeprefix('refs/')}"
     sha = ctx.git.refs(full).get(full)
-    return Response(200, _ref_body(ctx, full, sha)) if sha else not_found()
+    return Response(200, _ref_body(ctx, full, sha)) if sha else answer("ref-not-found")
 
 
 @router.add("GET", r"/git/matching-refs/(?P<ref>.*)")
@@ -186,9 +189,33 @@ def create_ref(ctx: Context, request: Request, _: dict[str, str]) -> Response:
     if ctx.git.object_type(sha) is None:
         return unprocessable("Object does not exist")
     if ref in ctx.git.refs(ref):
-        return unprocessable("Reference already exists")
+        return answer("ref-already-exists")
+    refused = _creation_refused(ctx, ref)
+    if refused is not None:
+        return answer(refused)
     ctx.git.update_ref(ref, sha, "0" * 40)
     return Response(201, _ref_body(ctx, ref, sha))
+
+
+def _creation_refused(ctx: Context, ref: str) -> str | None:
+    """The answer key of the first ruleset whose creation rule covers `ref`, if any."""
+    for pattern, key in ctx.state.creation_rules:
+        if ruleset_matches(pattern, ref, ctx.links.default_branch):
+            return key
+    return None
+
+
+def ruleset_matches(pattern: str, ref: str, default_branch: str) -> bool:
+    """A ruleset's `ref_name` condition: `~ALL`, `~DEFAULT_BRANCH`, or an fnmatch pattern
+    on the full ref in which `*` stays within one path segment and `**` crosses them."""
+    if pattern == "~ALL":
+        return True
+    if pattern == "~DEFAULT_BRANCH":
+        return ref == f"refs/heads/{default_branch}"
+    parts = re.split(r"(\*\*|\*|\?)", pattern)
+    wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    regex = "".join(wild.get(part, re.escape(part)) for part in parts)
+    return re.fullmatch(regex, ref) is not None
 
 
 @router.add("PATCH", r"/git/refs/(?P<ref>.+)")

@@ -42,6 +42,8 @@ class EmulatorState:
     # `ci-reviewer emulate --no-actions-pull-requests` turns them off.
     default_workflow_permissions: str = "write"
     can_approve_pull_request_reviews: bool = True
+    # Rulesets refusing ref creation: (ref_name pattern, key of the answer GitHub gives).
+    creation_rules: list[tuple[str, str]] = field(default_factory=list)
     next_number: int = 1
     next_id: int = 1
 

@@ -76,6 +76,8 @@ class Fault:
     before answering normally; "drop" closes the connection without an answer; "after" lets
     the route do its work (a write lands) and then answers `status` instead of the route's
     answer, or, with `then="drop"`, closes the connection: GitHub's "did it or did it not?".
+    `headers` go with a status answer; `answer` (GitHub emulator) names one of GitHub's real
+    answers to give (data/github_answers.json), with `status` in place of its own.
     """
 
     route: str
@@ -87,6 +89,8 @@ class Fault:
     body: Any = None
     method: str | None = None
     then: str = "status"  # for kind "after": "status" or "drop"
+    headers: dict[str, str] = field(default_factory=dict)
+    answer: str | None = None
 
 
 class EmulatorServer:
@@ -163,7 +167,7 @@ class EmulatorServer:
 
     def fault_response(self, fault: Fault) -> Response:
         """The body an injected status fault answers with; emulators override the shape."""
-        headers = {}
+        headers = dict(fault.headers)
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)
         return Response(fault.status, fault.body or {"message": "injected fault"}, headers)

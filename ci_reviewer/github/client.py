@@ -1,8 +1,8 @@
 """PyGithub construction and the translation of its exceptions at this edge.
 
 The client honours GITHUB_API_URL (GitHub Enterprise, the local emulator) and retries with
-PyGithub's own `GithubRetry` (5xx, and 403/429 secondary rate limits with retry-after), except
-that a write GitHub may have carried out is never resent blindly: `write_once` looks first.
+PyGithub's own `GithubRetry` (5xx), waits rate limits out as GitHub says (`retry.py`), and
+never resends blindly a write GitHub may have carried out: `write_once` looks first.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from ci_reviewer.errors import GitHubAPIError, InputError
+from ci_reviewer.github.rate_limit import RateLimit
 
 if TYPE_CHECKING:
     import github
@@ -28,8 +29,15 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # urllib3 waits factor * 2**(n-1) s before retry n: 0, 1, 2, 4, 8, 16 s for six retries of
 # a failing GitHub. Read when a GitHubSettings is made, so a test can make it short.
 RETRY_BACKOFF_FACTOR = 0.5
+# GitHub: after a secondary rate limit without retry-after, "wait for at least one minute".
+# Read when a GitHubSettings is made, so a test can make it short.
+SECONDARY_RATE_WAIT = 60.0
 _MAX_BACKOFF = 120.0  # urllib3's cap on one wait
 _TOO_MANY = re.compile(r"too many (\d{3}) error responses")
+_RATE_LIMIT_HINT = (
+    "GitHub limits how fast and how much one token may ask; run again after the time above "
+    "(jobs sharing the token at the same time use the same budget)"
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class GitHubSettings:
     token: str
     total_retries: int = 6
     backoff_factor: float = field(default_factory=lambda: RETRY_BACKOFF_FACTOR)
-    secondary_rate_wait: float = 60.0
+    secondary_rate_wait: float = field(default_factory=lambda: SECONDARY_RATE_WAIT)
+    # A longer wait (a spent hourly budget) is not begun: the run stops saying when it resets.
     max_rate_limit_wait: float = 300.0
     timeout: int = 30
 
@@ -86,8 +95,22 @@ def describe(error: Exception) -> str:
     if isinstance(error, github.GithubException):
         data: Any = error.data
         message = data.get("message") if isinstance(data, dict) else None
-        return f"HTTP {error.status}: {message or 'no message'}"
+        # One line: GitHub words some refusals over several ("...found\n\nCannot ...").
+        said = f"HTTP {error.status}: {' '.join(str(message or 'no message').split())}"
+        limit = rate_limit_of(error)
+        return said if limit is None else f"{limit.describe(time.time())} ({said})"
     return f"{type(error).__name__}: {error}"
+
+
+def rate_limit_of(error: github.GithubException) -> RateLimit | None:
+    """The rate limit a PyGithub failure shows in its status and headers, if any; a limit
+    the retry did not wait out because that would exceed `max_rate_limit_wait` included."""
+    import github
+
+    limit = RateLimit.of(error.status, error.headers)
+    if limit is None and isinstance(error, github.RateLimitExceededExceedsMaxWait):
+        limit = RateLimit.secondary(error.status, error.headers)
+    return limit
 
 
 @contextmanager
@@ -104,9 +127,12 @@ def github_errors(action: str) -> Iterator[None]:
             hint="check GITHUB_TOKEN / the action's github-token input",
         ) from None
     except github.GithubException as error:
-        raise GitHubAPIError(f"{action}: {describe(error)}") from None
+        hint = _RATE_LIMIT_HINT if rate_limit_of(error) is not None else None
+        raise GitHubAPIError(f"{action}: {describe(error)}", hint=hint) from None
     except requests.exceptions.RetryError as error:
-        raise GitHubAPIError(f"{action}: {describe_exhausted_retries(error)}") from None
+        limited = getattr(_exhausted_reason(error), "limit", None) is not None
+        hint = _RATE_LIMIT_HINT if limited else None
+        raise GitHubAPIError(f"{action}: {describe_exhausted_retries(error)}", hint=hint) from None
     except requests.RequestException as error:
         raise GitHubAPIError(f"{action}: cannot reach GitHub ({type(error).__name__})") from None
 
@@ -118,17 +144,26 @@ def describe_exhausted_retries(error: Exception) -> str:
     502 error responses" (the status is only in that text); the retry count is on the
     `ExhaustedRetries` reason our own retry class substitutes (see `make_github`).
     """
-    exhausted = error.args[0] if error.args else None
-    reason = getattr(exhausted, "reason", None)
+    reason = _exhausted_reason(error)
     status = getattr(reason, "status", None)
     if status is None:
         found = _TOO_MANY.search(str(reason or error))
         status = int(found.group(1)) if found else None
     retries = getattr(reason, "retries", None)
     after = " after retries" if retries is None else _after(retries)
+    limit = getattr(reason, "limit", None)
+    if isinstance(limit, RateLimit):
+        said = limit.describe(time.time())
+        head, _, tail = said.partition(";")
+        return f"{head}{after};{tail}" if tail else f"{head}{after}"
     if status is None:
         return f"GitHub kept failing{after}"
     return f"GitHub answered {status} ({_status_phrase(status)}){after}"
+
+
+def _exhausted_reason(error: Exception) -> object:
+    exhausted = error.args[0] if error.args else None
+    return getattr(exhausted, "reason", None)
 
 
 def _after(retries: int) -> str:
@@ -244,8 +279,10 @@ def create_ref(repo: Repository, name: str, sha: str) -> GitRef:
     def landed() -> GitRef | None:
         try:
             ref = repo.get_git_ref(name)
-        except github.UnknownObjectException:
-            return None
+        except github.GithubException as error:
+            if error.status == 404:
+                return None
+            raise
         return ref if ref.object.sha == sha else None
 
     create = partial(repo.create_git_ref, f"refs/{name}", sha)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import github
 import pytest
 
+from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.pipeline import collect, submit
-from ci_reviewer.batch.state import StateConflict, StateDocument
+from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, dump_state
 from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
+from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
-from ci_reviewer.emulators.server import Fault
+from ci_reviewer.emulators.server import Fault, Request, Response
 from ci_reviewer.errors import GitHubAPIError
 from tests.batch.conftest import MakeRun, git
 
@@ -97,3 +101,107 @@ def test_a_github_failure_after_retries_is_an_api_error(
     with pytest.raises(GitHubAPIError) as error:
         store.load("digest")
     assert error.value.exit_code == 3
+
+
+@pytest.fixture
+def answered(origin: GitHubEmulator) -> Iterator[list[tuple[str, str, int, Any]]]:
+    """(method, path, status, body) of every request the emulator's routes answered."""
+    seen: list[tuple[str, str, int, Any]] = []
+    lock = threading.Lock()
+
+    def observe(request: Request, response: Response) -> None:
+        with lock:
+            seen.append((request.method, request.path, response.status, response.body))
+
+    github_emulator_module.RESPONSE_OBSERVERS.append(observe)
+    try:
+        yield seen
+    finally:
+        github_emulator_module.RESPONSE_OBSERVERS.remove(observe)
+
+
+@pytest.mark.parametrize(
+    ("answer_key", "quoted"),
+    [
+        (
+            "ref-creation-restricted",
+            "HTTP 422: Repository rule violations found "
+            "Cannot create ref due to creations being restricted.",
+        ),
+        ("ref-update-failed", "HTTP 422: Reference update failed"),
+    ],
+)
+def test_a_ruleset_refusing_the_state_branch_is_exit_3_naming_it(
+    origin: GitHubEmulator, store: GitHubStore, tmp_path: Path, answer_key: str, quoted: str
+) -> None:
+    origin.restrict_ref_creation("refs/heads/ci-reviewer-*", answer_key)
+
+    with pytest.raises(GitHubAPIError) as refused:
+        store.save(StateDocument(job="digest"), None)
+
+    assert refused.value.exit_code == 3
+    message = str(refused.value)
+    assert "GitHub refused to create the state branch ci-reviewer-state in octo/demo" in message
+    assert f"({quoted})" in message
+    assert "Settings -> Rules -> Rulesets" in message and "bypass" in message
+    assert git(tmp_path / "origin", "branch", "--list", STATE_BRANCH) == ""
+
+
+def test_a_branch_another_run_created_first_is_used(
+    origin: GitHubEmulator,
+    store: GitHubStore,
+    tmp_path: Path,
+    answered: list[tuple[str, str, int, Any]],
+) -> None:
+    bare = tmp_path / "origin"
+
+    def other_run_creates_the_branch(request: Request, response: Response) -> None:
+        # Between this run's lookup (no branch) and its create: the other run's orphan.
+        created = git(bare, "branch", "--list", STATE_BRANCH)
+        if request.path.endswith("/git/commits") and not created:
+            empty = git(bare, "hash-object", "-t", "tree", "-w", "/dev/null")
+            other = git(bare, "commit-tree", empty, "-m", "the other run's state branch")
+            git(bare, "update-ref", f"refs/heads/{STATE_BRANCH}", other)
+
+    github_emulator_module.RESPONSE_OBSERVERS.append(other_run_creates_the_branch)
+    try:
+        version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    finally:
+        github_emulator_module.RESPONSE_OBSERVERS.remove(other_run_creates_the_branch)
+
+    creates = [(status, body["message"]) for m, p, status, body in answered if p.endswith("/refs")]
+    assert creates == [(422, "Reference already exists")]
+    loaded = store.load("digest")
+    assert (loaded.version, loaded.document.last_commit) == (version, "abc")
+    assert git(bare, "log", "-1", "--format=%s", f"{STATE_BRANCH}~1") == (
+        "the other run's state branch"
+    )
+
+
+def big_state(entries: int) -> StateDocument:
+    manifest = {
+        f"digest-{i:016x}-{i:08x}-a1": ManifestEntry(f"src/module_{i}.py", f"{i:040x}")
+        for i in range(entries)
+    }
+    return StateDocument(job="digest", last_commit="abc", manifest=manifest)
+
+
+def test_a_state_over_1_mb_round_trips_through_the_blob(
+    origin: GitHubEmulator, store: GitHubStore, answered: list[tuple[str, str, int, Any]]
+) -> None:
+    document = big_state(15_000)
+    assert len(dump_state(document)) > 2_000_000  # ~150 bytes an entry
+
+    version = store.save(document, None)
+    loaded = store.load("digest")
+
+    assert loaded.version == version and loaded.document == document
+    [read] = [body for m, p, _, body in answered if m == "GET" and p.endswith("digest.json")]
+    assert (read["encoding"], read["content"]) == ("none", "")  # GitHub's answer over 1 MB
+    assert [r.path for r in origin.log if "/git/blobs/" in r.path] == [
+        f"/repos/octo/demo/git/blobs/{version}"
+    ]
+    # And the next save, a compare-and-swap on the large file's version, reads back too.
+    smaller = StateDocument(job="digest", last_commit="def")
+    again = store.save(smaller, loaded.version)
+    assert store.load("digest") == Loaded(smaller, again)

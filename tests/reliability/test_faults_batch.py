@@ -5,6 +5,7 @@ then finishes the job with one batch and one issue."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
+from ci_reviewer.emulators.github_faults import rate_limited
 from ci_reviewer.emulators.server import Fault
 from tests.batch.conftest import git, point_cli_at_emulators
 from tests.reliability.test_kill_points import (
@@ -107,16 +109,55 @@ def test_a_secondary_rate_limit_on_the_issue_is_waited_out(
     run: Any, claude: ClaudeEmulator, origin: GitHubEmulator
 ) -> None:
     assert run()[0] == 0
-    origin.inject(
-        Fault(
-            ISSUES,
-            status=403,
-            times=1,
-            retry_after=1,
-            method="POST",
-            body={"message": "You have exceeded a secondary rate limit."},
-        )
-    )
+    origin.inject(rate_limited(ISSUES, retry_after=1, method="POST", content_creation=True))
+    finish(run)
+    assert_published_once(claude, origin)
+
+
+@pytest.mark.parametrize(
+    ("route", "method"),
+    [(ISSUES, "POST"), (STATE, "PUT"), (STATE, "GET")],
+    ids=["issue", "state-write", "state-read"],
+)
+def test_a_429_without_retry_after_is_waited_out_for_the_minimum(
+    run: Any,
+    claude: ClaudeEmulator,
+    origin: GitHubEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+    method: str,
+) -> None:
+    from ci_reviewer.github import client
+
+    monkeypatch.setattr(client, "SECONDARY_RATE_WAIT", 0.5)
+    assert run()[0] == 0
+    origin.inject(rate_limited(route, status=429, method=method))
+    started = time.monotonic()
+    code, _, err = run()
+    assert code == 0, err
+    assert time.monotonic() - started >= 0.5
+    finish(run)
+    assert_published_once(claude, origin)
+
+
+@pytest.mark.usefixtures("short_github_backoff")
+def test_a_lasting_rate_limit_is_exit_3_naming_it_then_one_issue(
+    run: Any, claude: ClaudeEmulator, origin: GitHubEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ci_reviewer.github import client
+
+    monkeypatch.setattr(client, "SECONDARY_RATE_WAIT", 0.0)
+    assert run()[0] == 0
+    origin.inject(rate_limited(ISSUES, status=429, times=50, method="POST"))
+
+    code, _, err = run()
+
+    assert code == 3
+    assert "open the issue" in err
+    assert "GitHub's secondary rate limit refused the request (HTTP 429) after 6 retries" in err
+    assert "it resets at" in err and "hint: GitHub limits how fast" in err
+    assert report_issues(origin) == []
+    origin.faults.clear()
     finish(run)
     assert_published_once(claude, origin)
 
