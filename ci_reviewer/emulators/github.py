@@ -98,6 +98,7 @@ class GitHubEmulator(EmulatorServer):
                 if default_workflow_permissions not in ("read", "write"):
                     raise ValueError("default_workflow_permissions is 'read' or 'write'")
                 self.state.default_workflow_permissions = default_workflow_permissions
+
     def restrict_ref_creation(
         self, pattern: str = "~ALL", answer_key: str = "ref-creation-restricted"
     ) -> None:
