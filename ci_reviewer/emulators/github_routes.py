@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitStore, Person
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
 from ci_reviewer.emulators.server import Request, Response
@@ -102,7 +103,7 @@ class Router:
 
 
 def not_found() -> Response:
-    return Response(404, error("Not Found", f"{DOCS}"))
+    return answer("not-found")
 
 
 def unprocessable(message: str, errors: list[Any] | None = None) -> Response:
@@ -114,9 +115,7 @@ def unprocessable(message: str, errors: list[Any] | None = None) -> Response:
 
 def invalid_field(resource: str, field_name: str, code: str = "missing_field") -> Response:
     """GitHub's 'Validation Failed' body for a missing or invalid request field."""
-    return unprocessable(
-        "Validation Failed", [{"resource": resource, "field": field_name, "code": code}]
-    )
+    return answer("validation-failed-field", resource=resource, field=field_name, code=code)
 
 
 def json_body(request: Request) -> dict[str, Any]:
