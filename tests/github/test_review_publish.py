@@ -48,9 +48,9 @@ def pr(world: World) -> Iterator[tuple[World, PullRequest, ReviewSource, github.
     world.push({"app.py": BRANCH_APP})
     number = world.open_pr()
     gh = make_github(GitHubSettings(world.github.url, TOKEN))
-    _, pull, info = load_pull(gh, PullRequestRef(REPO, number, None, world.head()))
+    repo, pull, info = load_pull(gh, PullRequestRef(REPO, number, None, world.head()))
     try:
-        yield world, pull, pull_source(pull, info, world.repo), gh
+        yield world, pull, pull_source(repo, pull, info, world.repo), gh
     finally:
         gh.close()
 
