@@ -245,7 +245,9 @@ def _write_check(run: _Run, report: checks.CheckReport, done: _Publication) -> N
     outcome = checks.publish_check_run(run.repo, run.info.head_sha, report, run.redact)
     done.commands += outcome.commands
     if outcome.note:
-        done.notes.append(outcome.note)
+        # Every finding of this run is in the job summary (see `_outcome`).
+        tail = "; the job summary lists every finding" if outcome.not_shown else ""
+        done.notes.append(outcome.note + tail)
 
 
 def _view(
