@@ -24,7 +24,7 @@ from ci_reviewer.emulators import (
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
-from ci_reviewer.emulators.github_routes import Context, EmulatorState, Router
+from ci_reviewer.emulators.github_routes import Context, EmulatorState, Quirks, Router
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
 
 ROUTERS: tuple[Router, ...] = (
@@ -63,6 +63,7 @@ class GitHubEmulator(EmulatorServer):
         self.actor = "github-actions[bot]"
         self.can_write = True
         self.can_write_checks = True
+        self.quirks = Quirks()
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -112,7 +113,7 @@ class GitHubEmulator(EmulatorServer):
     def _context(self) -> Context:
         base = self.url if self._httpd is not None else "http://127.0.0.1:0"
         links = Links(base, self.full_name, self.default_branch)
-        return Context(links, self.git, self.state, self.actor, self._state_lock)
+        return Context(links, self.git, self.state, self.actor, self._state_lock, self.quirks)
 
     def fault_response(self, fault: Fault) -> Response:
         response = super().fault_response(fault)

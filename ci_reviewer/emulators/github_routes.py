@@ -49,14 +49,26 @@ class EmulatorState:
 
 
 @dataclass(frozen=True)
+class Quirks:
+    """Ways real GitHub is seen to answer that a test switches on, each with its source."""
+
+    # A review refused with 422 "Line could not be resolved" can still leave a review with
+    # its body and none of its comments (max-sixty/tend#123: a second posting then made two
+    # reviews); other times nothing is kept (max-sixty/tend#252), which is the default.
+    keep_body_of_refused_review: bool = False
+
+
+@dataclass(frozen=True)
 class Context:
-    """What a handler needs: the repo's links and git store, the state, and who calls."""
+    """What a handler needs: the repo's links and git store, the state, who calls, and
+    which quirks of GitHub's are switched on."""
 
     links: Links
     git: GitStore
     state: EmulatorState
     actor: str
     lock: threading.RLock
+    quirks: Quirks = field(default_factory=Quirks)
 
     def now(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
