@@ -226,7 +226,12 @@ def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _P
         done.notes.append(f"no review posted: {forbidden} (read-only token, e.g. a fork's PR)")
         return
     done.review_url = posted_review.html_url
-    if posted_review.moved:
+    if posted_review.kept:
+        done.notes.append(
+            "GitHub refused the review (422) but kept its body; that review now holds every "
+            "finding, rather than a second review"
+        )
+    elif posted_review.moved:
         count = len(posted_review.moved)
         done.notes.append(f"{count} inline comment(s) GitHub refused were moved to the review body")
 
