@@ -11,16 +11,18 @@ sent again: after a 5xx or a dropped connection, and after a 422 too, for GitHub
 seen to refuse a review's comments with 422 yet keep its body (max-sixty/tend#123). Such a
 kept review is completed (every finding in its body) rather than joined by a second one.
 
-What to change after a 422 is decided on what GitHub's diff can hold, never on the wording of
-its reason: comments the diff cannot hold move to the body; when all fit, a REQUEST_CHANGES
-becomes a COMMENT (GitHub refuses it on one's own pull request); else every comment moves.
+What to change after a 422 is decided on what GitHub's diff can hold and on what was tried,
+never on the wording of its reason: comments the diff cannot hold move to the body; when all
+fit, a REQUEST_CHANGES is tried as a COMMENT with its comments (GitHub refuses the event on
+one's own pull request); refused still, every comment moves into the body, under the event
+asked for, and last a REQUEST_CHANGES without comments becomes a COMMENT.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ci_reviewer.errors import GitHubAPIError
@@ -236,33 +238,60 @@ def post_review(
     redact: Redact,
 ) -> PostedReview:
     """Post `plan` as one review. On 422: a review GitHub kept anyway is completed; else the
-    comments GitHub's diff cannot hold move into the body, or REQUEST_CHANGES (refused on
-    one's own PR) becomes COMMENT, or, as a last resort, every finding goes in the body.
-    WriteForbidden on 403."""
-    inline = list(plan.inline)
-    moved: list[tuple[Finding, str]] = []
+    next try changes what GitHub may be refusing (see `_Attempt.after_refusal`). WriteForbidden
+    on 403."""
+    attempt = _Attempt(event, event, list(plan.inline))
     marker = posting_marker(secrets.token_hex(8))
-    for attempt in range(4):
-        body = f"{redact(review_body(headline, plan, moved))}\n\n{marker}"
-        comments = [comment.payload(redact) for comment in inline]
-        outcome = _create(pull, commit, body, event, comments, marker=marker)
+    for number in range(4):
+        body = f"{redact(review_body(headline, plan, attempt.moved))}\n\n{marker}"
+        comments = [comment.payload(redact) for comment in attempt.inline]
+        outcome = _create(pull, commit, body, attempt.event, comments, marker=marker)
         if not isinstance(outcome, str):
-            return PostedReview(outcome.id, outcome.html_url, event, len(inline), tuple(moved))
-        moved_now = [(comment.finding, f"GitHub: {outcome}") for comment in inline]
+            inline, moved = len(attempt.inline), tuple(attempt.moved)
+            return PostedReview(outcome.id, outcome.html_url, attempt.event, inline, moved)
         kept = _kept(pull, marker)
         if kept is not None:
-            body = f"{redact(review_body(headline, plan, moved + moved_now))}\n\n{marker}"
-            return _complete(kept, body, event, tuple(moved + moved_now))
-        if attempt == 3 or not (inline or event == "REQUEST_CHANGES"):
+            attempt.move(attempt.inline, outcome)
+            body = f"{redact(review_body(headline, plan, attempt.moved))}\n\n{marker}"
+            return _complete(kept, body, attempt.event, tuple(attempt.moved))
+        first = number == 0 and attempt.inline
+        refused = _refused(pull, commit.sha, attempt.inline) if first else []
+        if number == 3 or not attempt.after_refusal(refused, outcome):
             raise GitHubAPIError(f"posting the review: {outcome}")
-        refused = _refused(pull, commit.sha, inline) if attempt == 0 and inline else []
-        if not refused and event == "REQUEST_CHANGES":
-            event = "COMMENT"  # every comment fits: what GitHub refused is the event
-            continue
-        refused = refused or list(inline)  # it refused, and not for the event: move them all
-        moved += [(comment.finding, f"GitHub: {outcome}") for comment in refused]
-        inline = [comment for comment in inline if comment not in refused]
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@dataclass
+class _Attempt:
+    """What the next try of one posting sends: its event and inline comments, and the
+    findings moved into the body (with GitHub's reason)."""
+
+    asked: str
+    event: str
+    inline: list[InlineComment]
+    moved: list[tuple[Finding, str]] = field(default_factory=list)
+    probed: bool = False  # tried COMMENT instead of REQUEST_CHANGES, comments kept
+
+    def move(self, comments: Sequence[InlineComment], reason: str) -> None:
+        self.moved += [(comment.finding, f"GitHub: {reason}") for comment in comments]
+        self.inline = [comment for comment in self.inline if comment not in comments]
+
+    def after_refusal(self, refused: Sequence[InlineComment], reason: str) -> bool:
+        """Change what GitHub may be refusing, deciding on GitHub's diff and on what was
+        tried, not on the wording of `reason`; False when nothing is left to change."""
+        if refused:  # comments GitHub's own diff of the PR cannot hold
+            self.move(refused, reason)
+        elif self.inline and self.event == "REQUEST_CHANGES" and not self.probed:
+            # Every comment fits: is it the event GitHub refuses (on one's own PR)?
+            self.event, self.probed = "COMMENT", True
+        elif self.inline:  # refused for the comments all the same: into the body
+            self.move(list(self.inline), reason)
+            self.event = self.asked
+        elif self.event == "REQUEST_CHANGES":
+            self.event = "COMMENT"
+        else:
+            return False
+        return True
 
 
 def _kept(pull: PullRequest, marker: str) -> PullRequestReview | None:

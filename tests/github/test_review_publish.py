@@ -153,6 +153,7 @@ def test_request_changes_on_ones_own_pull_request_becomes_a_comment(world: World
 
     (review,) = world.reviews(number)
     assert review["state"] == "COMMENTED"
+    assert [c["line"] for c in world.comments(number)] == [5]  # the comment stays inline
     assert outcome.exit_code == 1  # the gate still blocks
 
 
