@@ -25,7 +25,13 @@ from ci_reviewer.emulators import (
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
-from ci_reviewer.emulators.github_routes import ACTIONS_BOT, Context, EmulatorState, Router
+from ci_reviewer.emulators.github_routes import (
+    ACTIONS_BOT,
+    Context,
+    EmulatorState,
+    Quirks,
+    Router,
+)
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
 
 ROUTERS: tuple[Router, ...] = (
@@ -66,6 +72,8 @@ class GitHubEmulator(EmulatorServer):
         self.default_branch = default_branch
         self.actor = ACTIONS_BOT
         self.can_write = True
+        self.can_write_checks = True
+        self.quirks = Quirks()
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -78,9 +86,12 @@ class GitHubEmulator(EmulatorServer):
         return self.start()
 
     # -- test helpers (not HTTP) -----------------------------------------------------------
-    def set_permissions(self, write: bool = True) -> None:
-        """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN."""
+    def set_permissions(self, write: bool = True, checks: bool | None = None) -> None:
+        """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN. checks=False:
+        it may write all but check runs (a workflow whose `permissions:` leave out
+        `checks: write`)."""
         self.can_write = write
+        self.can_write_checks = write if checks is None else checks
 
     def set_workflow_permissions(
         self,
@@ -139,7 +150,7 @@ class GitHubEmulator(EmulatorServer):
     def _context(self) -> Context:
         base = self.url if self._httpd is not None else "http://127.0.0.1:0"
         links = Links(base, self.full_name, self.default_branch)
-        return Context(links, self.git, self.state, self.actor, self._state_lock)
+        return Context(links, self.git, self.state, self.actor, self._state_lock, self.quirks)
 
     def fault_response(self, fault: Fault) -> Response:
         response = super().fault_response(fault)
@@ -162,25 +173,28 @@ class GitHubEmulator(EmulatorServer):
         denied = self._authenticate(request)
         if denied is not None:
             return denied
-        if request.method != "GET" and not self.can_write and path != "/graphql":
-            return Response(
-                403, error("Resource not accessible by integration", f"{DOCS}", status="403")
-            )
+        if request.method != "GET" and path != "/graphql" and not self._may_write(path):
+            return answer("not-accessible-by-integration")
         try:
             with self._state_lock:
                 return self._route(request, path)
         except GitError as exc:
             return Response(422, error(f"Git error: {exc}", DOCS, status="422"))
 
+    def _may_write(self, path: str) -> bool:
+        if "/check-runs" in path:
+            return self.can_write_checks
+        return self.can_write
+
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if not header:
-            return Response(401, error("Requires authentication", DOCS, status="401"))
+            return answer("requires-authentication")
         if scheme.lower() not in ("token", "bearer") or (
             self.token is not None and token != self.token
         ):
-            return Response(401, error("Bad credentials", DOCS, status="401"))
+            return answer("bad-credentials")
         return None
 
     def _route(self, request: Request, path: str) -> Response:
@@ -197,9 +211,9 @@ class GitHubEmulator(EmulatorServer):
                     handler, params = found
                     return handler(ctx, request, params)
         elif path.startswith("/repos/") and self._known_repo_route(request.method, path):
-            return Response(404, error("Not Found", DOCS, status="404"))
+            return answer("not-found")
         self.unknown_routes.append((request.method, path))
-        return Response(404, error("Not Found", DOCS, status="404"))
+        return answer("not-found")
 
     def _known_repo_route(self, method: str, path: str) -> bool:
         """A route we implement, asked of another repository: a plain 404, not a gap."""

@@ -29,13 +29,24 @@ class RealAnswer:
     extra: tuple[tuple[str, Any], ...] = ()
 
     def body(self, **fields: str) -> dict[str, Any]:
-        """The JSON body GitHub sends, with the message's placeholders filled in."""
+        """The JSON body GitHub sends, with the placeholders of its message and of its
+        other fields (an `errors` list that names what was refused) filled in."""
         return {
             "message": self.message.format(**fields),
             "documentation_url": self.documentation_url,
             "status": str(self.status),
-            **dict(self.extra),
+            **{name: _filled(value, fields) for name, value in self.extra},
         }
+
+
+def _filled(value: Any, fields: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**fields)
+    if isinstance(value, list):
+        return [_filled(item, fields) for item in value]
+    if isinstance(value, dict):
+        return {key: _filled(item, fields) for key, item in value.items()}
+    return value
 
 
 @cache

@@ -1,10 +1,11 @@
-"""Check runs: create, edit (annotations arrive in chunks of at most 50), list, annotations."""
+"""Check runs: create, edit (annotations arrive in chunks of at most 50), list, annotations.
+Every refusal is one of GitHub's recorded answers (`github_answers`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ci_reviewer.emulators.github_payloads import DOCS, error
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_routes import (
     Context,
     Router,
@@ -29,14 +30,7 @@ def _apply(ctx: Context, run: dict[str, Any], data: dict[str, Any]) -> Response 
     output = data.get("output") or {}
     annotations = output.get("annotations") or []
     if len(annotations) > MAX_ANNOTATIONS_PER_REQUEST:
-        return Response(
-            422,
-            error(
-                "Invalid request.\n\nOnly 50 annotations are allowed per request.",
-                f"{DOCS}/checks/runs#update-a-check-run",
-                status="422",
-            ),
-        )
+        return answer("check-run-too-many-annotations", supplied=str(len(annotations)))
     for note in annotations:
         missing = [k for k in ("path", "start_line", "end_line", "message") if k not in note]
         if missing or note.get("annotation_level") not in _LEVELS:
@@ -81,14 +75,7 @@ def create_check_run(ctx: Context, request: Request, _: dict[str, str]) -> Respo
         if not data.get(key):
             return invalid_field("CheckRun", key)
     if ctx.git.object_type(str(data["head_sha"])) != "commit":
-        return Response(
-            422,
-            error(
-                "No commit found for SHA: " + str(data["head_sha"]),
-                f"{DOCS}/checks/runs#create-a-check-run",
-                status="422",
-            ),
-        )
+        return answer("commit-sha-missing", sha=str(data["head_sha"]))
     run_id = ctx.state.new_id()
     url = f"{ctx.links.api}/check-runs/{run_id}"
     run: dict[str, Any] = {

@@ -63,7 +63,7 @@ def read_branch(ctx: Context, _: Request, params: dict[str, str]) -> Response:
 def read_commit(ctx: Context, _: Request, params: dict[str, str]) -> Response:
     sha = ctx.git.resolve(params["ref"])
     if sha is None:
-        return Response(422, error(f"No commit found for SHA: {params['ref']}", status="422"))
+        return answer("commit-sha-missing", sha=params["ref"])
     info = ctx.git.commit(sha)
     files = ctx.git.diff(info.parents[0], sha) if info.parents else ctx.git.diff(sha, sha)
     return Response(200, ctx.links.commit(info, files))
@@ -73,10 +73,10 @@ def read_commit(ctx: Context, _: Request, params: dict[str, str]) -> Response:
 def compare(ctx: Context, request: Request, params: dict[str, str]) -> Response:
     base, head = ctx.git.resolve(params["base"]), ctx.git.resolve(params["head"])
     if base is None or head is None:
-        return not_found()
+        return not_found()  # a commit a force-push dropped and GitHub collected
     merge_base = ctx.git.merge_base(base, head)
-    if merge_base is None:
-        return not_found()
+    if merge_base is None:  # both exist, but the histories never met
+        return answer("compare-no-common-ancestor", base=params["base"], head=params["head"])
     ahead = ctx.git.commits_between(base, head)
     behind = ctx.git.commits_between(head, base)
     status = (

@@ -3,6 +3,14 @@
 A PR's head follows its branch in the backing repository while it is open, so commits the
 product pushes through the git data API show up in the PR as they do on GitHub; its files
 are the 3-dot diff base...head computed by git.
+
+`base.sha` is what GitHub reports: the base branch's tip when the PR was opened, moved to the
+tip of that moment each time the head is pushed (a `synchronize`) or the base is changed (the
+new base's tip: assumed, no recording); not the merge base, and not the live tip
+(github/docs#431: "latest commit of the base branch at the time the PR got created";
+Mergifyio/mergify#3480; omacom/omarchy-pkgs#554: "a snapshot taken at the PR's last push").
+The emulator notices a push when it next reads the PR, so the snapshot is the base's tip at
+that read.
 """
 
 from __future__ import annotations
@@ -30,11 +38,13 @@ MAX_COMMITS = 250
 
 
 def head_sha(ctx: Context, pull: dict[str, Any]) -> str:
-    """The PR's head: its branch tip while open (pushes update the PR), else frozen."""
+    """The PR's head: its branch tip while open (pushes update the PR), else frozen. A push
+    synchronizes the PR, which takes a new snapshot of the base branch's tip."""
     if pull["state"] == "open" and not pull.get("fork"):
         live = ctx.git.resolve(pull["head"])
-        if live:
+        if live and live != pull["head_sha"]:
             pull["head_sha"] = live
+            pull["base_sha"] = ctx.git.resolve(pull["base"]) or pull["base_sha"]
     return str(pull["head_sha"])
 
 
@@ -149,7 +159,7 @@ def new_pull(
         "head": head,
         "base": base,
         "head_sha": head_commit,
-        "base_sha": ctx.git.merge_base(base_commit, head_commit) or base_commit,
+        "base_sha": base_commit,
         "user": user,
         "fork": fork,
         "merged": False,
@@ -257,8 +267,9 @@ def edit_pull(ctx: Context, request: Request, params: dict[str, str]) -> Respons
         base_commit = ctx.git.resolve(str(data["base"]))
         if base_commit is None:
             return invalid_field("PullRequest", "base", "invalid")
+        head_sha(ctx, pull)
         pull["base"] = data["base"]
-        pull["base_sha"] = ctx.git.merge_base(base_commit, head_sha(ctx, pull)) or base_commit
+        pull["base_sha"] = base_commit
     pull["updated_at"] = ctx.now()
     return Response(200, render_pull(ctx, pull))
 

@@ -1,60 +1,44 @@
 """Pull request reviews and review comments, anchored on lines of the real diff.
 
 A review is atomic as on GitHub: if one inline comment cannot be placed on the diff, the
-whole request fails with 422 and nothing is created.
+whole request fails with 422 and none of its comments is created. Nor is the review, unless
+the `keep_body_of_refused_review` quirk is on: GitHub has been seen to keep the review's body
+while answering that 422 (see `Quirks`). Every refusal is one of GitHub's recorded answers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_diff import Anchor, UnresolvableLine, resolve
-from ci_reviewer.emulators.github_payloads import DOCS, error
 from ci_reviewer.emulators.github_pulls import get_pull, head_sha, pull_files
-from ci_reviewer.emulators.github_routes import Context, Router, json_body, not_found, paginate
+from ci_reviewer.emulators.github_routes import (
+    Context,
+    Router,
+    invalid_field,
+    json_body,
+    not_found,
+    paginate,
+)
 from ci_reviewer.emulators.server import Request, Response
 
 router = Router()
 
 _STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
-REVIEW_DOCS = f"{DOCS}/pulls/reviews#create-a-review-for-a-pull-request"
-COMMENT_DOCS = f"{DOCS}/pulls/comments#create-a-review-comment-for-a-pull-request"
-
-
-def _review_error(message: str) -> Response:
-    return Response(422, error("Unprocessable Entity", REVIEW_DOCS, errors=[message], status="422"))
-
-
-def _thread_error(message: str) -> Response:
-    return Response(
-        422,
-        error(
-            "Validation Failed",
-            COMMENT_DOCS,
-            errors=[
-                {
-                    "resource": "PullRequestReviewComment",
-                    "code": "custom",
-                    "field": "pull_request_review_thread.line",
-                    "message": message,
-                }
-            ],
-            status="422",
-        ),
-    )
 
 
 def _anchor(
     ctx: Context, pull: dict[str, Any], commit: str, comment: dict[str, Any]
 ) -> Anchor | str:
-    """Where a comment lands, or the reason GitHub gives when it cannot."""
+    """Where a comment lands, or the key of GitHub's answer when it cannot."""
     patches = {f.filename: f.patch for f in pull_files(ctx, pull, commit)}
     if comment.get("path") not in patches:
-        return "Path could not be resolved"
+        return "review-path-unresolved"
     try:
         return resolve(patches[comment["path"]], comment)
     except UnresolvableLine:
-        return "Line could not be resolved"
+        return "review-line-unresolved"
 
 
 def _render_comment(
@@ -130,17 +114,20 @@ def _render_review(
     return review
 
 
-def _refusal(ctx: Context, pull: dict[str, Any], data: dict[str, Any], commit: str) -> str | None:
-    """Why GitHub would refuse this review as a whole, before looking at its comments."""
+def _refusal(
+    ctx: Context, pull: dict[str, Any], data: dict[str, Any], commit: str
+) -> Response | None:
+    """GitHub's answer when it refuses this review as a whole, before looking at its
+    comments."""
     event = str(data.get("event") or "").upper()
     if event and event not in _STATES:
-        return f"Invalid event: {event}"
+        return answer("review-invalid-event", event=event)
     if event == "REQUEST_CHANGES" and pull["user"] == ctx.actor:
-        return "Can not request changes on your own pull request"
+        return answer("review-own-pull-request")
     if event in ("REQUEST_CHANGES", "COMMENT") and not (data.get("body") or data.get("comments")):
-        return "Body is required"
+        return answer("review-body-required")
     if ctx.git.object_type(commit) != "commit":
-        return "Commit could not be resolved"
+        return answer("review-commit-unresolved")
     return None
 
 
@@ -154,12 +141,16 @@ def create_review(ctx: Context, request: Request, params: dict[str, str]) -> Res
     commit = str(data.get("commit_id") or head_sha(ctx, pull))
     refused = _refusal(ctx, pull, data, commit)
     if refused is not None:
-        return _review_error(refused)
+        return refused
     anchors = []
     for comment in data.get("comments") or []:
         anchor = _anchor(ctx, pull, commit, comment)
         if isinstance(anchor, str):
-            return _review_error(anchor)  # atomic: nothing of this review is stored
+            # Atomic: none of the comments is stored; the body only under the quirk.
+            if ctx.quirks.keep_body_of_refused_review:
+                kept = _render_review(ctx, number, ctx.state.new_id(), data, commit)
+                ctx.state.reviews.setdefault(number, []).append(kept)
+            return answer(anchor)
         anchors.append((comment, anchor))
     review = _render_review(ctx, number, ctx.state.new_id(), data, commit)
     comments = [
@@ -177,6 +168,20 @@ def list_reviews(ctx: Context, request: Request, params: dict[str, str]) -> Resp
     if pull is None:
         return not_found()
     return paginate(ctx, request, ctx.state.reviews.get(pull["number"], []))
+
+
+@router.add("PUT", r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)")
+def update_review(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    """The summary of a review: its body, the only part of a submitted review that changes."""
+    reviews = ctx.state.reviews.get(int(params["number"]), [])
+    review = next((r for r in reviews if r["id"] == int(params["review"])), None)
+    if review is None:
+        return not_found()
+    data = json_body(request)
+    if not isinstance(data.get("body"), str):
+        return invalid_field("PullRequestReview", "body")
+    review["body"] = data["body"]
+    return Response(200, review)
 
 
 @router.add("GET", r"/pulls/(?P<number>\d+)/reviews/(?P<review>\d+)/comments")
@@ -207,7 +212,7 @@ def create_review_comment(ctx: Context, request: Request, params: dict[str, str]
     commit = str(data.get("commit_id") or head_sha(ctx, pull))
     anchor = _anchor(ctx, pull, commit, data)
     if isinstance(anchor, str):
-        return _thread_error("pull_request_review_thread.line must be part of the diff")
+        return answer("review-comment-line-outside-diff")
     review = _render_review(ctx, number, ctx.state.new_id(), {"event": "COMMENT"}, commit)
     comment = _render_comment(ctx, number, review["id"], commit, data=data, anchor=anchor)
     ctx.state.reviews.setdefault(number, []).append(review)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitStore, Person
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
 from ci_reviewer.emulators.server import Request, Response
@@ -58,14 +59,26 @@ class EmulatorState:
 
 
 @dataclass(frozen=True)
+class Quirks:
+    """Ways real GitHub is seen to answer that a test switches on, each with its source."""
+
+    # A review refused with 422 "Line could not be resolved" can still leave a review with
+    # its body and none of its comments (max-sixty/tend#123: a second posting then made two
+    # reviews); other times nothing is kept (max-sixty/tend#252), which is the default.
+    keep_body_of_refused_review: bool = False
+
+
+@dataclass(frozen=True)
 class Context:
-    """What a handler needs: the repo's links and git store, the state, and who calls."""
+    """What a handler needs: the repo's links and git store, the state, who calls, and
+    which quirks of GitHub's are switched on."""
 
     links: Links
     git: GitStore
     state: EmulatorState
     actor: str
     lock: threading.RLock
+    quirks: Quirks = field(default_factory=Quirks)
 
     def now(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -112,7 +125,7 @@ class Router:
 
 
 def not_found() -> Response:
-    return Response(404, error("Not Found", f"{DOCS}"))
+    return answer("not-found")
 
 
 def unprocessable(message: str, errors: list[Any] | None = None) -> Response:
@@ -124,9 +137,7 @@ def unprocessable(message: str, errors: list[Any] | None = None) -> Response:
 
 def invalid_field(resource: str, field_name: str, code: str = "missing_field") -> Response:
     """GitHub's 'Validation Failed' body for a missing or invalid request field."""
-    return unprocessable(
-        "Validation Failed", [{"resource": resource, "field": field_name, "code": code}]
-    )
+    return answer("validation-failed-field", resource=resource, field=field_name, code=code)
 
 
 def json_body(request: Request) -> dict[str, Any]:

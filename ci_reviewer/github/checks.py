@@ -2,7 +2,9 @@
 
 GitHub takes at most 50 annotations per request: the run is created with the first 50 and
 the rest arrive in further edits (GitHub appends them). Without `checks: write` (403) the
-findings become workflow-command annotations on the job instead, and the caller says so.
+findings become workflow-command annotations on the job instead, and the caller says so. Of
+those GitHub shows only 10 of each level per step (and 50 per job): the most important are
+printed, within those limits, and the note says how many were left out.
 
 A write GitHub may have carried out without saying so (a 5xx, a dropped connection) is looked
 for before it is sent again: the run by name and head SHA, an edit's annotations by the run's
@@ -11,6 +13,7 @@ count of them (a resent edit would append them twice).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ci_reviewer.github.actions import annotation
 from ci_reviewer.github.client import send_again, write_once
 from ci_reviewer.github.publish_review import WriteForbidden, write
-from ci_reviewer.review.findings import Finding
+from ci_reviewer.review.findings import Finding, severity_rank
 
 if TYPE_CHECKING:
     from github.CheckRun import CheckRun
@@ -30,6 +33,12 @@ ANNOTATIONS_PER_REQUEST = 50
 _MAX_MESSAGE, _MAX_TITLE, _MAX_SUMMARY = 60_000, 255, 65_000
 _CHECK_LEVEL = {"critical": "failure", "high": "failure", "medium": "warning"}
 _COMMAND_LEVEL = {"failure": "error", "warning": "warning", "notice": "notice"}
+# What GitHub shows of a step's workflow-command annotations: "10 warning annotations, 10 error
+# annotations, and 10 notice annotations per step; 50 annotations per job" (actions/toolkit,
+# docs/problem-matchers.md, "Limitations"; community discussions #26680, #68471). The rest are
+# dropped without a word, so the fallback prints no more than GitHub will show.
+COMMAND_ANNOTATIONS_PER_LEVEL = 10
+COMMAND_ANNOTATIONS_PER_JOB = 50
 Redact = Callable[[str], str]
 
 
@@ -41,6 +50,8 @@ class CheckAnnotation:
     level: str  # notice | warning | failure
     title: str
     message: str
+    severity: str = "info"
+    confidence: float = 1.0
 
     @classmethod
     def of(cls, finding: Finding) -> CheckAnnotation:
@@ -51,7 +62,13 @@ class CheckAnnotation:
             level=_CHECK_LEVEL.get(finding.severity, "notice"),
             title=f"{finding.severity}: {finding.title}"[:_MAX_TITLE],
             message=(finding.body or finding.title)[:_MAX_MESSAGE],
+            severity=finding.severity,
+            confidence=finding.confidence,
         )
+
+    @property
+    def importance(self) -> tuple[int, float]:
+        return severity_rank(self.severity), self.confidence
 
     def payload(self, redact: Redact) -> dict[str, Any]:
         return {
@@ -99,6 +116,7 @@ class CheckOutcome:
     html_url: str | None
     commands: tuple[str, ...] = ()
     note: str | None = None
+    not_shown: int = 0  # findings left out of `commands` (GitHub would not show them)
 
 
 def publish_check_run(
@@ -205,8 +223,29 @@ def _output(
 def _fallback(
     notes: Sequence[CheckAnnotation], forbidden: WriteForbidden, redact: Redact
 ) -> CheckOutcome:
+    shown = shown_as_commands(notes)
     note = (
         f"no check run: {forbidden} (the token lacks `checks: write`, e.g. on a fork's pull "
-        f"request); {len(notes)} finding(s) written as workflow-command annotations instead"
+        f"request); {len(shown)} finding(s) written as workflow-command annotations instead"
     )
-    return CheckOutcome(None, tuple(item.command(redact) for item in notes), note)
+    left_out = len(notes) - len(shown)
+    if left_out:
+        note += (
+            f"; {left_out} more not written there (GitHub shows at most "
+            f"{COMMAND_ANNOTATIONS_PER_LEVEL} error, {COMMAND_ANNOTATIONS_PER_LEVEL} warning "
+            f"and {COMMAND_ANNOTATIONS_PER_LEVEL} notice annotations per step)"
+        )
+    return CheckOutcome(None, tuple(item.command(redact) for item in shown), note, left_out)
+
+
+def shown_as_commands(notes: Sequence[CheckAnnotation]) -> list[CheckAnnotation]:
+    """The annotations GitHub will show as workflow commands of one step, most important
+    first (severity, then confidence): at most 10 per level and 50 in all."""
+    ranked = sorted(notes, key=lambda note: note.importance, reverse=True)
+    shown: list[CheckAnnotation] = []
+    per_level: Counter[str] = Counter()
+    for note in ranked:
+        if per_level[note.level] < COMMAND_ANNOTATIONS_PER_LEVEL:
+            per_level[note.level] += 1
+            shown.append(note)
+    return shown[:COMMAND_ANNOTATIONS_PER_JOB]

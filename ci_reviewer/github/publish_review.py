@@ -6,19 +6,27 @@ hidden fingerprint, and a finding whose fingerprint an earlier run already poste
 out. If GitHub still answers 422, the comments it cannot place are found by checking each
 against GitHub's own diff of the PR, moved into the body, and the rest posted: a review is
 never lost. Nor is it posted twice: its body carries a marker unique to this posting, and a
-review GitHub may have created without saying so (a 5xx, a dropped connection) is looked for
-by that marker before it is sent again.
+review GitHub may have created without saying so is looked for by that marker before it is
+sent again: after a 5xx or a dropped connection, and after a 422 too, for GitHub has been
+seen to refuse a review's comments with 422 yet keep its body (max-sixty/tend#123). Such a
+kept review is completed (every finding in its body) rather than joined by a second one.
+
+What to change after a 422 is decided on what GitHub's diff can hold and on what was tried,
+never on the wording of its reason: comments the diff cannot hold move to the body; when all
+fit, a REQUEST_CHANGES is tried as a COMMENT with its comments (GitHub refuses the event on
+one's own pull request); refused still, every comment moves into the body, under the event
+asked for, and last a REQUEST_CHANGES without comments becomes a COMMENT.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ci_reviewer.errors import GitHubAPIError
-from ci_reviewer.github.client import describe, github_errors, write_once
+from ci_reviewer.github.client import describe, github_errors, send_again, write_once
 from ci_reviewer.github.summary import (
     MAX_BODY,
     TrustedAuthors,
@@ -96,6 +104,7 @@ class PostedReview:
     event: str
     inline: int
     moved: tuple[tuple[Finding, str], ...] = ()  # (finding, why GitHub refused it inline)
+    kept: bool = False  # GitHub kept the body of a review it refused; completed, not reposted
 
 
 # -- placement -------------------------------------------------------------------------------
@@ -228,29 +237,86 @@ def post_review(
     headline: str,
     redact: Redact,
 ) -> PostedReview:
-    """Post `plan` as one review. On 422: downgrade REQUEST_CHANGES on one's own PR to
-    COMMENT; move the comments GitHub's diff cannot hold into the body; as a last resort,
-    post every finding in the body. WriteForbidden on 403."""
-    inline = list(plan.inline)
-    moved: list[tuple[Finding, str]] = []
+    """Post `plan` as one review. On 422: a review GitHub kept anyway is completed; else the
+    next try changes what GitHub may be refusing (see `_Attempt.after_refusal`). WriteForbidden
+    on 403."""
+    attempt = _Attempt(event, event, list(plan.inline))
     marker = posting_marker(secrets.token_hex(8))
-    for attempt in range(4):
-        body = f"{redact(review_body(headline, plan, moved))}\n\n{marker}"
-        comments = [comment.payload(redact) for comment in inline]
-        outcome = _create(pull, commit, body, event, comments, marker=marker)
+    for number in range(4):
+        body = f"{redact(review_body(headline, plan, attempt.moved))}\n\n{marker}"
+        comments = [comment.payload(redact) for comment in attempt.inline]
+        outcome = _create(pull, commit, body, attempt.event, comments, marker=marker)
         if not isinstance(outcome, str):
-            return PostedReview(outcome.id, outcome.html_url, event, len(inline), tuple(moved))
-        if attempt == 3 or not (inline or event == "REQUEST_CHANGES"):
+            inline, moved = len(attempt.inline), tuple(attempt.moved)
+            return PostedReview(outcome.id, outcome.html_url, attempt.event, inline, moved)
+        kept = _kept(pull, marker)
+        if kept is not None:
+            attempt.move(attempt.inline, outcome)
+            body = f"{redact(review_body(headline, plan, attempt.moved))}\n\n{marker}"
+            return _complete(kept, body, attempt.event, tuple(attempt.moved))
+        first = number == 0 and attempt.inline
+        refused = _refused(pull, commit.sha, attempt.inline) if first else []
+        if number == 3 or not attempt.after_refusal(refused, outcome):
             raise GitHubAPIError(f"posting the review: {outcome}")
-        if event == "REQUEST_CHANGES" and "own pull request" in outcome:
-            event = "COMMENT"
-            continue
-        refused = _refused(pull, commit.sha, inline) if attempt == 0 else []
-        # A reason GitHub does not say which comment it concerns: move them all.
-        refused = refused or list(inline)
-        moved += [(comment.finding, f"GitHub: {outcome}") for comment in refused]
-        inline = [comment for comment in inline if comment not in refused]
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@dataclass
+class _Attempt:
+    """What the next try of one posting sends: its event and inline comments, and the
+    findings moved into the body (with GitHub's reason)."""
+
+    asked: str
+    event: str
+    inline: list[InlineComment]
+    moved: list[tuple[Finding, str]] = field(default_factory=list)
+    probed: bool = False  # tried COMMENT instead of REQUEST_CHANGES, comments kept
+
+    def move(self, comments: Sequence[InlineComment], reason: str) -> None:
+        self.moved += [(comment.finding, f"GitHub: {reason}") for comment in comments]
+        self.inline = [comment for comment in self.inline if comment not in comments]
+
+    def after_refusal(self, refused: Sequence[InlineComment], reason: str) -> bool:
+        """Change what GitHub may be refusing, deciding on GitHub's diff and on what was
+        tried, not on the wording of `reason`; False when nothing is left to change."""
+        if refused:  # comments GitHub's own diff of the PR cannot hold
+            self.move(refused, reason)
+        elif self.inline and self.event == "REQUEST_CHANGES" and not self.probed:
+            # Every comment fits: is it the event GitHub refuses (on one's own PR)?
+            self.event, self.probed = "COMMENT", True
+        elif self.inline:  # refused for the comments all the same: into the body
+            self.move(list(self.inline), reason)
+            self.event = self.asked
+        elif self.event == "REQUEST_CHANGES":
+            self.event = "COMMENT"
+        else:
+            return False
+        return True
+
+
+def _kept(pull: PullRequest, marker: str) -> PullRequestReview | None:
+    """The review of this posting, if GitHub kept one although it answered 422."""
+    with github_errors("looking for a review GitHub kept although it refused it"):
+        return _posted(pull, marker)
+
+
+def _posted(pull: PullRequest, marker: str) -> PullRequestReview | None:
+    return next((r for r in pull.get_reviews() if marker in (r.body or "")), None)
+
+
+def _complete(
+    kept: PullRequestReview, body: str, event: str, moved: tuple[tuple[Finding, str], ...]
+) -> PostedReview:
+    """The kept review, its body now holding every finding (GitHub cannot add inline
+    comments to a submitted review, but its body can be edited)."""
+    action = "completing the review GitHub kept"
+
+    def send() -> PullRequestReview:
+        kept.edit(body)
+        return kept
+
+    write(action, lambda: write_once(action, kept, send, send_again))
+    return PostedReview(kept.id, kept.html_url, event, 0, moved, kept=True)
 
 
 def _create(
@@ -271,12 +337,9 @@ def _create(
             commit=commit, body=body, event=event, comments=cast("list[ReviewComment]", comments)
         )
 
-    def landed() -> PullRequestReview | None:
-        return next((r for r in pull.get_reviews() if marker in (r.body or "")), None)
-
     with github_errors("posting the review"):
         try:
-            return write_once("posting the review", pull, send, landed)
+            return write_once("posting the review", pull, send, lambda: _posted(pull, marker))
         except github.GithubException as error:
             if error.status == 422:
                 return _reason(error)

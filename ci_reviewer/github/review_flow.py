@@ -19,6 +19,7 @@ from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
 from ci_reviewer.github import checks, publish_review, summary
 from ci_reviewer.github.client import github_errors
 from ci_reviewer.github.publish_review import WriteForbidden, write
+from ci_reviewer.github.review_scope import Scope, decide_scope
 from ci_reviewer.github.review_source import (
     PullRequestInfo,
     PullRequestRef,
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
     from ci_reviewer.config import ReviewConfig
 
-# GitHub's compare lists at most 300 files: beyond that, review everything.
-COMPARE_FILE_LIMIT = 300
 Reviewer = Callable[[ReviewSource], ReviewResult]
 Redact = Callable[[str], str]
 
@@ -69,17 +68,6 @@ class FlowOutcome:
     outputs: dict[str, str] = field(default_factory=dict)
     job_summary: str = ""
     error: CIReviewerError | None = None
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What this run reviews: every file (`since` None), the files changed since `since`,
-    or nothing new (`unchanged`)."""
-
-    since: str | None = None
-    paths: frozenset[str] | None = None
-    unchanged: bool = False
-    note: str = ""
 
 
 @dataclass
@@ -129,34 +117,9 @@ def run_github_review(
     return _publish(run, scope, source, result)
 
 
-def decide_scope(
-    repo: Repository, previous: ReviewedState | None, head_sha: str, *, full: bool
-) -> Scope:
-    """Incremental when the reviewed SHA is an ancestor of the head; a force-push (not an
-    ancestor, or gone) falls back to a full review; `full` always reviews everything."""
-    import github as github_module
-
-    if previous is None:
-        return Scope(note="first review of this pull request")
-    if previous.head_sha == head_sha:
-        return Scope(unchanged=not full, note="full review requested (--full)" if full else "")
-    if full:
-        return Scope(note="full review requested (--full)")
-    with github_errors("comparing the reviewed commit with the head"):
-        try:
-            comparison = repo.compare(previous.head_sha, head_sha)
-            status, files = comparison.status, [f.filename for f in comparison.files]
-        except github_module.UnknownObjectException:
-            status, files = "gone", []  # the reviewed commit no longer exists
-    short = previous.head_sha[:12]
-    if status == "ahead" and len(files) < COMPARE_FILE_LIMIT:
-        return Scope(since=previous.head_sha, paths=frozenset(files), note=f"changes since {short}")
-    return Scope(note=f"full review: {short} is no longer an ancestor of the head (force-push)")
-
-
 def _source(run: _Run, scope: Scope) -> ReviewSource:
     config = run.options.config
-    source = pull_source(run.pull, run.info, run.options.workdir)
+    source = pull_source(run.repo, run.pull, run.info, run.options.workdir)
     if scope.paths is not None:
         paths = scope.paths
         source = replace(
@@ -263,7 +226,12 @@ def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _P
         done.notes.append(f"no review posted: {forbidden} (read-only token, e.g. a fork's PR)")
         return
     done.review_url = posted_review.html_url
-    if posted_review.moved:
+    if posted_review.kept:
+        done.notes.append(
+            "GitHub refused the review (422) but kept its body; that review now holds every "
+            "finding, rather than a second review"
+        )
+    elif posted_review.moved:
         count = len(posted_review.moved)
         done.notes.append(f"{count} inline comment(s) GitHub refused were moved to the review body")
 
@@ -282,7 +250,9 @@ def _write_check(run: _Run, report: checks.CheckReport, done: _Publication) -> N
     outcome = checks.publish_check_run(run.repo, run.info.head_sha, report, run.redact)
     done.commands += outcome.commands
     if outcome.note:
-        done.notes.append(outcome.note)
+        # Every finding of this run is in the job summary (see `_outcome`).
+        tail = "; the job summary lists every finding" if outcome.not_shown else ""
+        done.notes.append(outcome.note + tail)
 
 
 def _view(

@@ -147,14 +147,52 @@ def load_pull(
     return repo, pull, info
 
 
-def pull_source(pull: PullRequest, info: PullRequestInfo, workdir: Path | None) -> ReviewSource:
+def pull_source(
+    repo: Repository, pull: PullRequest, info: PullRequestInfo, workdir: Path | None
+) -> ReviewSource:
     """The PR's diff from its files (paginated); a file GitHub sends without a patch is
-    read from the checkout when the checkout has both commits."""
+    read from the checkout when the checkout has both commits. The source's base is where
+    the PR forked from its base branch (see `fork_point`)."""
     with github_errors(f"listing the files of pull request #{info.number}"):
         files = list(pull.get_files())
-    return diff_from_pr_files(
-        files, workdir, info.base_sha, info.head_sha, title=info.title, body=info.body
-    )
+    base = fork_point(repo, info, workdir)
+    return diff_from_pr_files(files, workdir, base, info.head_sha, title=info.title, body=info.body)
+
+
+def fork_point(repo: Repository, info: PullRequestInfo, workdir: Path | None) -> str:
+    """The merge base of the PR's base and head: the commit its diff starts from.
+
+    GitHub's `base.sha` is the base branch's tip when the PR was opened or last pushed to,
+    not where the PR forked: once the base branch moves on, reading the "base" version of a
+    file there would show the model other people's changes as the PR's. The checkout answers
+    when it holds both commits and their history (not a shallow clone); else GitHub's
+    compare API, whose `merge_base_commit` is that commit.
+    """
+    import github
+
+    local = _local_merge_base(workdir, info.base_sha, info.head_sha) if workdir else None
+    if local is not None:
+        return local
+    with github_errors(f"finding where pull request #{info.number} forked from its base"):
+        try:
+            return repo.compare(info.base_sha, info.head_sha).merge_base_commit.sha
+        except github.GithubException as error:
+            if error.status != 404:
+                raise
+    return info.base_sha  # no common history (404): the base's tip is all there is
+
+
+def _local_merge_base(workdir: Path, base: str, head: str) -> str | None:
+    shallow = run_git(workdir, ["rev-parse", "--is-shallow-repository"], check=False)
+    if shallow.returncode != 0 or shallow.text.strip() != "false":
+        return None  # not a checkout, or a shallow one whose cut history misleads merge-base
+    for sha in (base, head):
+        if run_git(workdir, ["cat-file", "-e", f"{sha}^{{commit}}"], check=False).returncode:
+            return None
+    found = run_git(workdir, ["merge-base", base, head], check=False)
+    if found.returncode != 0:
+        return None  # no common ancestor in the checkout: ask GitHub
+    return found.text.strip() or None
 
 
 def guard_target_checkout(
@@ -210,8 +248,8 @@ def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
     ref = pull_request_ref(env, run.repo, pr_number)
     gh = make_github(github_settings(run))
     try:
-        _, pull, info = load_pull(gh, ref)
+        repo, pull, info = load_pull(gh, ref)
         guard_target_checkout(info, run.workdir, config_file_in_checkout(run))
-        return pull_source(pull, info, run.workdir)
+        return pull_source(repo, pull, info, run.workdir)
     finally:
         gh.close()

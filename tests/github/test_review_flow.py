@@ -253,8 +253,9 @@ def test_a_reviewed_commit_that_no_longer_exists_means_a_full_review(world: Worl
     gh.get_repo(REPO).get_pull(number).create_issue_comment(f"{SUMMARY_MARKER}\n{gone}")
     gh.close()
 
-    world.run(number)
+    world.run(number)  # compare: 404 "Not Found"; the commit itself: 422 "No commit found"
 
     assert world.files_asked() == {"app.py", "lib.py"}
     (summary,) = world.summaries(number)
-    assert "force-push" in summary["body"] and world.head()[:12] in summary["body"]
+    assert "1234567890ab no longer exists on GitHub (force-push)" in summary["body"]
+    assert world.head()[:12] in summary["body"]

@@ -94,3 +94,43 @@ def test_pull_request_target_ignores_an_allowance_the_pr_itself_adds(world: Worl
     with pytest.raises(InputError, match="allow_pull_request_target_checkout"):
         world.run(number, event="pull_request_target")
     assert world.claude.requests == []
+
+
+def test_without_checks_write_only_what_github_shows_is_printed_most_important_first(
+    world: World,
+) -> None:
+    """GitHub shows at most 10 error, 10 warning and 10 notice annotations of a step (actions/
+    toolkit docs/problem-matchers.md, "Limitations"): 37 findings print 30, and say so."""
+    world.push({"app.py": numbered({i: f"v{i} = {i}" for i in range(1, 38)})})
+    number = world.open_pr()
+    spec = (
+        [(line, "high", 0.5) for line in range(1, 5)]
+        + [(line, "high", 0.8) for line in range(5, 9)]
+        + [(line, "critical", 0.9) for line in range(9, 13)]
+        + [(line, "medium", 0.9) for line in range(13, 26)]
+        + [(line, "low", 0.9) for line in range(26, 32)]
+        + [(line, "info", 0.9) for line in range(32, 38)]
+    )
+    world.findings(
+        "app.py",
+        *(
+            {"line": line, "severity": level, "confidence": sure, "title": f"issue {line:02}"}
+            for line, level, sure in spec
+        ),
+    )
+    world.github.set_permissions(write=True, checks=False)
+
+    outcome = world.run(number)
+
+    # errors: the 4 critical, then the 4 surest high, then the first 2 others; warnings: the
+    # first 10 medium; notices: the 6 low, then 4 info. Left out: lines 3, 4, 23-25, 36, 37.
+    expected = [9, 10, 11, 12, 5, 6, 7, 8, 1, 2, *range(13, 23), *range(26, 36)]
+    assert [int(c.split(",line=")[1].split(",")[0]) for c in outcome.commands] == expected
+    levels = [c.split(" ", 1)[0] for c in outcome.commands]
+    assert levels == ["::error"] * 10 + ["::warning"] * 10 + ["::notice"] * 10
+    notes = " ".join(outcome.diagnostics)
+    assert "30 finding(s) written as workflow-command annotations instead" in notes
+    assert "7 more not written there" in notes
+    assert "the job summary lists every finding" in notes
+    assert all(f"issue {line:02}" in outcome.job_summary for line, _, _ in spec)
+    assert "7 more not written there" in world.summaries(number)[0]["body"]

@@ -10,6 +10,7 @@ import github
 import pytest
 from github.PullRequest import PullRequest
 
+from ci_reviewer.emulators.github_routes import Quirks
 from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.publish_review import (
     InlineComment,
@@ -48,9 +49,9 @@ def pr(world: World) -> Iterator[tuple[World, PullRequest, ReviewSource, github.
     world.push({"app.py": BRANCH_APP})
     number = world.open_pr()
     gh = make_github(GitHubSettings(world.github.url, TOKEN))
-    _, pull, info = load_pull(gh, PullRequestRef(REPO, number, None, world.head()))
+    repo, pull, info = load_pull(gh, PullRequestRef(REPO, number, None, world.head()))
     try:
-        yield world, pull, pull_source(pull, info, world.repo), gh
+        yield world, pull, pull_source(repo, pull, info, world.repo), gh
     finally:
         gh.close()
 
@@ -152,4 +153,27 @@ def test_request_changes_on_ones_own_pull_request_becomes_a_comment(world: World
 
     (review,) = world.reviews(number)
     assert review["state"] == "COMMENTED"
+    assert [c["line"] for c in world.comments(number)] == [5]  # the comment stays inline
     assert outcome.exit_code == 1  # the gate still blocks
+
+
+def test_a_422_after_which_github_kept_the_body_leaves_one_review_holding_every_finding(
+    pr: tuple,
+) -> None:
+    """GitHub can answer 422 to a review whose comment it cannot place and keep the review's
+    body all the same (max-sixty/tend#123): posting the body again would make two reviews."""
+    world, pull, _, gh = pr
+    world.github.quirks = Quirks(keep_body_of_refused_review=True)
+    good = InlineComment(finding(5, title="good one"), 5)
+    bad = InlineComment(finding(20, title="not in the diff"), 20)
+
+    posted = post(pull, gh, ReviewPlan((good, bad), (finding(25, title="outside"),)))
+
+    (review,) = world.reviews(pull.number)
+    assert world.comments(pull.number) == []  # GitHub kept none of the refused review's
+    for title in ("good one", "not in the diff", "outside"):
+        assert title in review["body"]
+    assert posted.kept and posted.review_id == review["id"]  # type: ignore[attr-defined]
+    creates = [r for r in world.github.log if r.method == "POST" and r.path.endswith("/reviews")]
+    assert len(creates) == 1
+    assert [r.method for r in world.github.log if "/reviews/" in r.path] == ["PUT"]

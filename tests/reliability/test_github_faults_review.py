@@ -51,14 +51,18 @@ def assert_written_once(world: World, number: int) -> None:
 def test_a_422_on_the_review_moves_the_comments_into_one_review(world: World) -> None:
     number = pr_with_findings(world)
     refusal = {"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]}
-    world.github.inject(Fault(REVIEWS, status=422, times=1, method="POST", body=refusal))
+    # GitHub refuses the comment (its diff fits ours, so the event is tried first) for as
+    # long as the review carries it inline: the REQUEST_CHANGES and the COMMENT that keep it.
+    world.github.inject(Fault(REVIEWS, status=422, times=2, method="POST", body=refusal))
 
     outcome = world.run(number)
 
     assert outcome.exit_code == 1
-    assert posts(world, REVIEWS) == 2  # refused, then posted with the comment in its body
+    assert posts(world, REVIEWS) == 3  # refused twice, then posted with it in the body
     assert_written_once(world, number)
-    assert "Line could not be resolved" in world.reviews(number)[0]["body"]
+    (review,) = world.reviews(number)
+    assert review["state"] == "CHANGES_REQUESTED"  # the event asked for, once it was not it
+    assert "Line could not be resolved" in review["body"]
     assert any("moved to the review body" in note for note in outcome.diagnostics)
     # A full re-run finds every fingerprint (in the body too) and posts no second review.
     world.run(number, full=True)
