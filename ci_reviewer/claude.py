@@ -184,12 +184,17 @@ class UsageMeter:
         self.price_known = price_table().price(model) is not None
         self._usage = Usage()
         self._calls = 0
+        # Summed call by call: a long-context tier prices each request by its own prompt.
+        self._dollars: float | None = 0.0 if self.price_known else None
         self._lock = threading.Lock()
 
     def add(self, usage: Usage) -> None:
+        dollars = price_table().cost(self.model, usage)
         with self._lock:
             self._usage = self._usage + usage
             self._calls += 1
+            if self._dollars is not None and dollars is not None:
+                self._dollars += dollars
 
     def add_message(self, message: Reply) -> Usage:
         usage = Usage.from_api(message.usage)
@@ -199,8 +204,7 @@ class UsageMeter:
     @property
     def cost_usd(self) -> float | None:
         with self._lock:
-            usage = self._usage
-        return price_table().cost(self.model, usage)
+            return self._dollars
 
     @property
     def budget_exhausted(self) -> bool:
@@ -212,5 +216,5 @@ class UsageMeter:
 
     def report(self) -> UsageReport:
         with self._lock:
-            usage, calls = self._usage, self._calls
-        return UsageReport(self.model, usage, calls, price_table().cost(self.model, usage))
+            usage, calls, dollars = self._usage, self._calls, self._dollars
+        return UsageReport(self.model, usage, calls, dollars)
