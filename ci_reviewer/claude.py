@@ -24,7 +24,7 @@ import anthropic
 import orjson
 
 from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
-from ci_reviewer.errors import ClaudeAPIError
+from ci_reviewer.errors import ClaudeAPIError, UnknownModelError
 from ci_reviewer.pricing import Usage, price_table
 
 # `review.timeout_seconds`/`max_retries` (and a job's) override these per run.
@@ -98,9 +98,37 @@ def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Repl
     The raw-response form is the SDK's supported way to read the body without building its
     typed model; status handling, retries and errors are the SDK's as for `create`."""
     timeout = client.timeout if isinstance(client.timeout, (int, float)) else None
-    with claude_errors("answer a review request", timeout=timeout):
+    with claude_errors("answer a review request", timeout=timeout), model_errors(params):
         body = client.messages.with_raw_response.create(**params).read()
     return Reply.from_body(body)
+
+
+@contextmanager
+def model_errors(params: Mapping[str, Any]) -> Iterator[None]:
+    """A Messages call answered 404 not_found_error names a model the API does not serve:
+    UnknownModelError (exit 2). Decided on the status and the error's type, never on the
+    message's wording; every other error passes through."""
+    try:
+        yield
+    except anthropic.NotFoundError as error:
+        if api_error_type(error) != "not_found_error":
+            raise
+        model = str(params.get("model"))
+        raise UnknownModelError(
+            model,
+            f"the Claude API does not serve the model {model!r} "
+            f"(404 not_found_error: {_api_message(error)})",
+        ) from None
+
+
+def api_error_type(error: anthropic.APIStatusError) -> str | None:
+    """The `error.type` of an API error body (`not_found_error`, `invalid_request_error`...)."""
+    body = error.body
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping) and isinstance(inner.get("type"), str):
+            return str(inner["type"])
+    return None
 
 
 @contextmanager
@@ -144,7 +172,12 @@ def _hint_for(status: int) -> str | None:
     if status == 401:
         return "check ANTHROPIC_API_KEY (a repository or organisation secret)"
     if status == 400:
-        return "this is likely a bug in ci-reviewer's request; please report it"
+        return (
+            "the API's message above says what it refused: if it names the model or "
+            "max_tokens, change that setting (model, review.max_tokens or the job's "
+            "max_tokens); otherwise this is likely a bug in ci-reviewer's request, please "
+            "report it"
+        )
     if status in (429, 529) or status >= 500:
         return "the API stayed unavailable after retries; re-run the job later"
     return None
@@ -184,12 +217,17 @@ class UsageMeter:
         self.price_known = price_table().price(model) is not None
         self._usage = Usage()
         self._calls = 0
+        # Summed call by call: a long-context tier prices each request by its own prompt.
+        self._dollars: float | None = 0.0 if self.price_known else None
         self._lock = threading.Lock()
 
     def add(self, usage: Usage) -> None:
+        dollars = price_table().cost(self.model, usage)
         with self._lock:
             self._usage = self._usage + usage
             self._calls += 1
+            if self._dollars is not None and dollars is not None:
+                self._dollars += dollars
 
     def add_message(self, message: Reply) -> Usage:
         usage = Usage.from_api(message.usage)
@@ -199,8 +237,7 @@ class UsageMeter:
     @property
     def cost_usd(self) -> float | None:
         with self._lock:
-            usage = self._usage
-        return price_table().cost(self.model, usage)
+            return self._dollars
 
     @property
     def budget_exhausted(self) -> bool:
@@ -212,5 +249,5 @@ class UsageMeter:
 
     def report(self) -> UsageReport:
         with self._lock:
-            usage, calls = self._usage, self._calls
-        return UsageReport(self.model, usage, calls, price_table().cost(self.model, usage))
+            usage, calls, dollars = self._usage, self._calls, self._dollars
+        return UsageReport(self.model, usage, calls, dollars)

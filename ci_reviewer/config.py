@@ -206,6 +206,19 @@ def load_config(path: Path, *, required: bool = False) -> Config:
     return parse_config(text, str(path))
 
 
+def setting_location(path: Path, keys: tuple[str, ...]) -> Location | None:
+    """Where `keys` (e.g. ("jobs", "nightly", "model")) is set in the config file at `path`,
+    or None when the file does not set it (the default applies)."""
+    try:
+        _, marks = load_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+    if keys not in marks.keys:
+        return None
+    line, column = marks.keys[keys]
+    return Location(str(path), line, column)
+
+
 def parse_config(text: str, file: str) -> Config:
     data, marks = load_yaml(text, file)
     if data is None:

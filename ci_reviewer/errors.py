@@ -77,6 +77,15 @@ class InputError(CIReviewerError):
     """Bad input other than config: event payload, workdir, base ref, paths (exit 2)."""
 
 
+class UnknownModelError(UsageError):
+    """The Claude API answered that it does not serve the requested model (404
+    not_found_error): a setting to change, not an API fault (exit 2). `model` is the id sent."""
+
+    def __init__(self, model: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.model = model
+
+
 class APIError(CIReviewerError):
     """A Claude or GitHub API failed after the SDK's own retries (exit 3)."""
 

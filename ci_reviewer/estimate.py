@@ -78,6 +78,6 @@ def estimate_requests(
         requests=len(requests),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        usd=table.cost(model, usage, batch=batch),
-        sync_usd=table.cost(model, usage, batch=False),
+        usd=table.cost(model, usage, batch=batch, requests=len(requests)),
+        sync_usd=table.cost(model, usage, batch=False, requests=len(requests)),
     )

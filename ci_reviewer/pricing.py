@@ -1,29 +1,20 @@
-"""Prices (data in `data/prices.json`), token estimates and costs: the one price table that
-`review`, `--dry-run`, `plan` and budgets share."""
+"""Token usage, token estimates and costs, priced from the one model table (`data/models.json`,
+read by `ci_reviewer.models`) that `review`, `--dry-run`, `plan`, budgets and the emulator share."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from ci_reviewer.models import ModelPrice, ModelTable, model_table
+
+__all__ = ["CHARS_PER_TOKEN", "ModelPrice", "PriceTable", "Usage", "estimate_tokens", "price_table"]
 
 # The documented approximation when no count_tokens endpoint is reachable: ~4 characters a
 # token for English and code, as the API's own guidance says.
 CHARS_PER_TOKEN = 4
-
-
-@dataclass(frozen=True)
-class ModelPrice:
-    """USD per million tokens on the standard (synchronous) tier."""
-
-    input: float
-    output: float
-    cache_write_5m: float
-    cache_write_1h: float
-    cache_read: float
 
 
 @dataclass(frozen=True)
@@ -68,19 +59,29 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
 class PriceTable:
-    models: dict[str, ModelPrice]
-    aliases: dict[str, str]
-    batch_discount: float
+    """Dollars for token usage, from the one model table (`ci_reviewer.models`)."""
+
+    def __init__(self, table: ModelTable) -> None:
+        self.table = table
+        self.batch_discount = table.batch_discount
 
     def price(self, model: str) -> ModelPrice | None:
-        """The model's prices, or None when the table does not know it (cost unknown)."""
-        return self.models.get(self.aliases.get(model, model))
+        """The model's standard prices, or None when the table does not know it (cost
+        unknown)."""
+        facts = self.table.facts(model)
+        return facts.price if facts is not None else None
 
-    def cost(self, model: str, usage: Usage, *, batch: bool = False) -> float | None:
-        """Dollars for `usage`; None for an unknown model. Batch halves every token class."""
-        price = self.price(model)
+    def cost(
+        self, model: str, usage: Usage, *, batch: bool = False, requests: int = 1
+    ) -> float | None:
+        """Dollars for `usage` over `requests` requests; None for an unknown model. A model
+        with a long-context tier is priced by the prompt size of a request (the average, for
+        a total of several). Batch applies the discount to every token class."""
+        facts = self.table.facts(model)
+        if facts is None:
+            return None
+        price = facts.price_for(usage.total_input_tokens // max(1, requests))
         if price is None:
             return None
         one_hour = min(usage.cache_creation_1h_tokens, usage.cache_creation_input_tokens)
@@ -97,12 +98,7 @@ class PriceTable:
 
 @cache
 def price_table() -> PriceTable:
-    raw = json.loads(resources.files("ci_reviewer.data").joinpath("prices.json").read_text())
-    return PriceTable(
-        models={name: ModelPrice(**fields) for name, fields in raw["models"].items()},
-        aliases=dict(raw["aliases"]),
-        batch_discount=float(raw["batch_discount"]),
-    )
+    return PriceTable(model_table())
 
 
 def estimate_tokens(text: str) -> int:

@@ -37,8 +37,8 @@ class BatchEstimate:
     def priced(self, model: str, api: str = "batch") -> BatchEstimate:
         usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
         table = price_table()
-        batch_usd = table.cost(model, usage, batch=True)
-        sync_usd = table.cost(model, usage, batch=False)
+        batch_usd = table.cost(model, usage, batch=True, requests=self.requests)
+        sync_usd = table.cost(model, usage, batch=False, requests=self.requests)
         return replace(
             self,
             usd=sync_usd if api == "sync" else batch_usd,

@@ -4,12 +4,13 @@ A job with `api: sync` comes here too: its synthetic batches (`sync_api`) have e
 created, and one whose results died with an earlier process has its requests sent again.
 
 Each result line is correlated through the manifest and classified: succeeded -> the kind
-judges it; errored with invalid_request_error -> a permanent failure (sending it again would
-fail again); any other error, expired or canceled -> sent again with attempt+1 up to the
-job's max_attempts, then reported. Lines whose custom_id the batch does not hold are warned
-about. An ended batch leaves the state in the same save that records its retries, after the
-kind has published, so a result is handled once (a replay after a crash between publish and
-save publishes the same collection again, under the same collection id).
+judges it; errored with invalid_request_error, or not_found_error (a model the API does not
+serve) -> a permanent failure (sending it again would fail again); any other error, expired or
+canceled -> sent again with attempt+1 up to the job's max_attempts, then reported. Lines whose
+custom_id the batch does not hold are warned about. An ended batch leaves the state in the same
+save that records its retries, after the kind has published, so a result is handled once (a
+replay after a crash between publish and save publishes the same collection again, under the
+same collection id).
 """
 
 from __future__ import annotations
@@ -194,13 +195,21 @@ def _classify(
         return
     if kind == "errored":
         error_type = _error_type(result)
-        if error_type == "invalid_request_error":
-            reason = f"invalid request: {_error_message(result)}"
+        if error_type in _PERMANENT_ERRORS:
+            reason = f"{_PERMANENT_ERRORS[error_type]}: {_error_message(result)}"
             ingest.failures.append(_failure(cid, entry, reason))
             return
         _requeue(run, cid, entry, f"errored ({error_type})", ingest)
         return
     _requeue(run, cid, entry, kind, ingest)
+
+
+# Errors the same request would meet again: reported, not sent again. In a batch result a
+# not_found_error can only be about the request's model.
+_PERMANENT_ERRORS = {
+    "invalid_request_error": "invalid request",
+    "not_found_error": "the API does not serve the job's model (change `model`)",
+}
 
 
 def _requeue(

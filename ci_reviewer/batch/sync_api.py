@@ -11,7 +11,8 @@ batch that no process holds, and the pipeline sends its requests again (`Batches
 An API error on one request becomes that request's `errored` line with the error's type, so
 the pipeline treats it as it treats a batch's: invalid_request_error is permanent, anything
 else is sent again on the next run. Credentials the API refuses stop the run (exit 3), as
-they would stop a batch from being created. Batch ids that are not `sync_` ones (a job
+they would stop a batch from being created, and so does a model the API does not serve (a
+setting to change, exit 2). Batch ids that are not `sync_` ones (a job
 switched from `api: batch` with batches still pending) go to the Message Batches API.
 """
 
@@ -30,7 +31,7 @@ import orjson
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
 from ci_reviewer.batch.manifest import SYNC_PREFIX
-from ci_reviewer.claude import claude_errors
+from ci_reviewer.claude import claude_errors, model_errors
 
 DEFAULT_CONCURRENCY = 4
 # Errors that no request of the run can get past: the run stops instead of queueing them.
@@ -117,7 +118,8 @@ class SyncBatchesAPI(BatchesAPI):
         custom_id = str(request["custom_id"])
         params: dict[str, Any] = dict(request["params"])
         try:
-            raw = self._client.messages.with_raw_response.create(**params)
+            with model_errors(params):
+                raw = self._client.messages.with_raw_response.create(**params)
         except anthropic.APIStatusError as error:
             if error.status_code in _RUN_STOPPERS:
                 with claude_errors(f"send request {custom_id}"):

@@ -32,6 +32,7 @@ from ci_reviewer.cli.context import (
     output_option,
     settings,
 )
+from ci_reviewer.cli.model_setting import check_before_sending, job_choice, model_setting
 from ci_reviewer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -298,6 +299,8 @@ def job_run(
     from ci_reviewer.claude import build_client, tracing_requested
 
     job = run.config.job(job_name)
+    choice = job_choice(run, job_name)
+    check_before_sending(run, choice)
     reports = Path(state_dir) / "reports" if state_dir else run.workdir / "ci-reviewer-reports"
     environ = run.environ
     api_key = _api_key(run)
@@ -316,17 +319,20 @@ def job_run(
     else:
         store = _dry_run_store(run) or EmptyStore()  # else: as if it were the first run
     progress = _progress() if sys.stderr.isatty() else None
-    with build_client(
-        api_key or "dry-run",
-        environ.get("ANTHROPIC_BASE_URL") or None,
-        max_retries=job.max_retries,
-        timeout=job.timeout_seconds,
-        tracing=tracing_requested(environ),
-    ) as client:
+    with (
+        build_client(
+            api_key or "dry-run",
+            environ.get("ANTHROPIC_BASE_URL") or None,
+            max_retries=job.max_retries,
+            timeout=job.timeout_seconds,
+            tracing=tracing_requested(environ),
+        ) as client,
+        model_setting(run, choice),
+    ):
         yield JobRun(
             name=job_name,
             job=job,
-            model=run.config.model_for(run.model, job_name),
+            model=choice.model,
             kind=kind_for(
                 KindContext(
                     name=job_name,

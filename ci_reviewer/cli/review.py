@@ -24,6 +24,7 @@ from ci_reviewer.cli.context import (
     output_option,
     settings,
 )
+from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
 from ci_reviewer.errors import ClaudeAPIError, InputError, UsageError
 
 FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
@@ -60,14 +61,46 @@ def review(
     from dataclasses import replace
 
     from ci_reviewer.git import ensure_checkout
-    from ci_reviewer.globs import PathFilter
-    from ci_reviewer.review.diff import select_reviewable
 
     run = settings(ctx)
     # The tools read the whole checkout, whatever subdirectory --workdir names.
     run = replace(run, workdir=ensure_checkout(run.workdir))
+    choice = review_choice(run)
+    check_before_sending(run, choice)
+    with model_setting(run, choice):
+        return _review_command(
+            run,
+            choice.model,
+            local=local,
+            base=base,
+            pr_number=pr_number,
+            fail_on=fail_on,
+            max_turns=max_turns,
+            output_format=output_format,
+            output_file=output_file,
+            dry_run=dry_run,
+            full=full,
+        )
+
+
+def _review_command(
+    run: Settings,
+    model: str,
+    *,
+    local: bool,
+    base: str | None,
+    pr_number: int | None,
+    fail_on: str | None,
+    max_turns: int | None,
+    output_format: str,
+    output_file: str | None,
+    dry_run: bool,
+    full: bool,
+) -> int:
+    from ci_reviewer.globs import PathFilter
+    from ci_reviewer.review.diff import select_reviewable
+
     config = run.config.review
-    model = run.model or config.model or run.config.model
     if not local and not base and not dry_run:
         return _github_review(
             run,

@@ -14,8 +14,10 @@ body (FIFO among equals; batch requests are matched on their `params`), else wha
 `responder(body)` returns, else the deterministic default described in
 `ci_reviewer.emulators.claude_replies`. A reply longer than `max_tokens` is cut there
 (stop_reason `max_tokens`; text kept up to 4 chars a token, tool calls dropped); a prompt
-longer than `context_window` is refused (400) and one whose output would overflow it stops
-with `model_context_window_exceeded`. Token and cache figures: `claude_usage`. Batch
+longer than the context window (the model table's, or the `context_window` override) is
+refused (400) and one whose output would overflow it stops with
+`model_context_window_exceeded`. Which models exist, their max output and cache threshold
+come from the model table too (`ci_reviewer.models`). Token and cache figures: `claude_usage`. Batch
 lifecycle: `claude_batches`.
 """
 
@@ -25,7 +27,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ci_reviewer.emulators.claude_batches import (
@@ -43,9 +45,11 @@ from ci_reviewer.emulators.claude_validation import (
     ApiError,
     error_body,
     error_type_for,
+    served_model,
     validate_message_request,
 )
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
+from ci_reviewer.models import ModelFacts, model_table
 
 __all__ = ["BatchPolicy", "ClaudeEmulator", "EmulatedClock", "MessageCall", "Reply"]
 
@@ -74,8 +78,8 @@ class ClaudeEmulator(EmulatorServer):
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
-        min_cacheable_tokens: int = 1024,
-        context_window: int = 200_000,
+        min_cacheable_tokens: int | None = None,
+        context_window: int | None = None,
         seed: int = 0,
         clock: EmulatedClock | None = None,
         max_batch_requests: int = 100_000,
@@ -100,6 +104,7 @@ class ClaudeEmulator(EmulatorServer):
         self.batches = BatchStore(self.clock, self._process_batch_request, seed)
         self.responder: Responder | None = None
         self.requests: list[MessageCall] = []
+        self.extra_models: dict[str, ModelFacts] = {}
         with self._script_lock:
             self._script = ReplyScript()
         with self._lock:
@@ -117,6 +122,13 @@ class ClaudeEmulator(EmulatorServer):
         """Queue a reply for the first request `when` accepts (any request when None)."""
         with self._script_lock:
             self._script.push(reply, when)
+
+    def serve_model(self, model: str, like: str = "claude-sonnet-5-5") -> None:
+        """Also serve `model`, with the facts of `like`: a model the API has and the model
+        table does not know yet (a release newer than the product)."""
+        facts = model_table().facts(like)
+        assert facts is not None, like
+        self.extra_models[model] = replace(facts, id=model, snapshot=model)
 
     @property
     def pending_replies(self) -> int:
@@ -188,7 +200,7 @@ class ClaudeEmulator(EmulatorServer):
             return self._messages(request, request_id)
         if path == "/v1/messages/count_tokens" and method == "POST":
             body = _json(request)
-            validate_message_request(body, counting=True)
+            validate_message_request(body, counting=True, extra_models=self.extra_models)
             return Response(200, {"input_tokens": input_tokens(body)})
         if path == "/v1/messages/batches" and method == "POST":
             return self._create_batch(request)
@@ -216,7 +228,7 @@ class ClaudeEmulator(EmulatorServer):
 
     def answer(self, body: Any) -> tuple[Reply, Usage]:
         """Validate, pick the reply, bill it: what one Messages request comes to."""
-        validate_message_request(body)
+        validate_message_request(body, extra_models=self.extra_models)
         if body.get("stream"):
             raise ApiError(
                 "invalid_request_error", "stream: the emulator answers only stream=false"
@@ -229,14 +241,16 @@ class ClaudeEmulator(EmulatorServer):
         if reply.error_type:
             raise ApiError(reply.error_type, reply.error_message)
         prompt = input_tokens(body)
-        if prompt > self.context_window:
+        model = served_model(str(body["model"]), self.extra_models)
+        window = self.context_window or model.context_window
+        if prompt > window:
             raise ApiError(
                 "invalid_request_error",
-                f"prompt is too long: {prompt} tokens > {self.context_window} maximum",
+                f"prompt is too long: {prompt} tokens > {window} maximum",
             )
         usage = self.cache.bill(str(body["model"]), body)
         produced = output_tokens(reply.content("x"))
-        room = min(int(body["max_tokens"]), self.context_window - prompt)
+        room = min(int(body["max_tokens"]), window - prompt)
         if produced > room:
             reason = (
                 "max_tokens" if room == int(body["max_tokens"]) else "model_context_window_exceeded"

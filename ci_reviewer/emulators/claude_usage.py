@@ -16,7 +16,8 @@ model and a hash of the whole prefix up to and including a breakpoint block (the
 covers each message block's role). For each breakpoint the emulator looks back over up to
 `LOOKBACK_BLOCKS` earlier block positions for a live entry; the longest hit is billed as
 `cache_read_input_tokens` (and its lifetime is refreshed). Tokens after the hit up to the last
-breakpoint whose prefix is at least `min_cacheable_tokens` long are billed as
+breakpoint whose prefix is at least the model's minimum cacheable length (the model table's
+figure, or the emulator's `min_cacheable_tokens` override) long are billed as
 `cache_creation_input_tokens`, split by the TTL of the breakpoint that closes each segment
 (`cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`), and entries are
 written for those breakpoints. Everything else is `input_tokens`. Prefixes shorter than
@@ -35,8 +36,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ci_reviewer.emulators.claude_clock import EmulatedClock
+from ci_reviewer.models import model_table
 
 LOOKBACK_BLOCKS = 20
+# For a model the table has no cache figure for (the largest threshold any model has).
+DEFAULT_MIN_CACHEABLE_TOKENS = 4096
 TTLS = {"5m": timedelta(minutes=5), "1h": timedelta(hours=1)}
 
 
@@ -162,11 +166,21 @@ def _prefix_keys(model: str, blocks: Sequence[PromptBlock]) -> Iterator[str]:
 class PromptCache:
     """Cache entries (prefix key -> expiry) on the emulator's clock; thread-safe."""
 
-    def __init__(self, clock: EmulatedClock, min_cacheable_tokens: int = 1024) -> None:
+    def __init__(self, clock: EmulatedClock, min_cacheable_tokens: int | None = None) -> None:
         self.clock = clock
+        # None: each model's own threshold, from the model table.
         self.min_cacheable_tokens = min_cacheable_tokens
         self._entries: dict[str, tuple[datetime, str]] = {}
         self._lock = threading.Lock()
+
+    def threshold(self, model: str) -> int:
+        """The shortest prefix `model` caches: the override, else the model table's figure."""
+        if self.min_cacheable_tokens is not None:
+            return self.min_cacheable_tokens
+        facts = model_table().facts(model)
+        if facts is None or facts.min_cacheable_tokens is None:
+            return DEFAULT_MIN_CACHEABLE_TOKENS
+        return facts.min_cacheable_tokens
 
     def clear(self) -> None:
         with self._lock:
@@ -177,10 +191,11 @@ class PromptCache:
         blocks = prompt_blocks(body)
         keys = list(_prefix_keys(model, blocks))
         ends = _cumulative(blocks)
+        least = self.threshold(model)
         breakpoints = [
             index
             for index, block in enumerate(blocks)
-            if block.breakpoint_ttl and ends[index] >= self.min_cacheable_tokens
+            if block.breakpoint_ttl and ends[index] >= least
         ]
         now = self.clock.now()
         with self._lock:

@@ -1,17 +1,24 @@
 """The API's error shape and the request checks the Claude emulator enforces.
 
 The checks cover what the real API rejects and what our own code could send by mistake:
-missing model/max_tokens/messages, sampling parameters removed in API version 2026-10-21
+missing model/max_tokens/messages, a model the API does not serve (404 not_found_error
+`model: <id>`, as real answers quoted in public code read), a max_tokens above the model's
+max output (400 `max_tokens: N > M, which is the maximum allowed number of output tokens for
+<model>`, the wording of real 400s quoted in public code; the limit and the model's name come
+from `ci_reviewer.models`), sampling parameters removed in API version 2026-10-21
 (`temperature`, `top_p`, `top_k`), empty content, roles that do not alternate (or a first
 turn that is not the user's), a tool_result whose tool_use_id is not a tool_use of the
 assistant turn just before it, a tool_use left without its tool_result, malformed tools and
-output_config.
+output_config, and output schemas outside the structured-outputs subset (`claude_schema`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from ci_reviewer.emulators.claude_schema import SchemaRefused, check_output_schema
+from ci_reviewer.models import ModelFacts, model_table
 
 STATUS_BY_ERROR = {
     "invalid_request_error": 400,
@@ -58,16 +65,25 @@ def _invalid(message: str) -> ApiError:
     return ApiError("invalid_request_error", message)
 
 
-def validate_message_request(body: Any, *, counting: bool = False) -> None:
+def validate_message_request(
+    body: Any, *, counting: bool = False, extra_models: Mapping[str, ModelFacts] | None = None
+) -> None:
     """Raise ApiError(invalid_request_error) for what the API would reject."""
     if not isinstance(body, Mapping):
         raise _invalid("request body must be a JSON object")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise _invalid("model: Field required")
+    facts = served_model(body["model"], extra_models)
     if not counting:
         max_tokens = body.get("max_tokens")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise _invalid("max_tokens: Field required (an integer >= 1)")
+        limit = facts.max_output_tokens
+        if limit is not None and max_tokens > limit:
+            raise _invalid(
+                f"max_tokens: {max_tokens} > {limit}, which is the maximum allowed number of "
+                f"output tokens for {facts.snapshot}"
+            )
     for name in REMOVED_PARAMETERS:
         if name in body:
             raise _invalid(f"{name}: is not supported in API version 2026-10-21")
@@ -77,6 +93,15 @@ def validate_message_request(body: Any, *, counting: bool = False) -> None:
     _validate_tools(body.get("tools"))
     _validate_output_config(body.get("output_config"))
     _validate_turns(messages)
+
+
+def served_model(model: str, extra: Mapping[str, ModelFacts] | None = None) -> ModelFacts:
+    """The model's row in the model table (or in `extra`, models served beyond it); 404 for
+    one the API does not serve (unknown or retired)."""
+    facts = (extra or {}).get(model) or model_table().facts(model)
+    if facts is None or not facts.callable:
+        raise ApiError("not_found_error", f"model: {model}")
+    return facts
 
 
 def _validate_tools(tools: Any) -> None:
@@ -107,6 +132,10 @@ def _validate_output_config(config: Any) -> None:
         raise _invalid("output_config.format.type: must be 'json_schema'")
     if not isinstance(output_format.get("schema"), Mapping):
         raise _invalid("output_config.format.schema: Field required")
+    try:
+        check_output_schema(output_format["schema"])
+    except SchemaRefused as refused:
+        raise _invalid(str(refused)) from None
 
 
 def _blocks(content: Any, where: str) -> list[Mapping[str, Any]]:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ci_reviewer.estimate import TokenCounter
+from ci_reviewer.models import model_table
 from ci_reviewer.pricing import Usage, price_table
 
-# The smallest prompt prefix the API caches (Sonnet and Opus tiers; smaller prefixes are
-# billed as plain input).
-MIN_CACHEABLE_TOKENS = 1024
+# The smallest prompt prefix the API caches when the model table has no figure for a model
+# (the largest threshold of any model: an unknown model is not assumed to cache more).
+MIN_CACHEABLE_TOKENS = 4096
 EXPECTED_OUTPUT_TOKENS = 1500
 # A batch outlives the 5-minute cache TTL between requests, so batch prefixes use 1 h.
 BATCH_CACHE_TTL = "1h"
@@ -36,11 +37,12 @@ class RunShape:
     prefix_tokens: int  # the shared, cacheable prefix of one request
     output_tokens: int  # expected output over all requests
 
-    def usage(self, *, one_hour_cache: bool) -> Usage:
-        """Billed tokens: one cache write of the prefix, then cache reads."""
+    def usage(self, *, one_hour_cache: bool, min_cacheable: int = MIN_CACHEABLE_TOKENS) -> Usage:
+        """Billed tokens: one cache write of the prefix, then cache reads (when the prefix
+        reaches the model's minimum cacheable length)."""
         if self.requests == 0:
             return Usage()
-        prefix = self.prefix_tokens if self.prefix_tokens >= MIN_CACHEABLE_TOKENS else 0
+        prefix = self.prefix_tokens if self.prefix_tokens >= min_cacheable else 0
         return Usage(
             input_tokens=self.input_tokens - prefix * self.requests,
             output_tokens=self.output_tokens,
@@ -66,12 +68,23 @@ class CostBothWays:
         )
 
 
+def min_cacheable_tokens(model: str) -> int:
+    """The model's minimum cacheable prompt length, from the model table."""
+    facts = model_table().facts(model)
+    if facts is None or facts.min_cacheable_tokens is None:
+        return MIN_CACHEABLE_TOKENS
+    return facts.min_cacheable_tokens
+
+
 def price_run(shape: RunShape, model: str) -> CostBothWays:
     table = price_table()
+    least = min_cacheable_tokens(model)
+    sync = shape.usage(one_hour_cache=False, min_cacheable=least)
+    batch = shape.usage(one_hour_cache=True, min_cacheable=least)
     return CostBothWays(
         requests=shape.requests,
-        sync_usd=table.cost(model, shape.usage(one_hour_cache=False), batch=False),
-        batch_usd=table.cost(model, shape.usage(one_hour_cache=True), batch=True),
+        sync_usd=table.cost(model, sync, batch=False, requests=shape.requests),
+        batch_usd=table.cost(model, batch, batch=True, requests=shape.requests),
     )
 
 

@@ -18,7 +18,7 @@ import anthropic
 
 from ci_reviewer.claude import UsageMeter, UsageReport
 from ci_reviewer.config import ReviewConfig
-from ci_reviewer.errors import ClaudeAPIError
+from ci_reviewer.errors import ClaudeAPIError, UnknownModelError
 from ci_reviewer.review import prompts
 from ci_reviewer.review.agent import (
     Budgets,
@@ -195,6 +195,9 @@ def _review_all(
             context.warmed.wait()
         try:
             return review_file(context, changed)
+        except UnknownModelError:
+            context.abort.set()  # every other file would ask for the same model
+            raise
         except ClaudeAPIError as error:
             errors.append(str(error))
             context.abort.set()

@@ -1,9 +1,10 @@
 """Findings: the answer schema the model is asked for, its validation, and the `Finding` record.
 
-The JSON schema is kept to the subset structured outputs accept (objects with every property
-required and `additionalProperties: false`, enums, nullable types; no numeric bounds), and the
-same rules are enforced again on our side with pydantic, because a gateway or model may ignore
-`output_config`: an answer is only trusted after `parse_answer` accepted it.
+`ANSWER_CONSTRAINTS` is the whole contract; what is sent (`ANSWER_SCHEMA`) is its structured-
+outputs subset, the bounds the API cannot enforce (line >= 1, a non-empty title, confidence
+0..1) moved into descriptions (`ci_reviewer.structured`). Every rule is enforced again on our
+side with pydantic, because a gateway or model may ignore `output_config` and the moved bounds
+are only described: an answer is only trusted after `parse_answer` accepted it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ci_reviewer.structured import sendable_schema
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -29,22 +32,33 @@ CATEGORIES = (
     "style",
 )
 
-_NULLABLE_INT = {"type": ["integer", "null"]}
-FINDING_SCHEMA: dict[str, Any] = {
+
+def _nullable(kind: str, description: str) -> dict[str, Any]:
+    return {"anyOf": [{"type": kind}, {"type": "null"}], "description": description}
+
+
+# The whole contract of an answer, constraints included; `ANSWER_SCHEMA` is what is sent.
+FINDING_CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "path": {"type": "string", "description": "File path relative to the repository root."},
-        "line": {"type": "integer", "description": "Line in the new version of the file."},
-        "end_line": {**_NULLABLE_INT, "description": "Last line of a multi-line finding."},
+        "line": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Line in the new version of the file.",
+        },
+        "end_line": _nullable("integer", "Last line of a multi-line finding."),
         "severity": {"type": "string", "enum": list(SEVERITIES)},
         "category": {"type": "string", "enum": list(CATEGORIES)},
-        "title": {"type": "string", "description": "One line."},
+        "title": {"type": "string", "minLength": 1, "description": "One line."},
         "body": {"type": "string", "description": "Why it is a problem and how to fix it."},
-        "suggestion": {
-            "type": ["string", "null"],
-            "description": "Replacement text for lines line..end_line, or null.",
+        "suggestion": _nullable("string", "Replacement text for lines line..end_line, or null."),
+        "confidence": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "How sure you are it is a real problem.",
         },
-        "confidence": {"type": "number", "description": "0 to 1."},
     },
     "required": [
         "path",
@@ -59,15 +73,18 @@ FINDING_SCHEMA: dict[str, Any] = {
     ],
     "additionalProperties": False,
 }
-ANSWER_SCHEMA: dict[str, Any] = {
+ANSWER_CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "summary": {"type": "string", "description": "Two sentences on the change."},
-        "findings": {"type": "array", "items": FINDING_SCHEMA},
+        "findings": {"type": "array", "items": FINDING_CONSTRAINTS},
     },
     "required": ["summary", "findings"],
     "additionalProperties": False,
 }
+# What `output_config` carries: the subset structured outputs accept, the rest described.
+ANSWER_SCHEMA: dict[str, Any] = sendable_schema(ANSWER_CONSTRAINTS)
+FINDING_SCHEMA: dict[str, Any] = ANSWER_SCHEMA["properties"]["findings"]["items"]
 
 
 def severity_rank(severity: str) -> int:

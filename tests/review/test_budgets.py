@@ -115,6 +115,7 @@ def test_cost_budget_asks_every_conversation_for_its_answer(
 def test_unknown_model_means_unknown_cost_with_a_warning(
     emu: ClaudeEmulator, client: anthropic.Anthropic, repo: Path
 ) -> None:
+    emu.serve_model("claude-future-9")  # released after the product's model table
     result = review(client, repo, ReviewConfig(max_cost_usd=1.0), model="claude-future-9")
 
     assert result.cost_usd is None

@@ -208,8 +208,8 @@ class UsageLedger:
     """Tokens billed per model across the succeeded results of one collection run (every
     succeeded result is billed, including those the kind then rejects)."""
 
-    # model -> [input, output, cache write, cache read, cache write 1 h]: plain counters,
-    # since this runs once per result (100,000 times for a large batch).
+    # model -> [input, output, cache write, cache read, cache write 1 h, results]: plain
+    # counters, since this runs once per result (100,000 times for a large batch).
     _counts: dict[str, list[int]] = field(default_factory=dict)
 
     def record(self, message: Mapping[str, Any]) -> None:
@@ -219,7 +219,7 @@ class UsageLedger:
         model = str(message.get("model") or "unknown model")
         counts = self._counts.get(model)
         if counts is None:
-            counts = self._counts[model] = [0, 0, 0, 0, 0]
+            counts = self._counts[model] = [0, 0, 0, 0, 0, 0]
         counts[0] += usage.get("input_tokens") or 0
         counts[1] += usage.get("output_tokens") or 0
         counts[2] += usage.get("cache_creation_input_tokens") or 0
@@ -227,15 +227,20 @@ class UsageLedger:
         breakdown = usage.get("cache_creation")
         if isinstance(breakdown, dict):
             counts[4] += breakdown.get("ephemeral_1h_input_tokens") or 0
+        counts[5] += 1
 
     @property
     def by_model(self) -> dict[str, Usage]:
-        return {model: Usage(*counts) for model, counts in self._counts.items()}
+        return {model: Usage(*counts[:5]) for model, counts in self._counts.items()}
 
     def cost(self, *, batch: bool) -> float | None:
-        """Dollars; None when a model is missing from the price table."""
+        """Dollars; None when a model is missing from the price table. A long-context tier
+        is judged on the average prompt of the model's results."""
         table = price_table()
-        costs = [table.cost(model, usage, batch=batch) for model, usage in self.by_model.items()]
+        costs = [
+            table.cost(model, Usage(*counts[:5]), batch=batch, requests=counts[5])
+            for model, counts in self._counts.items()
+        ]
         return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
 
 

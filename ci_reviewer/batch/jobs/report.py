@@ -22,6 +22,7 @@ from ci_reviewer.batch.jobs.context import RunAccount, UsageLedger, failures_tab
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_issue import IssueDraft, IssuePublisher
+from ci_reviewer.structured import sendable_schema
 
 SYSTEM = (
     "You write concise technical reports about source files for the maintainers of a "
@@ -29,7 +30,7 @@ SYSTEM = (
     "and list notable points (risks, debt, missing tests), each with a severity."
 )
 
-SCHEMA: dict[str, Any] = {
+CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "summary": {"type": "string"},
@@ -49,6 +50,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["summary", "notes"],
     "additionalProperties": False,
 }
+SCHEMA: dict[str, Any] = sendable_schema(CONSTRAINTS)
 
 
 @dataclass(frozen=True)

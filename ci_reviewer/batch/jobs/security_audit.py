@@ -43,6 +43,7 @@ from ci_reviewer.github.publish_issue import (
     fingerprint_marker,
 )
 from ci_reviewer.sarif import rule_id, to_sarif
+from ci_reviewer.structured import sendable_schema
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 FINDING_FIELDS = (
@@ -62,7 +63,9 @@ SYSTEM = (
     "the CWE identifier (CWE-<number>), a short title, what is wrong, how to fix it, and your "
     "confidence. Report nothing rather than guess: an empty list is a good answer."
 )
-SCHEMA: dict[str, Any] = {
+# The whole contract of an answer; `SCHEMA` (what is sent) has the bounds the API cannot
+# enforce moved into descriptions, and `_AuditAnswer` enforces every one of them.
+CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
         "findings": {
@@ -71,10 +74,10 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "path": {"type": "string"},
-                    "line": {"type": "integer"},
+                    "line": {"type": "integer", "minimum": 0},
                     "severity": {"type": "string", "enum": list(SEVERITIES)},
                     "cwe": {"type": "string", "pattern": "^CWE-[0-9]+$"},
-                    "title": {"type": "string"},
+                    "title": {"type": "string", "minLength": 1},
                     "description": {"type": "string"},
                     "recommendation": {"type": "string"},
                     "confidence": {"type": "string", "enum": ["low", "medium", "high"]},
@@ -87,6 +90,7 @@ SCHEMA: dict[str, Any] = {
     "required": ["findings"],
     "additionalProperties": False,
 }
+SCHEMA: dict[str, Any] = sendable_schema(CONSTRAINTS)
 
 
 class _FindingAnswer(BaseModel):

@@ -40,6 +40,7 @@ from ci_reviewer.batch.verify import Verification, run_verification
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
 from ci_reviewer.github.waiting_branch import WaitingPullRequest
+from ci_reviewer.structured import sendable_schema
 
 SYSTEM = (
     "You write unit tests for the source files of a repository. For the file you are given, "
@@ -51,17 +52,20 @@ SYSTEM = (
     "the maintainers should know in `notes`."
 )
 
-SCHEMA: dict[str, Any] = {
+# The whole contract of an answer; `SCHEMA` (what is sent) has the bounds the API cannot
+# enforce moved into descriptions, and `TestAnswer` enforces them.
+CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "target_path": {"type": "string"},
-        "content": {"type": "string"},
+        "target_path": {"type": "string", "minLength": 1},
+        "content": {"type": "string", "minLength": 1},
         "framework": {"type": "string"},
         "notes": {"type": "string"},
     },
     "required": ["target_path", "content", "framework", "notes"],
     "additionalProperties": False,
 }
+SCHEMA: dict[str, Any] = sendable_schema(CONSTRAINTS)
 
 
 class TestAnswer(BaseModel):
