@@ -109,10 +109,9 @@ class ClaudeEmulator(EmulatorServer):
         super().__init__(host, port)
         self.max_batch_requests = max_batch_requests
         self.max_batch_bytes = max_batch_bytes
-        self.redacted_thinking_rate = redacted_thinking_rate
-        self.thinking_display = thinking_display
         self.thinking = ThinkingSigner(thinking_secret or os.urandom(32))
         self._defaults = (api_key, min_cacheable_tokens, context_window, seed)
+        self._thinking_defaults = (redacted_thinking_rate, thinking_display)
         self._ids = itertools.count(1)
         self._script_lock = threading.Lock()
         self.reset(clock)
@@ -123,6 +122,7 @@ class ClaudeEmulator(EmulatorServer):
         api_key, min_cacheable_tokens, context_window, seed = self._defaults
         self.api_key = api_key
         self.seed = seed
+        self.redacted_thinking_rate, self.thinking_display = self._thinking_defaults
         self.context_window = context_window
         self.clock = clock or EmulatedClock()
         self.cache = PromptCache(self.clock, min_cacheable_tokens)

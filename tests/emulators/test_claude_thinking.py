@@ -36,8 +36,6 @@ def server() -> Iterator[ClaudeEmulator]:
 @pytest.fixture
 def emu(server: ClaudeEmulator) -> ClaudeEmulator:
     server.reset(EmulatedClock(datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)))
-    server.thinking_display = None
-    server.redacted_thinking_rate = 0.0
     return server
 
 
