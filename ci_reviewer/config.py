@@ -61,7 +61,7 @@ class ReviewConfig(_Strict):
     max_bytes_fetched: int = Field(2_000_000, ge=0)
     concurrency: int = Field(4, ge=1, le=32)
     max_cost_usd: float | None = Field(None, gt=0)
-    max_tokens: int = Field(8192, ge=256, le=128_000)
+    max_tokens: int = Field(16_000, ge=256, le=128_000)
     include: list[str] = ["**"]
     exclude: list[str] = []
     skip_generated: bool = True
@@ -101,7 +101,7 @@ class JobConfig(_Strict):
     keep_failing_tests: bool = False
     on_open_pr: Literal["update", "new"] = "update"
     labels: list[str] = []
-    max_tokens: int = Field(8192, ge=256, le=128_000)
+    max_tokens: int = Field(16_000, ge=256, le=128_000)
     max_attempts: int = Field(3, ge=1, le=10)
     max_file_bytes: int = Field(200_000, ge=1)
     max_requests_per_batch: int = Field(100_000, ge=1, le=100_000)

@@ -12,19 +12,23 @@ was given an `api_key`, any other key too); one without `anthropic-version` gets
 What the model answers: the first queued `Reply` whose `when` predicate accepts the request
 body (FIFO among equals; batch requests are matched on their `params`), else what
 `responder(body)` returns, else the deterministic default described in
-`ci_reviewer.emulators.claude_replies`. A reply longer than `max_tokens` is cut there
-(stop_reason `max_tokens`; text kept up to 4 chars a token, tool calls dropped); a prompt
-longer than the context window (the model table's, or the `context_window` override) is
-refused (400) and one whose output would overflow it stops with
-`model_context_window_exceeded`. Which models exist, their max output and cache threshold
-come from the model table too (`ci_reviewer.models`). Token and cache figures: `claude_usage`. Batch
-lifecycle: `claude_batches`.
+`ci_reviewer.emulators.claude_replies`. Thinking (blocks, signatures, what is refused
+about them): `claude_thinking`; a thinking reply bills its thoughts as output tokens
+(`usage.output_tokens_details.thinking_tokens`). A reply longer than `max_tokens` is cut
+there (stop_reason `max_tokens`; the leading thought kept, then text up to 4 chars a token,
+tool calls dropped); a prompt longer than the context window (the model table's, or the
+`context_window` override) is refused (400) and one whose output would overflow it stops
+with `model_context_window_exceeded`. Which models exist, their max output and cache
+threshold come from the model table too (`ci_reviewer.models`). Token and cache figures:
+`claude_usage`. Batch lifecycle: `claude_batches`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -39,7 +43,20 @@ from ci_reviewer.emulators.claude_batches import (
     validate_batch_requests,
 )
 from ci_reviewer.emulators.claude_clock import EmulatedClock
-from ci_reviewer.emulators.claude_replies import Predicate, Reply, ReplyScript, default_reply
+from ci_reviewer.emulators.claude_replies import (
+    Predicate,
+    Reply,
+    ReplyScript,
+    Thought,
+    default_reply,
+)
+from ci_reviewer.emulators.claude_thinking import (
+    ThinkingMode,
+    ThinkingSigner,
+    thinking_mode,
+    thinking_tokens,
+    thoughts_for,
+)
 from ci_reviewer.emulators.claude_usage import PromptCache, Usage, input_tokens, output_tokens
 from ci_reviewer.emulators.claude_validation import (
     ApiError,
@@ -51,7 +68,7 @@ from ci_reviewer.emulators.claude_validation import (
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
 from ci_reviewer.models import ModelFacts, model_table
 
-__all__ = ["BatchPolicy", "ClaudeEmulator", "EmulatedClock", "MessageCall", "Reply"]
+__all__ = ["BatchPolicy", "ClaudeEmulator", "EmulatedClock", "MessageCall", "Reply", "Thought"]
 
 Responder = Callable[[Mapping[str, Any]], "Reply | None"]
 _BATCH_PATH = "/v1/messages/batches/"
@@ -84,11 +101,21 @@ class ClaudeEmulator(EmulatorServer):
         clock: EmulatedClock | None = None,
         max_batch_requests: int = 100_000,
         max_batch_bytes: int = 256 * 1024 * 1024,
+        redacted_thinking_rate: float = 0.0,
+        thinking_display: str | None = None,
+        thinking_secret: bytes | None = None,
     ) -> None:
+        """`redacted_thinking_rate`: the share of default thoughts that come back redacted
+        (chosen by `seed` and the request, so a rerun redacts the same ones);
+        `thinking_display`: the display of requests that set none (None: the model's);
+        `thinking_secret`: the key of thinking signatures (random: like an account's, a
+        signature from another emulator is refused)."""
         super().__init__(host, port)
         self.max_batch_requests = max_batch_requests
         self.max_batch_bytes = max_batch_bytes
+        self.thinking = ThinkingSigner(thinking_secret or os.urandom(32))
         self._defaults = (api_key, min_cacheable_tokens, context_window, seed)
+        self._thinking_defaults = (redacted_thinking_rate, thinking_display)
         self._ids = itertools.count(1)
         self._script_lock = threading.Lock()
         self.reset(clock)
@@ -98,6 +125,8 @@ class ClaudeEmulator(EmulatorServer):
         constructor's options, so one running server can serve many independent tests."""
         api_key, min_cacheable_tokens, context_window, seed = self._defaults
         self.api_key = api_key
+        self.seed = seed
+        self.redacted_thinking_rate, self.thinking_display = self._thinking_defaults
         self.context_window = context_window
         self.clock = clock or EmulatedClock()
         self.cache = PromptCache(self.clock, min_cacheable_tokens)
@@ -227,12 +256,15 @@ class ClaudeEmulator(EmulatorServer):
             self.requests.append(call)
 
     def answer(self, body: Any) -> tuple[Reply, Usage]:
-        """Validate, pick the reply, bill it: what one Messages request comes to."""
+        """Validate, pick the reply, bill it: what one Messages request comes to. The reply
+        returned carries exactly the thoughts that will be rendered."""
         validate_message_request(body, extra_models=self.extra_models)
         if body.get("stream"):
             raise ApiError(
                 "invalid_request_error", "stream: the emulator answers only stream=false"
             )
+        mode = thinking_mode(body, self.thinking_display)
+        self.thinking.check(body, mode)
         with self._script_lock:
             reply = self._script.take(body)
         if reply is None and self.responder is not None:
@@ -249,22 +281,38 @@ class ClaudeEmulator(EmulatorServer):
                 f"prompt is too long: {prompt} tokens > {window} maximum",
             )
         usage = self.cache.bill(str(body["model"]), body)
-        produced = output_tokens(reply.content("x"))
+        reply = replace(reply, thoughts=self._thoughts(reply, mode, body))
+        thought = thinking_tokens(reply.thoughts)
+        shown = output_tokens(reply.content("x")) if reply.said or reply.tool_calls else 0
+        produced = max(1, thought + shown)
         room = min(int(body["max_tokens"]), window - prompt)
         if produced > room:
-            reason = (
-                "max_tokens" if room == int(body["max_tokens"]) else "model_context_window_exceeded"
-            )
-            text = (reply.said or "")[: room * 4]
-            reply = Reply(said=text or None, stop_reason=reason)
+            reply, thought = _cut(reply, room, int(body["max_tokens"]))
             produced = max(1, room)
-        return reply, usage.with_output(produced)
+        return reply, usage.with_output(produced, thinking=thought if mode.on else None)
 
-    @staticmethod
+    def _thoughts(
+        self, reply: Reply, mode: ThinkingMode, body: Mapping[str, Any]
+    ) -> tuple[Thought, ...]:
+        thoughts = thoughts_for(reply, mode)
+        if reply.thoughts or not thoughts or self.redacted_thinking_rate <= 0:
+            return thoughts
+        # Not for security: a seeded draw, so the same request is redacted on every run.
+        draw = random.Random(f"{self.seed}:{json.dumps(body, sort_keys=True)}").random()  # noqa: S311
+        if draw < self.redacted_thinking_rate:
+            return (replace(thoughts[0], redacted=True), *thoughts[1:])
+        return thoughts
+
     def render(
-        reply: Reply, usage: Usage, body: Mapping[str, Any], message_id: str, tier: str = "standard"
+        self,
+        reply: Reply,
+        usage: Usage,
+        body: Mapping[str, Any],
+        message_id: str,
+        tier: str = "standard",
     ) -> dict[str, Any]:
-        """The Message JSON for `reply`, exactly the fields of the SDK's Message type."""
+        """The Message JSON for `reply` (as `answer` returned it), exactly the fields of the
+        SDK's Message type."""
         stop_details = None
         if reply.stop_reason == "refusal":
             stop_details = {
@@ -277,7 +325,13 @@ class ClaudeEmulator(EmulatorServer):
             "type": "message",
             "role": "assistant",
             "model": body.get("model"),
-            "content": reply.content(f"toolu_{message_id.removeprefix('msg_')}"),
+            "content": self.thinking.content(
+                reply,
+                reply.thoughts,
+                thinking_mode(body, self.thinking_display),
+                body,
+                f"toolu_{message_id.removeprefix('msg_')}",
+            ),
             "stop_reason": reply.stop_reason,
             "stop_sequence": reply.stop_sequence,
             "stop_details": stop_details,
@@ -346,6 +400,19 @@ class ClaudeEmulator(EmulatorServer):
         self, reply: Reply, usage: Usage, params: Mapping[str, Any], message_id: str
     ) -> dict[str, Any]:
         return self.render(reply, usage, params, message_id, tier="batch")
+
+
+def _cut(reply: Reply, room: int, max_tokens: int) -> tuple[Reply, int]:
+    """`reply` cut at `room` output tokens: its leading thought first, then its text; tool
+    calls dropped. Returns the cut reply and the thinking tokens it kept."""
+    reason = "max_tokens" if room == max_tokens else "model_context_window_exceeded"
+    thoughts = reply.thoughts[:1]
+    if thoughts and thinking_tokens(thoughts) >= room:
+        thoughts = (replace(thoughts[0], text=thoughts[0].text[: room * 4]),)
+        return Reply(thoughts=thoughts, stop_reason=reason), room
+    thought = thinking_tokens(thoughts)
+    text = (reply.said or "")[: (room - thought) * 4]
+    return Reply(said=text or None, thoughts=thoughts, stop_reason=reason), thought
 
 
 def _json(request: Request) -> Any:

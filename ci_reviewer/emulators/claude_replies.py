@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 DEFAULT_TEXT = "No issues found (Claude emulator: nothing was scripted for this request)."
@@ -47,12 +47,24 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class Thought:
+    """What the model thought in one thinking block; `redacted` sends it as a
+    `redacted_thinking` block (its text then only counts as tokens)."""
+
+    text: str
+    redacted: bool = False
+
+
+@dataclass(frozen=True)
 class Reply:
     """One scripted model turn. Build it with the class methods; `error_type` makes the call
-    fail with that API error instead (an `errored` result inside a batch)."""
+    fail with that API error instead (an `errored` result inside a batch). `thoughts` are its
+    thinking blocks, rendered only when the request thinks (`claude_thinking`): the first one
+    leads the turn, the n-th (n >= 1) comes just before tool call n."""
 
     said: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    thoughts: tuple[Thought, ...] = ()
     stop_reason: str = "end_turn"
     stop_sequence: str | None = None
     refusal_category: str | None = None
@@ -104,8 +116,20 @@ class Reply:
     def error(cls, error_type: str, message: str = "scripted error") -> Reply:
         return cls(error_type=error_type, error_message=message)
 
+    def thinking(self, *thoughts: str | Thought) -> Reply:
+        """This reply with these thoughts instead of the emulator's default one: the first
+        leads the turn, each further one comes just before the next tool call."""
+        chosen = tuple(t if isinstance(t, Thought) else Thought(t) for t in thoughts)
+        if len(chosen) > max(1, len(self.tool_calls)):
+            raise ValueError(
+                f"{len(chosen)} thoughts for {len(self.tool_calls)} tool call(s): one leads "
+                "the turn, each further one precedes a tool call after the first"
+            )
+        return replace(self, thoughts=chosen)
+
     def content(self, id_prefix: str) -> list[dict[str, Any]]:
-        """The response's content blocks; tool_use ids are `{id_prefix}_{n}`."""
+        """The response's text and tool_use blocks (no thinking: `claude_thinking` renders
+        the whole turn); tool_use ids are `{id_prefix}_{n}`."""
         blocks: list[dict[str, Any]] = []
         if self.said:
             blocks.append({"type": "text", "text": self.said})

@@ -8,7 +8,8 @@ spaces, non-ASCII kept, and `cache_control` removed (so marking a breakpoint cos
 Input tokens are the sum over blocks, so any prefix has an exact token count and
 input + cache_creation + cache_read always add up to the whole prompt. Output tokens are
 ceil(chars/4) (at least 1) over the text of text blocks plus name and canonical input of
-tool_use blocks.
+tool_use blocks, plus, for a reply that thinks, ceil(chars/4) of each thought's whole text
+(shown, omitted or redacted alike; `claude_thinking`).
 
 Caching, as the real API describes it: breakpoints are blocks carrying `cache_control` and,
 with the top-level `cache_control` parameter, the last block. A cache entry is keyed by the
@@ -127,12 +128,14 @@ class Usage:
     cache_read_input_tokens: int = 0
     cache_creation_5m: int = 0
     cache_creation_1h: int = 0
+    # Of the output, what thinking took; None when the request did not think.
+    thinking_tokens: int | None = None
 
     @property
     def prompt_tokens(self) -> int:
         return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
 
-    def with_output(self, tokens: int) -> Usage:
+    def with_output(self, tokens: int, thinking: int | None = None) -> Usage:
         return Usage(
             self.input_tokens,
             tokens,
@@ -140,10 +143,11 @@ class Usage:
             self.cache_read_input_tokens,
             self.cache_creation_5m,
             self.cache_creation_1h,
+            thinking,
         )
 
     def to_json(self, service_tier: str) -> dict[str, Any]:
-        return {
+        usage: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
@@ -154,6 +158,9 @@ class Usage:
             },
             "service_tier": service_tier,
         }
+        if self.thinking_tokens is not None:
+            usage["output_tokens_details"] = {"thinking_tokens": self.thinking_tokens}
+        return usage
 
 
 def _prefix_keys(model: str, blocks: Sequence[PromptBlock]) -> Iterator[str]:

@@ -12,8 +12,13 @@ the finishing turn sends `tool_choice: none`.
 
 Every stop_reason is handled: tool_use (run all calls in parallel, answer in one message),
 end_turn/stop_sequence (parse), pause_turn (send the turn back to continue), max_tokens (one
-"shorter, please" turn, else keep the complete findings), refusal (recorded),
-model_context_window_exceeded (keep what is valid).
+"shorter, please" turn, else keep the complete findings; a turn that is all thinking is
+reported as such), refusal (recorded), model_context_window_exceeded (keep what is valid).
+
+Thinking (on by default on the 5.5 models; no `thinking` parameter is sent, so each model
+thinks its own default way): every assistant turn goes back with its thinking and
+redacted_thinking blocks unchanged and in place, and answers are read from text blocks only.
+Thinking counts against `max_tokens`, hence a default that leaves room for it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from ci_reviewer.review.findings import (
 )
 from ci_reviewer.review.sandbox import Refusal, Sandbox
 from ci_reviewer.review.tools import TOOL_DEFINITIONS, RepoTools, ToolOutcome
+from ci_reviewer.review.turns import answer_text, assistant_blocks, only_thinking
 
 Status = Literal["reviewed", "not-reviewed", "refused"]
 
@@ -50,7 +56,7 @@ class Budgets:
     max_turns: int = 8
     max_tool_calls: int = 40
     max_bytes_fetched: int = 2_000_000
-    max_tokens: int = 8192
+    max_tokens: int = 16_000
 
 
 @dataclass(frozen=True)
@@ -197,48 +203,11 @@ def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:
 Handler = Callable[[ReviewContext, _Conversation, Reply], "FileReview | None"]
 
 
-def _assistant_blocks(message: Reply) -> list[dict[str, Any]]:
-    """The reply's content as the next request sends it back (request fields only)."""
-    blocks: list[dict[str, Any]] = []
-    for block in message.content:
-        kind = block.get("type")
-        if kind == "text":
-            if block.get("text"):
-                blocks.append({"type": "text", "text": block["text"]})
-        elif kind == "tool_use":
-            blocks.append(
-                {
-                    "type": "tool_use",
-                    "id": block["id"],
-                    "name": block["name"],
-                    "input": block["input"],
-                }
-            )
-        else:
-            blocks.append(_without_nulls(block))
-    return blocks
-
-
-def _without_nulls(value: Any) -> Any:
-    """A JSON value without its null fields (a response field that a request must not send)."""
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value
-
-
-def _text(message: Reply) -> str:
-    return "".join(
-        str(block.get("text") or "") for block in message.content if block.get("type") == "text"
-    )
-
-
 def _on_tool_use(
     context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
     calls = [block for block in message.content if block.get("type") == "tool_use"]
-    conversation.messages.append({"role": "assistant", "content": _assistant_blocks(message)})
+    conversation.messages.append({"role": "assistant", "content": assistant_blocks(message)})
     if conversation.finishing:
         refused = ToolOutcome("no more tool calls: give your final answer now", is_error=True)
         outcomes = [refused] * len(calls)
@@ -304,7 +273,7 @@ def _run_calls(context: ReviewContext, calls: list[tuple[str, Any]]) -> list[Too
 def _on_end_turn(
     context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
-    text = _text(message)
+    text = answer_text(message)
     try:
         answer = parse_answer(text, conversation.changed.path)
     except AnswerError as error:
@@ -313,7 +282,7 @@ def _on_end_turn(
                 "not-reviewed", reason=f"invalid answer after a repair turn: {error}"
             )
         conversation.repaired = True
-        blocks = _assistant_blocks(message) or [{"type": "text", "text": "(no answer)"}]
+        blocks = assistant_blocks(message) or [{"type": "text", "text": "(no answer)"}]
         conversation.messages.append({"role": "assistant", "content": blocks})
         conversation.say(prompts.repair_message(str(error)))
         return None
@@ -323,12 +292,20 @@ def _on_end_turn(
 def _on_max_tokens(
     context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
-    text = _text(message)
+    text = answer_text(message)
     try:
         answer = parse_answer(text, conversation.changed.path)
         return conversation.result("reviewed", findings=answer.findings, summary=answer.summary)
     except AnswerError:
         pass
+    if only_thinking(message):
+        # Asking again for a shorter answer would spend max_tokens again on the same thinking.
+        limit = context.budgets.max_tokens
+        return conversation.result(
+            "not-reviewed",
+            reason=f"the model's thinking used all {limit} output tokens (max_tokens) before "
+            "it wrote an answer; raise review.max_tokens",
+        )
     if not conversation.repaired:
         # The cut turn is dropped (a half tool call cannot be answered); ask again, shorter.
         conversation.repaired = True
@@ -349,7 +326,7 @@ def _salvaged(conversation: _Conversation, text: str, why: str) -> FileReview:
 def _on_pause_turn(
     context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview | None:
-    blocks = _assistant_blocks(message)
+    blocks = assistant_blocks(message)
     if blocks:
         conversation.messages.append({"role": "assistant", "content": blocks})
     if conversation.turns >= context.budgets.max_turns:
@@ -367,7 +344,7 @@ def _on_refusal(context: ReviewContext, conversation: _Conversation, message: Re
 def _on_context_exceeded(
     context: ReviewContext, conversation: _Conversation, message: Reply
 ) -> FileReview:
-    text = _text(message)
+    text = answer_text(message)
     try:
         answer = parse_answer(text, conversation.changed.path)
         return conversation.result("reviewed", findings=answer.findings, summary=answer.summary)

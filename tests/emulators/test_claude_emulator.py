@@ -32,7 +32,8 @@ from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator, EmulatedCl
 from ci_reviewer.emulators.claude_replies import DEFAULT_TEXT
 from ci_reviewer.emulators.server import Fault
 
-MODEL = "claude-sonnet-5-5"
+MODEL = "claude-sonnet-5-5"  # thinks by default, as the real one does
+PLAIN_MODEL = "claude-haiku-4-5"  # does not think unless asked: exact figures without thoughts
 READ_FILE = {
     "name": "read_file",
     "description": "Read a file of the repository.",
@@ -83,11 +84,17 @@ def _no_extra(value: Any) -> None:
 
 def ask(client: anthropic.Anthropic, text: str = "Review src/app.py", **options: Any) -> Message:
     options.setdefault("max_tokens", 1000)
+    options.setdefault("model", MODEL)
     raw = client.messages.with_raw_response.create(
-        model=MODEL, messages=[{"role": "user", "content": text}], **options
+        messages=[{"role": "user", "content": text}], **options
     )
     strict(Message, raw.json())
     return raw.parse()
+
+
+def text_of(message: Any) -> str:
+    """The answer of a message: its text blocks (a thinking model leads with thinking)."""
+    return "".join(block.text for block in message.content if block.type == "text")
 
 
 def raw_post(
@@ -111,7 +118,7 @@ def raw_post(
 def test_parallel_tool_calls_round_trip(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
     emu.enqueue(Reply.tool_use([("read_file", {"path": "a.py"}), ("read_file", {"path": "b.py"})]))
     emu.enqueue(Reply.text("Two files read; no findings."))
-    messages: list[Any] = [{"role": "user", "content": "Review a.py"}]
+    messages: list[Any] = [{"role": "user", "content": "Review src/app.py"}]
     first = ask(client, tools=[READ_FILE])
     assert first.stop_reason == "tool_use"
     calls = [block for block in first.content if block.type == "tool_use"]
@@ -134,8 +141,8 @@ def test_parallel_tool_calls_round_trip(emu: ClaudeEmulator, client: anthropic.A
         model=MODEL, max_tokens=500, messages=messages, tools=[READ_FILE]
     )
     assert second.stop_reason == "end_turn"
-    assert second.content[0].type == "text"
-    assert second.content[0].text == "Two files read; no findings."
+    assert [block.type for block in second.content] == ["thinking", "text"]
+    assert text_of(second) == "Two files read; no findings."
     seen = emu.requests[1].body["messages"][2]["content"]
     assert [block["tool_use_id"] for block in seen] == [c.id for c in calls]
     assert emu.requests[1].headers["authorization"] == "Bearer test-key"
@@ -266,9 +273,9 @@ def test_structured_output_scripted_and_default(
     config: Any = {"format": {"type": "json_schema", "schema": schema}}
     emu.enqueue(Reply.json({"findings": [], "summary": "fine", "score": 9, "blocking": False}))
     scripted = ask(client, output_config=config)
-    assert json.loads(scripted.content[0].text)["summary"] == "fine"  # type: ignore[union-attr]
+    assert json.loads(text_of(scripted))["summary"] == "fine"
     default = ask(client, output_config=config)
-    document = json.loads(default.content[0].text)  # type: ignore[union-attr]
+    document = json.loads(text_of(default))
     jsonschema.validate(document, schema)
     assert document == {
         "findings": [{"severity": "high", "line": 0}],
@@ -296,7 +303,7 @@ def test_every_stop_reason_can_be_scripted(
     emu.enqueue(Reply.stop(reason, "partial answer", category="cyber", sequence="###"))
     message = ask(client)
     assert message.stop_reason == reason
-    assert message.content[0].text == "partial answer"  # type: ignore[union-attr]
+    assert text_of(message) == "partial answer"
     if reason == "refusal":
         assert message.stop_details is not None
         assert message.stop_details.category == "cyber"
@@ -307,16 +314,16 @@ def test_every_stop_reason_can_be_scripted(
 
 def test_pause_turn_may_carry_no_content(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
     emu.enqueue(Reply.stop("pause_turn"))
-    message = ask(client)
+    message = ask(client, model=PLAIN_MODEL)
     assert (message.stop_reason, message.content) == ("pause_turn", [])
 
 
 def test_long_reply_is_cut_at_max_tokens(emu: ClaudeEmulator, client: anthropic.Anthropic) -> None:
     emu.enqueue(Reply.text("word " * 100))
-    message = ask(client, max_tokens=10)
+    message = ask(client, max_tokens=10, model=PLAIN_MODEL)
     assert message.stop_reason == "max_tokens"
     assert message.usage.output_tokens == 10
-    assert message.content[0].text == ("word " * 100)[:40]  # type: ignore[union-attr]
+    assert text_of(message) == ("word " * 100)[:40]
 
 
 def test_context_window_overflow(client: anthropic.Anthropic, emu: ClaudeEmulator) -> None:
@@ -350,12 +357,13 @@ def test_default_demo_reads_the_named_file_then_answers(
             },
         ],
     )
-    assert (second.stop_reason, second.content[0].text) == ("end_turn", DEFAULT_TEXT)  # type: ignore[union-attr]
-    assert ask(client, text="hello").content[0].text == DEFAULT_TEXT  # type: ignore[union-attr]
+    assert (second.stop_reason, text_of(second)) == ("end_turn", DEFAULT_TEXT)
+    assert text_of(ask(client, text="hello")) == DEFAULT_TEXT
 
 
 def test_forced_tool_choice_calls_that_tool(client: anthropic.Anthropic) -> None:
-    message = ask(client, tools=[READ_FILE], tool_choice={"type": "tool", "name": "read_file"})
+    forced: Any = {"type": "tool", "name": "read_file"}
+    message = ask(client, tools=[READ_FILE], tool_choice=forced, model=PLAIN_MODEL)
     assert message.content[0].type == "tool_use"
     assert message.content[0].input == {"path": ""}
 
@@ -371,7 +379,7 @@ def test_predicates_route_concurrent_conversations(
     answers: dict[str, str] = {}
 
     def review(name: str) -> None:
-        answers[name] = ask(client, text=f"review src/{name}.py").content[0].text  # type: ignore[union-attr]
+        answers[name] = text_of(ask(client, text=f"review src/{name}.py"))
 
     threads = [threading.Thread(target=review, args=(n,)) for n in ("d", "c", "b", "a")]
     for thread in threads:
@@ -387,8 +395,8 @@ def test_responder_scripts_programmatically(
 ) -> None:
     emu.responder = lambda body: Reply.text(f"{len(body['messages'])} message(s)")
     emu.enqueue(Reply.text("queued first"))
-    assert ask(client).content[0].text == "queued first"  # type: ignore[union-attr]
-    assert ask(client).content[0].text == "1 message(s)"  # type: ignore[union-attr]
+    assert text_of(ask(client)) == "queued first"
+    assert text_of(ask(client)) == "1 message(s)"
 
 
 def test_scripted_api_error_has_the_right_status(
@@ -660,7 +668,7 @@ def test_batch_ends_after_n_polls_with_shuffled_results(
     for result in results:
         assert result.result.type == "succeeded"
         message = result.result.message
-        assert message.content[0].text == f"answer for {result.custom_id}"  # type: ignore[union-attr]
+        assert text_of(message) == f"answer for {result.custom_id}"
         assert message.usage.service_tier == "batch"
     assert order == [r.custom_id for r in results_of(emu, client, created.id)]
 
@@ -822,7 +830,7 @@ def test_emulate_command_serves_both_apis_until_interrupted(tmp_path: Path) -> N
             reply = claude.messages.create(
                 model=MODEL, max_tokens=50, messages=[{"role": "user", "content": "hi"}]
             )
-        assert reply.content[0].text == DEFAULT_TEXT  # type: ignore[union-attr]
+        assert text_of(reply) == DEFAULT_TEXT
         auth = github.Auth.Token(exported["GITHUB_TOKEN"])
         with github.Github(base_url=exported["GITHUB_API_URL"], auth=auth) as hub:
             pull = hub.get_repo(exported["GITHUB_REPOSITORY"]).get_pull(1)

@@ -37,7 +37,8 @@ def test_tool_round_trip_brings_the_fetched_file_to_the_model(
     second = emu.requests[1].body["messages"]
     results = second[-1]["content"]
     assert results[0]["type"] == "tool_result"
-    assert results[0]["tool_use_id"] == second[-2]["content"][0]["id"]
+    calls = [block for block in second[-2]["content"] if block["type"] == "tool_use"]
+    assert results[0]["tool_use_id"] == calls[0]["id"]
     assert "import calc" in results[0]["content"]
     assert not results[0].get("is_error")
     assert [f.title for f in result.findings] == ["add subtracts"]
@@ -109,10 +110,10 @@ def test_pause_turn_is_sent_back_to_continue(
     result = review(client, repo)
 
     continued = emu.requests[1].body["messages"]
-    assert continued[-1] == {
-        "role": "assistant",
-        "content": [{"type": "text", "text": "Still looking"}],
-    }
+    paused = emu.requests[0].response
+    assert paused is not None
+    assert [block["type"] for block in paused["content"]] == ["thinking", "text"]
+    assert continued[-1] == {"role": "assistant", "content": paused["content"]}
     assert result.files[0].status == "reviewed"
     assert result.files[0].stop_reasons == ("pause_turn", "end_turn")
 

@@ -91,16 +91,13 @@ def structured_output(message: Mapping[str, Any]) -> dict[str, Any] | Rejected:
     """The JSON object a structured-output answer holds, or why there is none.
 
     Every stop_reason is handled: only `end_turn` (and `stop_sequence`) carry a complete
-    answer; the others say why the answer is missing or cut short.
+    answer; the others say why the answer is missing or cut short. The answer is read from
+    the text blocks: a thinking model's message leads with thinking blocks, never the answer.
     """
-    stop = message.get("stop_reason")
-    if stop == "refusal":
-        return Rejected("the model declined to answer (refusal)")
-    if stop in ("max_tokens", "model_context_window_exceeded"):
-        return Rejected(f"the answer was cut short ({stop}); raise max_tokens or split the file")
-    if stop in ("tool_use", "pause_turn"):
-        return Rejected(f"unexpected stop_reason {stop} in a single-shot batch request")
     blocks = message.get("content") or ()
+    unanswered = _why_no_answer(message.get("stop_reason"), blocks, message.get("usage"))
+    if unanswered is not None:
+        return unanswered
     texts = [
         block.get("text") or ""
         for block in blocks
@@ -114,6 +111,28 @@ def structured_output(message: Mapping[str, Any]) -> dict[str, Any] | Rejected:
     if not isinstance(value, dict):
         return Rejected("the answer is not a JSON object")
     return value
+
+
+def _why_no_answer(stop: Any, blocks: Any, usage: Any) -> Rejected | None:
+    """Why a message with this stop_reason holds no complete answer (None: it may hold one)."""
+    if stop == "refusal":
+        return Rejected("the model declined to answer (refusal)")
+    if stop == "max_tokens" and _only_thinking(blocks):
+        spent = usage.get("output_tokens") if isinstance(usage, dict) else None
+        return Rejected(
+            f"the model's thinking used all {spent} output tokens (max_tokens) before it "
+            "wrote an answer; raise the job's max_tokens"
+        )
+    if stop in ("max_tokens", "model_context_window_exceeded"):
+        return Rejected(f"the answer was cut short ({stop}); raise max_tokens or split the file")
+    if stop in ("tool_use", "pause_turn"):
+        return Rejected(f"unexpected stop_reason {stop} in a single-shot batch request")
+    return None
+
+
+def _only_thinking(blocks: Any) -> bool:
+    kinds = {block.get("type") for block in blocks if isinstance(block, dict)}
+    return bool(kinds) and kinds <= {"thinking", "redacted_thinking"}
 
 
 def validated_answer(
