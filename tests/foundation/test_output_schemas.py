@@ -10,6 +10,8 @@ validators' rules are read from the validators themselves (their pydantic JSON s
 
 from __future__ import annotations
 
+import json
+
 import re
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -25,7 +27,7 @@ from ci_reviewer.batch.jobs import test_generation
 from ci_reviewer.batch.jobs.report import ReportKind
 from ci_reviewer.batch.jobs.security_audit import SecurityAuditKind, _AuditAnswer
 from ci_reviewer.batch.jobs.test_generation import Delivery, TestGenerationKind
-from ci_reviewer.batch.requests import RequestBuilder, params_of
+from ci_reviewer.batch.requests import RequestBuilder
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.review import agent, findings
@@ -68,7 +70,7 @@ def _sent_by_batch_kinds(workdir: Path) -> dict[str, dict[str, Any]]:
         line = RequestBuilder(kind, job, "claude-sonnet-5-5").build(
             SourceFile("app.py", "0" * 40, "def f():\n    return 1\n")
         )
-        sent[name] = dict(params_of(line.line)["output_config"]["format"]["schema"])
+        sent[name] = dict(json.loads(line.line)["params"]["output_config"]["format"]["schema"])
     return sent
 
 
