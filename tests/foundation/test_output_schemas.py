@@ -11,7 +11,6 @@ validators' rules are read from the validators themselves (their pydantic JSON s
 from __future__ import annotations
 
 import json
-
 import re
 import subprocess
 from collections.abc import Iterator, Mapping
