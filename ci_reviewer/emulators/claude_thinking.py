@@ -2,7 +2,8 @@
 their signatures, and the checks the API makes on thinking blocks sent back.
 
 Which requests think: the request's `thinking.type`, else the model's default from
-`data/claude_models.json` (a model not listed there does not think unless asked). The display
+the model table `data/models.json` (a model it says does not think by default does not
+think unless asked). The display
 is `thinking.display`, else the emulator's `display` option, else the model's default:
 "omitted" shows an empty `thinking` (its tokens are billed all the same), "summarized" shows
 the thought. `adaptive`/`enabled` think up front: the reply leads with a thinking block (the
@@ -95,24 +96,39 @@ _SEALED = 1 + 3 * _DIGEST
 
 @dataclass(frozen=True)
 class ModelThinking:
-    """One model's thinking facts (see `data/claude_models.json`)."""
+    """One model's thinking facts (see `model_thinking`)."""
 
     default: str
     accepts: tuple[str, ...]
     display: str
 
 
+# What a model that the table says thinks, but whose thinking the table does not detail,
+# is emulated as: adaptive by default, with the display the 5.5 models document.
+_DERIVED = {
+    "always-on": ModelThinking("adaptive", ("adaptive",), "omitted"),
+    "on-by-default": ModelThinking("adaptive", ("adaptive", "disabled"), "omitted"),
+}
+
+
 @cache
 def model_thinking() -> dict[str, ModelThinking]:
-    raw = json.loads(resources.files("ci_reviewer.data").joinpath("claude_models.json").read_text())
-    return {
-        name: ModelThinking(
-            str(entry["thinking"]["default"]),
-            tuple(entry["thinking"]["accepts"]),
-            str(entry["thinking"]["display"]),
-        )
-        for name, entry in raw["models"].items()
-    }
+    """Each thinking model's facts, from the one model table (`data/models.json`): its
+    `thinking` entry where the table has one, else derived from `adaptive_thinking`."""
+    raw = json.loads(resources.files("ci_reviewer.data").joinpath("models.json").read_text())
+    facts: dict[str, ModelThinking] = {}
+    for name, entry in raw["models"].items():
+        detail = entry.get("thinking")
+        if detail is not None:
+            facts[name] = ModelThinking(
+                str(detail["default"]), tuple(detail["accepts"]), str(detail["display"])
+            )
+        elif entry.get("adaptive_thinking") in _DERIVED:
+            facts[name] = _DERIVED[entry["adaptive_thinking"]]
+    for alias, name in (raw.get("aliases") or {}).items():
+        if name in facts:
+            facts[alias] = facts[name]
+    return facts
 
 
 @dataclass(frozen=True)

@@ -327,3 +327,26 @@ def test_batch_results_carry_the_same_thinking_blocks(
         for r in lines.values()
     }
     assert answers == {json.dumps({"summary": "ok"}), DEFAULT_TEXT}
+
+
+# Every model of the table with its thinking when a request does not ask, as the model
+# pages state it (written out here, not read from the table the emulator reads).
+THINKS_UNASKED = {
+    "claude-fable-5-2": True,  # adaptive, always on
+    "claude-opus-5-5": True,
+    "claude-opus-5": True,  # on by default since Opus 5
+    "claude-haiku-5-5": True,
+    "claude-opus-4-8": False,  # adaptive thinking only when asked
+    "claude-sonnet-4-6": False,
+    "claude-haiku-4-5": False,  # extended thinking only, when asked
+    "claude-haiku-4-5-20251001": False,  # its dated name, the same model
+}
+
+
+@pytest.mark.parametrize(("model", "thinks"), sorted(THINKS_UNASKED.items()))
+def test_a_model_thinks_unasked_exactly_when_the_model_table_says_so(
+    client: anthropic.Anthropic, model: str, thinks: bool
+) -> None:
+    reply = create(client, [{"role": "user", "content": QUESTION}], model=model)
+    kinds = [block.type for block in reply.content]
+    assert kinds == (["thinking", "text"] if thinks else ["text"])
