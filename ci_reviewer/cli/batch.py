@@ -319,6 +319,7 @@ def job_run(
                     run_id=environ.get("GITHUB_RUN_ID") or "local",
                     environ=environ,
                     sarif_path=run.workdir / f"ci-reviewer-{job_name}.sarif",
+                    policy=run.config.secret_policy,
                 )
             ),
             workdir=run.workdir,
@@ -327,6 +328,7 @@ def job_run(
             now=_utc_now,
             checkpoint=_kill_at(environ.get("CI_REVIEWER_KILL_AT")),
             progress=progress,
+            policy=run.config.secret_policy,
         )
     if progress is not None:
         click.echo("", err=True)  # end the progress line

@@ -39,6 +39,7 @@ from ci_reviewer.batch.paths import RefusedPath, place, with_marker
 from ci_reviewer.batch.verify import Verification, run_verification
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
+from ci_reviewer.secret_policy import SecretPolicy
 
 SYSTEM = (
     "You write unit tests for the source files of a repository. For the file you are given, "
@@ -101,12 +102,19 @@ class TestGenerationKind:
     __test__ = False  # a domain name, not a pytest test class
     prefix = "testgen"
 
-    def __init__(self, name: str, job: JobConfig, workdir: Path, delivery: Delivery) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: JobConfig,
+        workdir: Path,
+        delivery: Delivery,
+        policy: SecretPolicy | None = None,
+    ) -> None:
         self.name = name
         self.job = job
         self.workdir = workdir
         self.delivery = delivery
-        self.repository = RepositoryContext(workdir)
+        self.repository = RepositoryContext(workdir, policy)
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
@@ -148,6 +156,9 @@ class TestGenerationKind:
         if existing:
             lines += ["", "Existing tests for it (do not repeat them): " + ", ".join(existing)]
         return "\n".join(lines)
+
+    def withheld_context(self) -> tuple[tuple[str, str], ...]:
+        return self.repository.take_withheld()
 
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
