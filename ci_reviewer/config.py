@@ -11,13 +11,21 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from ci_reviewer.config_yaml import Marks, load_yaml
 from ci_reviewer.errors import ConfigError, Location
 from ci_reviewer.globs import GlobPatternError, compile_globs
+from ci_reviewer.secret_policy import SecretPolicy
 
 DEFAULT_CONFIG_PATH = ".github/ci-reviewer.yml"
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -144,12 +152,44 @@ class JobConfig(_Strict):
         return "pull-request" if self.kind == "test-generation" else "issue"
 
 
+_GLOB_CHARACTERS = frozenset("*?[]{}!")
+
+
+def _exact_path(path: str) -> str:
+    """One `secrets.allow` entry: an exact repository path (checked per entry, so that an
+    error points at the entry's own line)."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or ".." in parts:
+        raise ValueError(
+            f"{path!r} must be a path relative to the repository root, "
+            "with '/' separators and no '..'"
+        )
+    if "" in parts or "." in parts:
+        raise ValueError(f"{path!r} must be written plainly (no '//', no './')")
+    if _GLOB_CHARACTERS & set(path):
+        raise ValueError(
+            f"{path!r} is a pattern; list each allowed file by its exact path, "
+            "so that no new secret can slip in under a pattern"
+        )
+    if parts[0] == ".git":
+        raise ValueError(f"{path!r} is inside .git, which is never read")
+    return path
+
+
+class SecretsConfig(_Strict):
+    """Exceptions to the secret policy (`ci_reviewer.secret_policy`), for the review and
+    every job: exact repository paths only, so that no new file slips in under a pattern."""
+
+    allow: list[Annotated[str, AfterValidator(_exact_path)]] = []
+
+
 class Config(_Strict):
     """The whole file."""
 
     model: str = DEFAULT_MODEL
     review: ReviewConfig = ReviewConfig()
     jobs: dict[str, JobConfig] = {}
+    secrets: SecretsConfig = SecretsConfig()
 
     @field_validator("jobs", mode="before")
     @classmethod
@@ -177,6 +217,11 @@ class Config(_Strict):
                 f"no job named {name!r} in the config (jobs: {known})",
                 hint="add it under `jobs:` or pass one of the configured names to --job",
             ) from None
+
+    @property
+    def secret_policy(self) -> SecretPolicy:
+        """The one secret policy of this config, for the review and every job."""
+        return SecretPolicy.of(self.secrets.allow)
 
     def model_for(self, override: str | None = None, job: str | None = None) -> str:
         if override:
@@ -225,7 +270,7 @@ def parse_config(text: str, file: str) -> Config:
         return Config()
     if not isinstance(data, dict):
         raise ConfigError(
-            "the config must be a mapping of keys (model, review, jobs)",
+            "the config must be a mapping of keys (model, review, jobs, secrets)",
             Location(file, 1, 1),
         )
     try:
@@ -275,4 +320,6 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         return ReviewConfig
     if loc[0] == "jobs" and len(loc) == 2:
         return JobConfig
+    if loc[0] == "secrets" and len(loc) == 1:
+        return SecretsConfig
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from ci_reviewer.batch.collect import (
     CollectStats,
@@ -37,6 +37,17 @@ Planned = BatchRequest | PlannedRequest
 Work = tuple[str, str, int]  # (path, blob sha, attempt)
 
 
+class Withheld(NamedTuple):
+    """A planned request whose message left context files out under the secret policy:
+    the outcome, and (path, reason) of each file left out (sent back to be counted)."""
+
+    outcome: tuple[str, int] | BatchRequest
+    context: tuple[tuple[str, str], ...]
+
+
+Outcome = str | tuple[str, int] | BatchRequest | Withheld
+
+
 class Resend:
     """Builds requests, and builds a planned one again when its batch is sent (the line
     source of `split.BatchBody`): from the checkout as collected, or for a retried request
@@ -45,7 +56,7 @@ class Resend:
     def __init__(self, run: JobRun, head: str) -> None:
         self.builder = RequestBuilder(run.kind, run.job, run.model)
         self.workdir = run.workdir
-        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes)
+        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes, run.policy)
         self.from_store: set[str] = set()
 
     def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
@@ -60,7 +71,9 @@ class Resend:
             source = stored_source(self.workdir, path, content_hash)
         else:
             source = self.content.source(path, content_hash)
-        return self.builder.build(source, attempt).line
+        line = self.builder.build(source, attempt).line
+        self.builder.kind.withheld_context()  # counted when planned; built again here
+        return line
 
 
 class Planner:
@@ -72,21 +85,26 @@ class Planner:
     def __init__(self, resend: Resend, skip_generated: bool, full: bool) -> None:
         self._load = resend.content.load
         self._builder = resend.builder
+        self._withheld = resend.builder.kind.withheld_context
         self._skip_generated = skip_generated
         self._full = full
 
-    def __call__(self, chunk: list[Work]) -> list[str | tuple[str, int] | BatchRequest]:
-        load, skip_generated = self._load, self._skip_generated
-        out: list[str | tuple[str, int] | BatchRequest] = []
+    def __call__(self, chunk: list[Work]) -> list[Outcome]:
+        load, skip_generated, withheld = self._load, self._skip_generated, self._withheld
+        out: list[Outcome] = []
         for path, sha, attempt in chunk:
             loaded = load(path, sha, skip_generated)
+            outcome: tuple[str, int] | BatchRequest
             if isinstance(loaded, str):
                 out.append(loaded)
-            elif self._full:
-                out.append(self._builder.build(loaded, attempt))
+                continue
+            if self._full:
+                outcome = self._builder.build(loaded, attempt)
             else:
                 planned = self._builder.plan(loaded, attempt)
-                out.append((planned.custom_id, planned.size))
+                outcome = (planned.custom_id, planned.size)
+            left_out = withheld()
+            out.append(Withheld(outcome, left_out) if left_out else outcome)
         return out
 
 
@@ -134,6 +152,7 @@ def _requests(
         PathFilter.build(run.job.include, run.job.exclude, run.job.skip_generated),
         run.job.max_file_bytes,
         run.job.skip_generated,
+        run.policy,
     )
     only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
 
@@ -154,16 +173,20 @@ def _requests(
             yield path, sha, retry.entry.attempt if retry and same else 1
 
     planner = Planner(resend, selection.skip_generated, full)
-    for (path, sha, attempt), outcome in ordered_map(planner, work(), workers=workers):
-        if isinstance(outcome, str):
-            stats.skipped[outcome] += 1
+    left_out: set[str] = set()
+    for (path, sha, attempt), result in ordered_map(planner, work(), workers=workers):
+        if isinstance(result, str):
+            stats.skipped[result] += 1
             continue
+        if isinstance(result, Withheld):
+            _count_withheld(result.context, left_out, stats)
+        outcome = result.outcome if isinstance(result, Withheld) else result
         stats.selected += 1
         if isinstance(outcome, BatchRequest):
             yield outcome
         else:
             yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1])
-    yield from _retried(run, resend, retries.values(), pending, stats, full=full)
+    yield from _retried(run, resend, retries.values(), pending, stats, full=full, left_out=left_out)
 
 
 def _retried(
@@ -174,6 +197,7 @@ def _retried(
     stats: CollectStats,
     *,
     full: bool,
+    left_out: set[str],
 ) -> Iterator[Planned]:
     for item in items:
         entry = item.entry
@@ -182,8 +206,25 @@ def _retried(
         if not blob_exists(run.workdir, entry.content_hash):
             stats.skipped["retry content no longer in the checkout"] += 1
             continue
+        # Judged again: the policy (or its allow list) may have changed since it was sent.
+        secret = run.policy.reason(entry.path, read_blob(run.workdir, entry.content_hash))
+        if secret is not None:
+            stats.skipped[secret] += 1
+            continue
         source = stored_source(run.workdir, entry.path, entry.content_hash)
-        yield resend.stored(source, entry.attempt, full)
+        planned = resend.stored(source, entry.attempt, full)
+        _count_withheld(resend.builder.kind.withheld_context(), left_out, stats)
+        yield planned
+
+
+def _count_withheld(
+    context: tuple[tuple[str, str], ...], counted: set[str], stats: CollectStats
+) -> None:
+    """Count each context file left out once per run, however many files import it."""
+    for path, reason in context:
+        if path not in counted:
+            counted.add(path)
+            stats.skipped[f"{reason} (imported module, not attached)"] += 1
 
 
 def stored_source(workdir: Path, path: str, content_hash: str) -> SourceFile:

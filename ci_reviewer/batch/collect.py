@@ -2,7 +2,9 @@
 filters, with binary, huge, vendored and generated files skipped and counted.
 
 Files are yielded one at a time (paths come from one streamed `git ls-tree`, the content from
-the checkout), so the repository is never held in memory. The decision comes in two parts:
+the checkout), so the repository is never held in memory. What the secret policy withholds
+(`ci_reviewer.secret_policy`) is skipped and counted like the rest: by name with the names,
+by content when the content is read. The decision comes in two parts:
 `candidates` judges names and modes (cheap, in the listing's order), `CommittedContent.load`
 what needs the content, so the second can run in worker processes (`assemble.py`). The
 checkout's copy of a file is used only when git says it does not differ from the collected
@@ -27,6 +29,7 @@ from ci_reviewer.batch.path_scope import PathScope
 from ci_reviewer.errors import InputError
 from ci_reviewer.git import GitError, run_git
 from ci_reviewer.globs import PathFilter
+from ci_reviewer.secret_policy import SecretPolicy
 
 # git's own binary heuristic looks for a NUL byte in the first 8000 bytes.
 _BINARY_PROBE = 8000
@@ -106,6 +109,7 @@ class FileSelection:
     paths: PathFilter
     max_file_bytes: int
     skip_generated: bool
+    policy: SecretPolicy = field(default_factory=SecretPolicy)
     scope: PathScope = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,6 +131,7 @@ def candidates(
     stats.commit = commit
     command = ["git", "-C", str(workdir), "ls-tree", "-r", "-z", "--full-tree", commit]
     skip_path = selection.scope.reason_to_skip
+    secret_name = selection.policy.name_reason
     skipped = stats.skipped
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as git:
         assert git.stdout is not None
@@ -138,7 +143,7 @@ def candidates(
             if progress is not None and stats.considered % 1000 == 0:
                 progress(stats.considered, path)
             mode, kind, sha = meta.split()
-            reason = _skip_by_metadata(mode, kind, path) or skip_path(path)
+            reason = _skip_by_metadata(mode, kind, path) or skip_path(path) or secret_name(path)
             if reason is None:
                 yield path, sha
             else:
@@ -176,15 +181,24 @@ class CommittedContent:
     """Reads committed content: from the checkout for paths git says are unchanged, else
     from the object store. Returns the bytes, or the reason to skip the file."""
 
-    def __init__(self, workdir: Path, differing: frozenset[str], max_bytes: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        differing: frozenset[str],
+        max_bytes: int,
+        policy: SecretPolicy | None = None,
+    ) -> None:
         self._root = os.path.join(str(workdir), "")  # with its separator: paths are appended
         self._workdir = workdir
         self._differing = differing
         self._max = max_bytes
+        self._secret = (policy or SecretPolicy()).content_reason
 
     @classmethod
-    def of(cls, workdir: Path, commit: str, max_bytes: int) -> CommittedContent:
-        return cls(workdir, _differing(workdir, commit), max_bytes)
+    def of(
+        cls, workdir: Path, commit: str, max_bytes: int, policy: SecretPolicy | None = None
+    ) -> CommittedContent:
+        return cls(workdir, _differing(workdir, commit), max_bytes, policy)
 
     def source(self, path: str, sha: str) -> SourceFile:
         """A file collected earlier, read again exactly as it was (to send its request).
@@ -196,7 +210,8 @@ class CommittedContent:
 
     def load(self, path: str, sha: str, skip_generated: bool) -> SourceFile | str:
         """The file as text, or the reason its content rules it out (binary, empty, too
-        large, generated). This is the per-file hot path of a large first run."""
+        large, a secret, generated). This is the per-file hot path of a large first run:
+        the secret scan runs over the bytes just read."""
         data = self.read(path, sha)
         if isinstance(data, str):
             return data
@@ -205,6 +220,9 @@ class CommittedContent:
             return "binary"
         if not text:
             return "empty"
+        secret = self._secret(path, data)
+        if secret is not None:
+            return secret
         if skip_generated and _generated(data):
             return _GENERATED
         return SourceFile(path, sha, text)

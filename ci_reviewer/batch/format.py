@@ -102,6 +102,7 @@ def collect_json(result: CollectResult) -> dict[str, Any]:
         "published": result.published.location if result.published else None,
         "warnings": list(result.warnings),
         "adopted": list(result.adopted),
+        "withheld": result.withheld,
     }
 
 
@@ -115,6 +116,9 @@ def collect_text(result: CollectResult, markdown: bool = False) -> str:
     ]
     if result.published:
         lines.append(f"published: {result.published.location} {result.published.detail}".rstrip())
+    if result.withheld:
+        counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.withheld.items()))
+        lines.append(f"not sent to the model (secret policy): {counts}")
     lines += [f"  failed {f.path} (attempt {f.attempt}): {f.reason}" for f in result.failures]
     if result.pending:
         lines.append(f"{len(result.pending)} batch(es) still pending:")

@@ -4,7 +4,7 @@ store, Batches API, clock, checkpoint and progress callbacks) passed in from the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +13,7 @@ from ci_reviewer.batch.collect import Progress
 from ci_reviewer.batch.jobs.base import BatchJobKind
 from ci_reviewer.batch.state import StateStore
 from ci_reviewer.config import JobConfig
+from ci_reviewer.secret_policy import SecretPolicy
 
 if TYPE_CHECKING:  # the SDK behind it is imported only where a client is made
     from ci_reviewer.batch.api import BatchesAPI
@@ -41,3 +42,5 @@ class JobRun:
     checkpoint: Callable[[str], None] = no_checkpoint
     progress: Progress | None = None
     orphan_grace: timedelta = timedelta(minutes=30)
+    # What never goes into a request (`ci_reviewer.secret_policy`), with the config's allow.
+    policy: SecretPolicy = field(default_factory=SecretPolicy)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ci_reviewer.batch.jobs.base import BatchJobKind
 from ci_reviewer.config import JobConfig
+from ci_reviewer.secret_policy import SecretPolicy
 from ci_reviewer.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class KindContext:
     environ: Mapping[str, str] = field(default_factory=dict)
     sarif_path: Path | None = None
     publishing: bool = True
+    policy: SecretPolicy = field(default_factory=SecretPolicy)
 
     def publishes_to_github(self, output: str, where: str) -> bool:
         return self.publishing and output == where
@@ -53,7 +55,7 @@ def kind_for(context: KindContext) -> BatchJobKind:
             else None
         )
         delivery = Delivery(publisher, context.run_id, context.environ)
-        return TestGenerationKind(context.name, job, context.workdir, delivery)
+        return TestGenerationKind(context.name, job, context.workdir, delivery, context.policy)
     if job.kind == "security-audit":
         from ci_reviewer.batch.jobs.security_audit import SecurityAuditKind
         from ci_reviewer.github.publish_issue import IssuePublisher
@@ -63,7 +65,9 @@ def kind_for(context: KindContext) -> BatchJobKind:
             if context.publishes_to_github(output, "issue")
             else None
         )
-        return SecurityAuditKind(context.name, job, context.workdir, issues, context.sarif_path)
+        return SecurityAuditKind(
+            context.name, job, context.workdir, issues, context.sarif_path, policy=context.policy
+        )
     from ci_reviewer.batch.jobs.report import ReportKind
     from ci_reviewer.github.publish_issue import IssuePublisher
 

@@ -80,7 +80,15 @@ def _merged(first: CollectResult, second: CollectResult) -> CollectResult:
         published=second.published or first.published,
         adopted=(*first.adopted, *second.adopted),
         findings=(*first.findings, *second.findings),
+        withheld=_summed(first.withheld, second.withheld),
     )
+
+
+def _summed(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    total = dict(first)
+    for reason, count in second.items():
+        total[reason] = total.get(reason, 0) + count
+    return total
 
 
 def status(job_run: JobRun, *, refresh: bool = True) -> StatusResult:

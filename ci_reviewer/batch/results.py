@@ -16,6 +16,7 @@ same collection id).
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,6 +57,8 @@ class CollectResult:
     adopted: tuple[str, ...] = ()
     # What the kind found (a security audit's findings), for SARIF; empty for other kinds.
     findings: tuple[SarifFinding, ...] = ()
+    # What the secret policy kept out of the collected work (reason -> files).
+    withheld: dict[str, int] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -82,6 +85,7 @@ def collect(run: JobRun) -> CollectResult:
     for submission, _info in ended:
         _ingest_batch(run, document, submission, ingest)
     published = None
+    withheld: dict[str, int] = {}
     if ended:
         batch_ids = tuple(info.id for _, info in ended)
         run.checkpoint("publishing")
@@ -92,8 +96,10 @@ def collect(run: JobRun) -> CollectResult:
             accepted=ingest.accepted,
             failures=ingest.failures,
             retried=ingest.retries,
+            withheld=withheld_by(s for s, _ in ended),
         )
         published = run.kind.publish(collection)
+        withheld = dict(collection.withheld)
         done = {s.intent_id for s, _ in ended}
         save_until_applied(
             run.store,
@@ -113,6 +119,7 @@ def collect(run: JobRun) -> CollectResult:
         published=published,
         adopted=recovery.adopted,
         findings=findings_of(ingest.accepted),
+        withheld=withheld,
     )
 
 
@@ -130,6 +137,14 @@ def findings_of(accepted: Iterable[Accepted]) -> tuple[SarifFinding, ...]:
 
 # The attributes `sarif.SarifFinding` declares (isinstance cannot check a plain Protocol).
 _FINDING_FIELDS = tuple(n for n, v in vars(SarifFinding).items() if isinstance(v, property))
+
+
+def withheld_by(submissions: Iterable[Submission]) -> dict[str, int]:
+    """What the secret policy kept out of the runs behind `submissions`, summed."""
+    total: Counter[str] = Counter()
+    for submission in submissions:
+        total.update(submission.withheld)
+    return dict(sorted(total.items()))
 
 
 def _collection_id(batch_ids: Iterable[str]) -> str:

@@ -50,7 +50,7 @@ class Submission(_Record):
     an orphan is looked for where it may be even after the job switched APIs. `replays`
     names the synchronous runs whose lost answers this work asks for again: its collection
     is published as theirs would have been, so a publication made just before a crash is
-    edited, not made twice."""
+    edited, not made twice. `withheld` counts what the secret policy kept out of the run."""
 
     intent_id: str
     intent_at: datetime
@@ -60,10 +60,13 @@ class Submission(_Record):
     adopted: bool = False
     api: Literal["batch", "sync"] | None = None
     replays: tuple[str, ...] = ()
+    # Files of the submitting run that the secret policy kept out (reason -> count), on the
+    # run's first submission only, for the account its collection publishes.
+    withheld: dict[str, int] = Field(default_factory=dict)
 
     @model_serializer(mode="wrap")
     def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _unwritten_when_unset(write(self), "api", "replays")
+        return _unwritten_when_unset(write(self), "api", "replays", "withheld")
 
     @property
     def collected_as(self) -> tuple[str, ...]:

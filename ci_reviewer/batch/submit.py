@@ -25,6 +25,7 @@ from ci_reviewer.batch.split import PlannedBatch, RecordSpool
 from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, Submission
 from ci_reviewer.batch.store_retry import save_until_applied
 from ci_reviewer.errors import ClaudeAPIError, UsageError
+from ci_reviewer.secret_policy import is_secret_reason
 
 MAX_DECISIONS = 5
 
@@ -113,7 +114,8 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
             if document.last_commit != head:
                 run.store.save(document.model_copy(update={"last_commit": head}), version)
             return result
-        intents, saved = _record_intents(run, document, version, planned, head)
+        withheld = {r: n for r, n in result.skipped.items() if is_secret_reason(r)}
+        intents, saved = _record_intents(run, document, version, planned, head, withheld=withheld)
         batches = []
         for intent, batch in zip(intents, planned, strict=True):
             created, saved = _create(run, intent, batch, resend, saved)
@@ -141,9 +143,12 @@ def _record_intents(
     version: str | None,
     planned: list[PlannedBatch],
     head: str,
+    *,
+    withheld: dict[str, int],
 ) -> tuple[list[Submission], Loaded | None]:
     """Save the intents of `planned`; returns them, and what was saved (None when this run's
-    save was confirmed only by reloading)."""
+    save was confirmed only by reloading). The first intent carries what the secret policy
+    kept out of this run (`withheld`), for the account its collection publishes."""
     now = run.now()
     # Unique to this run: two overlapping runs planning the same files at the same second
     # must not take each other's intent for their own (see `_landed`).
@@ -165,6 +170,7 @@ def _record_intents(
                 custom_ids=ids,
                 api=api,
                 replays=tuple(sorted(replays)),
+                withheld=withheld if index == 0 else {},
             )
         )
         manifest.update(entries)

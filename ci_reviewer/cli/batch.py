@@ -345,6 +345,7 @@ def job_run(
                     environ=environ,
                     sarif_path=run.workdir / f"ci-reviewer-{job_name}.sarif",
                     publishing=not dry_run,
+                    policy=run.config.secret_policy,
                 )
             ),
             workdir=run.workdir,
@@ -353,6 +354,7 @@ def job_run(
             now=_utc_now,
             checkpoint=_kill_at(environ.get("CI_REVIEWER_KILL_AT")),
             progress=progress,
+            policy=run.config.secret_policy,
         )
     if progress is not None:
         click.echo("", err=True)  # end the progress line

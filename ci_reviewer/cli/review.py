@@ -115,7 +115,11 @@ def _review_command(
     source = _load_source(run, local, base, pr_number)
     path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
     source = select_reviewable(
-        source, path_filter, run.workdir, skip_generated=config.skip_generated
+        source,
+        path_filter,
+        run.workdir,
+        skip_generated=config.skip_generated,
+        policy=run.config.secret_policy,
     )
     for skipped in source.skipped:
         diagnostic(f"skipped {skipped.path}: {skipped.reason}", run.redact)
@@ -182,6 +186,7 @@ def _review(
             workdir=run.workdir,
             fail_on=fail_on,
             max_turns=max_turns,
+            policy=run.config.secret_policy,
         )
     for warning in result.warnings:
         diagnostic(f"warning: {warning}", run.redact)
@@ -263,10 +268,17 @@ def _github_review(
                 workdir=run.workdir,
                 fail_on=fail_on,
                 max_turns=max_turns,
+                policy=run.config.secret_policy,
             )
 
     options = FlowOptions(
-        config, model, fail_on, run.workdir, full=full, config_file=config_file_in_checkout(run)
+        config,
+        model,
+        fail_on,
+        run.workdir,
+        full=full,
+        config_file=config_file_in_checkout(run),
+        policy=run.config.secret_policy,
     )
     gh = make_github(github_settings(run))
     try:
@@ -298,7 +310,9 @@ def _dry_run(
 
     config = run.config.review
     requests: list[Mapping[str, Any]] = list(
-        first_requests(source, config, model=model, workdir=run.workdir)
+        first_requests(
+            source, config, model=model, workdir=run.workdir, policy=run.config.secret_policy
+        )
     )
     estimate = estimate_requests(requests, model, ApproximateCounter(), batch=False)
     cost = (

@@ -32,6 +32,7 @@ from ci_reviewer.globs import PathFilter
 from ci_reviewer.review.diff import ReviewSource, select_reviewable
 from ci_reviewer.review.engine import ReviewResult, nothing_to_review
 from ci_reviewer.review.report import format_markdown, headline
+from ci_reviewer.secret_policy import SecretPolicy
 
 if TYPE_CHECKING:
     import github
@@ -54,6 +55,7 @@ class FlowOptions:
     full: bool = False
     # The config's path in the checkout, read at the base commit under pull_request_target.
     config_file: str = DEFAULT_CONFIG_PATH
+    policy: SecretPolicy = field(default_factory=SecretPolicy)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,11 @@ def _source(run: _Run, scope: Scope) -> ReviewSource:
         )
     path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
     return select_reviewable(
-        source, path_filter, run.options.workdir, skip_generated=config.skip_generated
+        source,
+        path_filter,
+        run.options.workdir,
+        skip_generated=config.skip_generated,
+        policy=run.options.policy,
     )
 
 
@@ -263,7 +269,12 @@ def _view(
         state=state,
         fail_on=run.options.fail_on,
         files_reviewed=tuple(review.path for review in result.files),
-        skipped=tuple((s.path, s.reason) for s in result.skipped),
+        skipped=tuple((s.path, s.reason) for s in result.skipped if not s.secret),
+        withheld=tuple(
+            (s.path, s.reason.removeprefix("not sent to the model: "))
+            for s in result.skipped
+            if s.secret
+        ),
         cost_usd=result.cost_usd,
         duration_s=result.duration_s,
         model=result.model,

@@ -126,6 +126,8 @@ class SummaryView:
     fail_on: str
     files_reviewed: Sequence[str] = ()
     skipped: Sequence[tuple[str, str]] = ()
+    # (path, reason) of the changed files the secret policy kept from the model.
+    withheld: Sequence[tuple[str, str]] = ()
     cost_usd: float | None = None
     duration_s: float | None = None
     model: str = ""
@@ -138,6 +140,9 @@ def render_summary(view: SummaryView) -> str:
         lines += _counts_table(view.state, view.fail_on)
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
+    if view.withheld:
+        lines += ["", "**Not sent to the model (secret policy):**"]
+        lines += [f"- `{path}`: {reason}" for path, reason in view.withheld]
     if view.skipped:
         lines += ["", "<details><summary>Skipped files</summary>", ""]
         lines += [f"- `{path}`: {reason}" for path, reason in view.skipped]
@@ -166,7 +171,7 @@ def _facts_line(view: SummaryView) -> str:
     cost = "unknown" if view.cost_usd is None else f"${view.cost_usd:.4f}"
     facts = [
         f"files reviewed: {len(view.files_reviewed)}",
-        f"skipped: {len(view.skipped)}",
+        f"skipped: {len(view.skipped) + len(view.withheld)}",
         f"cost: {cost}",
     ]
     if view.duration_s is not None:

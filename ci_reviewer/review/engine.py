@@ -31,6 +31,7 @@ from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
 from ci_reviewer.review.findings import SEVERITIES, Finding, is_blocking, severity_rank
 from ci_reviewer.review.sandbox import Sandbox
 from ci_reviewer.review.tools import RepoTools
+from ci_reviewer.secret_policy import SecretPolicy
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class ReviewResult:
             "highest_severity": self.highest_severity,
             "findings": [finding.to_json() for finding in self.findings],
             "files": [_file_json(review) for review in self.files],
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "skipped": [
+                {"path": s.path, "reason": s.reason, "secret": s.secret} for s in self.skipped
+            ],
             "usage": self.usage.to_json(),
             "cost_usd": self.cost_usd,
             "duration_s": round(self.duration_s, 3),
@@ -122,6 +125,7 @@ def make_context(
     max_turns: int | None = None,
     structured_output: bool = True,
     prompt_caching: bool = True,
+    policy: SecretPolicy | None = None,
 ) -> ReviewContext:
     """What every conversation of this run shares."""
     budgets = Budgets(
@@ -133,7 +137,7 @@ def make_context(
     return ReviewContext(
         client=client,
         model=model,
-        tools=RepoTools(Sandbox(workdir), source.base_sha),
+        tools=RepoTools(Sandbox(workdir, policy), source.base_sha),
         meter=UsageMeter(model, config.max_cost_usd),
         budgets=budgets,
         system=prompts.system_blocks(config.instructions),
@@ -155,8 +159,10 @@ def run_review(
     max_turns: int | None = None,
     structured_output: bool = True,
     prompt_caching: bool = True,
+    policy: SecretPolicy | None = None,
 ) -> ReviewResult:
-    """Review every file of `source` (already filtered) and gather the result."""
+    """Review every file of `source` (already filtered, the secret policy's files among the
+    skipped) and gather the result; the tools refuse what `policy` withholds."""
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(4, 2 * config.concurrency)) as tool_pool:
         context = make_context(
@@ -169,6 +175,7 @@ def run_review(
             max_turns=max_turns,
             structured_output=structured_output,
             prompt_caching=prompt_caching,
+            policy=policy,
         )
         reviews, api_error = _review_all(context, source.files, config.concurrency)
     return ReviewResult(
@@ -236,11 +243,22 @@ def nothing_to_review(source: ReviewSource, *, model: str, fail_on: str) -> Revi
 
 
 def first_requests(
-    source: ReviewSource, config: ReviewConfig, *, model: str, workdir: Path
+    source: ReviewSource,
+    config: ReviewConfig,
+    *,
+    model: str,
+    workdir: Path,
+    policy: SecretPolicy | None = None,
 ) -> list[dict[str, Any]]:
     """The first turn of every file's conversation, as it would be sent (for --dry-run)."""
     with ThreadPoolExecutor(max_workers=1) as unused_pool:
         context = make_context(
-            None, source, config, model=model, workdir=workdir, tool_pool=unused_pool
+            None,
+            source,
+            config,
+            model=model,
+            workdir=workdir,
+            tool_pool=unused_pool,
+            policy=policy,
         )
         return [first_request(context, changed) for changed in source.files]

@@ -12,6 +12,7 @@ import json
 
 from ci_reviewer.review.diff import ChangedFile, ReviewSource
 from ci_reviewer.review.findings import ANSWER_SCHEMA, CATEGORIES, SEVERITIES
+from ci_reviewer.secret_policy import text_secret
 
 MAX_DIFF_CHARS = 120_000
 MAX_PR_BODY_CHARS = 4_000
@@ -53,10 +54,17 @@ def system_blocks(instructions: str) -> list[dict[str, object]]:
 
 def overview(source: ReviewSource) -> str:
     """The PR as a whole: title, description and the list of changed files."""
-    lines = [f"Pull request: {source.title or '(no title)'}"]
+    title = source.title or "(no title)"
+    if text_secret(title):
+        title = "(title withheld: it holds what looks like a secret)"
+    lines = [f"Pull request: {title}"]
     lines.append(f"Base commit {source.base_sha}, head commit {source.head_sha}.")
     if source.body.strip():
         body = source.body.strip()
+        secret = text_secret(body)
+        if secret:
+            # The description leaves the machine too; the policy names the rule only.
+            body = f"[description withheld under the secret policy: {secret}]"
         if len(body) > MAX_PR_BODY_CHARS:
             body = body[:MAX_PR_BODY_CHARS] + "\n[description truncated]"
         lines += ["", "Description:", body]

@@ -2,54 +2,27 @@
 real before a byte is read.
 
 Refused, with a one-line reason the model can read (never an exception, never a byte from
-outside the checkout): absolute paths, `..`, symlinks whose target leaves the checkout, `.git`
-and other credential stores, secret-looking files (`.env`, keys, certificates, credential
-files), and binary files. The rules apply to the path as asked and to the path it resolves to,
-so a symlink inside the checkout cannot lead to `.git/config` or `.env` either.
+outside the checkout): absolute paths, `..`, symlinks whose target leaves the checkout, `.git`,
+what the secret policy withholds (`ci_reviewer.secret_policy`: `.env` files, keys, credential
+files and stores by name; private key blocks and known token formats by content), and binary
+files. The rules apply to the path as asked and to the path it resolves to, so a symlink
+inside the checkout cannot lead to `.git/config` or `.env` either.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ci_reviewer.secret_policy import SecretPolicy
+
 BINARY_SNIFF_BYTES = 8000
-_DENIED_DIRS = frozenset({".git", ".ssh", ".aws", ".gnupg", ".docker", ".kube", ".azure"})
-_SECRET_NAMES = (
-    ".env",
-    ".env.*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.jks",
-    "*.keystore",
-    "*.kdbx",
-    "*.tfstate",
-    "*.tfstate.*",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    ".netrc",
-    ".npmrc",
-    ".pypirc",
-    ".git-credentials",
-    ".htpasswd",
-    "credentials",
-    "credentials.*",
-    "secrets.*",
-    "*.secret",
-    "service-account*.json",
-)
-# Templates that document variables without holding values: useful context, not secrets.
-_SAFE_TEMPLATES = (".env.example", ".env.sample", ".env.template", ".env.dist")
-# Every path a tool touches is checked, twice: one compiled alternation, not 25 fnmatch calls.
-_SECRET_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in _SECRET_NAMES))
+# The repository's internals: refused whatever the secret policy allows.
+_INTERNAL = ".git"
+# A file searched for secrets before search_code shows a line of it is read this far.
+MAX_SCANNED_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -59,30 +32,43 @@ class Refusal:
     reason: str
 
 
-def secret_reason(parts: tuple[str, ...]) -> str | None:
-    """Why a repository-relative path must not be shown to the model, if it must not."""
-    for part in parts[:-1]:
-        if part.lower() in _DENIED_DIRS:
-            return f"{part}/ is off limits (credentials and repository internals)"
-    if not parts:
-        return None
-    name = parts[-1].lower()
-    if name in _DENIED_DIRS:
-        return f"{parts[-1]} is off limits (credentials and repository internals)"
-    if name in _SAFE_TEMPLATES:
-        return None
-    if _SECRET_NAME.match(name):
-        return f"{parts[-1]} looks like a secret (keys, credentials, .env) and is never read"
-    return None
+def withheld(reason: str) -> str:
+    """How a refusal under the secret policy reads (the rule, never the secret)."""
+    return f"{reason} (secret policy); never read"
 
 
 class Sandbox:
     """Resolves repository paths inside `root`, refusing everything listed above."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, policy: SecretPolicy | None = None) -> None:
         self.root = Path(os.path.realpath(root))
+        self.policy = policy or SecretPolicy()
         self._root = str(self.root)
         self._inside = os.path.join(self._root, "")
+
+    def name_refusal(self, parts: tuple[str, ...]) -> str | None:
+        """Why a repository path must not be shown by its name alone, if it must not."""
+        for part in parts:
+            if part.lower() == _INTERNAL:
+                return f"{part}/ is off limits (repository internals)"
+        reason = self.policy.name_reason("/".join(parts)) if parts else None
+        return withheld(reason) if reason else None
+
+    def content_refusal(self, path: str, data: bytes) -> str | None:
+        """Why content read from `path` must not be shown, if it must not."""
+        reason = self.policy.content_reason(path, data)
+        return withheld(reason) if reason else None
+
+    def secret_in(self, requested: str) -> str | None:
+        """Why a file must not be shown, by its name or its content, if it must not;
+        unreadable files are not this check's concern (a read refuses them)."""
+        resolved = self.resolve(requested)
+        if isinstance(resolved, Refusal):
+            return resolved.reason
+        read = _read_regular(resolved, MAX_SCANNED_BYTES)
+        if isinstance(read, str):
+            return None
+        return self.content_refusal(self.display(resolved), read[0])
 
     def relative_parts(self, requested: object) -> tuple[str, ...] | Refusal:
         """The normalized parts of a repository-relative path ('' or '.' is the root)."""
@@ -99,7 +85,7 @@ class Sandbox:
         parts = tuple(part for part in text.split("/") if part not in ("", "."))
         if ".." in parts:
             return Refusal(f"{requested}: '..' is refused; paths stay inside the repository")
-        reason = secret_reason(parts)
+        reason = self.name_refusal(parts)
         return Refusal(f"{requested}: {reason}") if reason else parts
 
     def resolve(self, requested: object) -> Path | Refusal:
@@ -113,7 +99,7 @@ class Sandbox:
         if not real.startswith(self._inside):
             return Refusal(f"{requested}: a symlink leads outside the repository; refused")
         real_parts = tuple(real[len(self._inside) :].split(os.sep))
-        reason = secret_reason(real_parts)
+        reason = self.name_refusal(real_parts)
         if reason:
             return Refusal(f"{requested}: resolves to {'/'.join(real_parts)}; {reason}")
         return Path(real)
@@ -134,6 +120,9 @@ class Sandbox:
         data, size = read
         if is_binary(data):
             return Refusal(f"{requested}: binary file; only text files can be read")
+        secret = self.content_refusal(self.display(resolved), data)
+        if secret:
+            return Refusal(f"{requested}: {secret}")
         text = data.decode("utf-8", errors="replace")
         return TextFile(self.display(resolved), text, size, truncated=size > limit)
 

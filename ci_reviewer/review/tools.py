@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ci_reviewer.git import run_git
-from ci_reviewer.review.sandbox import Refusal, Sandbox, is_binary, secret_reason
+from ci_reviewer.review.sandbox import Refusal, Sandbox, is_binary
 
 MAX_FILE_BYTES = 400_000
 MAX_OUTPUT_CHARS = 60_000
@@ -150,7 +150,11 @@ class RepoTools:
             return _error(f"{path}: not a file at the base commit {self.base_sha[:12]}")
         if is_binary(result.stdout):
             return _error(f"{path}: binary file at the base commit; only text can be read")
-        text = result.stdout[:MAX_FILE_BYTES].decode("utf-8", errors="replace")
+        data = result.stdout[:MAX_FILE_BYTES]
+        secret = self.sandbox.content_refusal(path, data)
+        if secret:
+            return _error(f"{path} at base {self.base_sha[:12]}: {secret}")
+        text = data.decode("utf-8", errors="replace")
         return _numbered(f"{path} at base {self.base_sha[:12]}", text, arguments)
 
     def _list_directory(self, arguments: Mapping[str, Any]) -> ToolOutcome:
@@ -163,7 +167,7 @@ class RepoTools:
         entries, hidden = [], 0
         for child in sorted(resolved.iterdir(), key=lambda item: item.name):
             relative = (*resolved.relative_to(self.sandbox.root).parts, child.name)
-            if secret_reason(relative):
+            if self.sandbox.name_refusal(relative):
                 hidden += 1
                 continue
             entries.append(child.name + ("/" if child.is_dir() else ""))
@@ -213,11 +217,18 @@ class RepoTools:
     def _matches(self, query: str, output: str) -> str:
         matches: list[str] = []
         total = 0
+        refused: dict[str, bool] = {}  # path -> whether its lines must not be shown
         for line in output.splitlines():
             path, _, rest = line.partition("\x00")
             number, _, text = rest.partition("\x00")
-            if isinstance(self.sandbox.resolve(path), Refusal):
-                continue  # never show a line of a refused file, even a matching one
+            if path not in refused:
+                # By name and by content: a matching line of a file holding a key or a
+                # token may be that very secret.
+                refused[path] = self.sandbox.secret_in(path) is not None
+            if refused[path]:
+                # Never a line of a refused file, nor a count of them: "3 matches in
+                # withheld files" would let a query probe a secret one character at a time.
+                continue
             total += 1
             if len(matches) < MAX_MATCHES:
                 matches.append(f"{path}:{number}: {text.strip()[:MAX_MATCH_CHARS]}")

@@ -11,6 +11,7 @@ from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.summary import SUMMARY_MARKER, ReviewedState
 from tests.emulators.github_fixtures import TOKEN, git
 from tests.github.test_review_fixtures import REPO, World, numbered, world
+from tests.secret_samples import filler
 
 __all__ = ["world"]
 
@@ -259,3 +260,18 @@ def test_a_reviewed_commit_that_no_longer_exists_means_a_full_review(world: Worl
     (summary,) = world.summaries(number)
     assert "1234567890ab no longer exists on GitHub (force-push)" in summary["body"]
     assert world.head()[:12] in summary["body"]
+
+
+def test_a_pr_adding_a_dotenv_is_reviewed_and_the_summary_says_it_was_not_sent(
+    world: World,
+) -> None:
+    value = "API_TOKEN=" + filler("flow-env", 30)
+    world.push({".env": value + "\n", "app.py": numbered({5: "x = 1"})})
+    number = world.open_pr()
+
+    world.run(number)
+
+    assert value not in str([call.body for call in world.claude.requests])
+    assert world.files_asked() == {"app.py"}
+    summary = world.summaries(number)[0]["body"]
+    assert "**Not sent to the model (secret policy):**\n- `.env`: secret by name: .env" in summary

@@ -8,7 +8,7 @@ asked (system prompt, per-file message, output schema), what a succeeded result 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -50,6 +50,8 @@ class Collection:
     accepted: Sequence[Accepted]
     failures: Sequence[Failure]
     retried: Sequence[RetryItem]
+    # What the secret policy kept out of the runs that submitted this work (reason -> files).
+    withheld: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class BatchJobKind(Protocol):
 
     def user_message(self, source: SourceFile) -> str:
         """What is asked about one file."""
+
+    def withheld_context(self) -> tuple[tuple[str, str], ...]:
+        """(path, reason) of the context files (imports) that the secret policy kept out
+        of the messages built since the last call; () for a kind that attaches none."""
 
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]

@@ -7,6 +7,9 @@ charged, and the batch ids.
 
 A batch request is single-shot, so the model cannot ask for these mid-request the way the
 synchronous review's tools can: they are gathered here, bounded in size, before submission.
+Everything gathered passes the secret policy first, like the files themselves: an imported
+module or an example test that the policy withholds is left out (and an import so left out
+is reported, through `take_withheld`, to be counted with the run's skipped files).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ci_reviewer.batch.jobs.base import Collection
 from ci_reviewer.batch.manifest import is_sync_batch
 from ci_reviewer.git import run_git
 from ci_reviewer.pricing import Usage, price_table
+from ci_reviewer.secret_policy import SecretPolicy
 
 _TEST_NAME = re.compile(
     r"(^|/)(test_[^/]+\.py|[^/]+_test\.(py|go)|[^/]+\.(test|spec)\.(js|jsx|ts|tsx|mjs))$"
@@ -36,6 +40,7 @@ _JS_RUNNERS = ("vitest", "jest", "mocha", "ava")
 EXAMPLE_CHARS = 6000
 IMPORT_CHARS = 6000
 IMPORTS_TOTAL_CHARS = 20000
+CONTEXT_FILE_BYTES = 2_000_000  # a context file read for the secret scan, at most
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,13 @@ class TestFramework:
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """A context file the secret policy keeps out of requests, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class ImportedFile:
     path: str
     text: str
@@ -58,8 +70,10 @@ class ImportedFile:
 class RepositoryContext:
     """What a checkout tells about its tests and modules (read lazily, once)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, policy: SecretPolicy | None = None) -> None:
         self.workdir = workdir
+        self.policy = policy or SecretPolicy()
+        self._withheld: list[tuple[str, str]] = []
 
     @cached_property
     def tracked(self) -> tuple[str, ...]:
@@ -76,8 +90,8 @@ class RepositoryContext:
             language, lambda: "go test" if language == "go" else "the language's usual runner"
         )()
         example = self._example(language)
-        text = self._read(example, EXAMPLE_CHARS)[0] if example else ""
-        return TestFramework(language, name, example, text)
+        text = self._context(example, EXAMPLE_CHARS)[0] if example else ""
+        return TestFramework(language, name, example, text if isinstance(text, str) else "")
 
     def existing_tests_for(self, source_path: str) -> tuple[str, ...]:
         """Tracked test files whose name points at `source_path`'s module."""
@@ -97,10 +111,33 @@ class RepositoryContext:
         for candidate in dict.fromkeys(candidates):
             if candidate == path or candidate not in tracked or budget <= 0:
                 continue
-            body, truncated = self._read(candidate, min(IMPORT_CHARS, budget))
+            body, truncated = self._context(candidate, min(IMPORT_CHARS, budget))
+            if not isinstance(body, str):
+                self._withheld.append((candidate, body.reason))
+                continue
             budget -= len(body)
             found.append(ImportedFile(candidate, body, truncated))
         return tuple(found)
+
+    def take_withheld(self) -> tuple[tuple[str, str], ...]:
+        """(path, reason) of the imports left out under the secret policy since the last
+        call."""
+        taken, self._withheld = tuple(self._withheld), []
+        return taken
+
+    def _context(self, path: str, limit: int) -> tuple[str | Withheld, bool]:
+        """Up to `limit` characters of a file that is sent as context, or why the secret
+        policy withholds it (the whole file is scanned, not only the part sent)."""
+        try:
+            with (self.workdir / path).open("rb") as handle:
+                data = handle.read(CONTEXT_FILE_BYTES)
+        except OSError:
+            return "", False
+        reason = self.policy.reason(path, data)
+        if reason is not None:
+            return Withheld(reason), False
+        text = data.decode("utf-8", errors="replace")
+        return text[:limit], len(text) > limit
 
     def _read(self, path: str, limit: int) -> tuple[str, bool]:
         try:
@@ -131,7 +168,8 @@ class RepositoryContext:
         suffixes = {"python": (".py",), "go": (".go",), "javascript": (".js", ".ts", ".tsx")}
         wanted = suffixes.get(language, ())
         tests = [p for p in self.test_files if p.endswith(wanted)]
-        sized = [(len(self._read(p, EXAMPLE_CHARS + 1)[0]), p) for p in tests[:50]]
+        read = [(self._context(p, EXAMPLE_CHARS + 1)[0], p) for p in tests[:50]]
+        sized = [(len(text), p) for text, p in read if isinstance(text, str)]
         # The shortest test with some substance shows the conventions at the lowest cost.
         useful = sorted((size, p) for size, p in sized if size >= 200) or sorted(sized)
         return useful[0][1] if useful else None
@@ -269,6 +307,8 @@ class RunAccount:
         ]
         if runs:
             lines.append("**Synchronous runs:** " + ", ".join(runs))
+        if c.withheld:
+            lines.append(withheld_line(c.withheld))
         if self.instructions.strip():
             quoted = " ".join(self.instructions.split())
             lines.append(f"**Instructions from the maintainers:** {quoted}")
@@ -300,6 +340,13 @@ class RunAccount:
             f"${batch:.4f} at batch prices; the same work on the synchronous Messages API "
             f"would have cost ${sync:.4f}."
         )
+
+
+def withheld_line(withheld: Mapping[str, int]) -> str:
+    """What the secret policy kept from the model, counted by reason (never the secret)."""
+    counts = ", ".join(f"{reason} ({count})" for reason, count in sorted(withheld.items()))
+    total = sum(withheld.values())
+    return f"**Not sent to the model (secret policy):** {total} file(s): {counts}."
 
 
 def failures_table(collection: Collection, heading: str) -> list[str]:

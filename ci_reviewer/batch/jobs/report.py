@@ -18,7 +18,12 @@ from ci_reviewer.batch.jobs.base import (
     structured_output,
     with_instructions,
 )
-from ci_reviewer.batch.jobs.context import RunAccount, UsageLedger, failures_table
+from ci_reviewer.batch.jobs.context import (
+    RunAccount,
+    UsageLedger,
+    failures_table,
+    withheld_line,
+)
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_issue import IssueDraft, IssuePublisher
@@ -86,6 +91,9 @@ class ReportKind:
     def user_message(self, source: SourceFile) -> str:
         return f"File: {source.path}\n\n<file>\n{source.text}\n</file>"
 
+    def withheld_context(self) -> tuple[tuple[str, str], ...]:
+        return ()  # the file alone: no context to withhold
+
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
@@ -138,6 +146,8 @@ def render(collection: Collection) -> str:
         lines += [f"- **{severity}**: {text}" for severity, text in digest.notes]
         if digest.notes:
             lines.append("")
+    if collection.withheld:
+        lines += [withheld_line(collection.withheld), ""]
     lines += failures_table(collection, "## Not reported")
     if collection.retried:
         lines.append(f"{len(collection.retried)} request(s) will be retried on the next run.")

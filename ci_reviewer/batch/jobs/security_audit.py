@@ -43,6 +43,7 @@ from ci_reviewer.github.publish_issue import (
     fingerprint_marker,
 )
 from ci_reviewer.sarif import rule_id, to_sarif
+from ci_reviewer.secret_policy import SecretPolicy
 from ci_reviewer.structured import sendable_schema
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -156,13 +157,15 @@ class SecurityAuditKind:
         workdir: Path,
         issues: IssuePublisher | None,
         sarif_path: Path | None = None,
+        *,
+        policy: SecretPolicy | None = None,
     ) -> None:
         self.name = name
         self.job = job
         self.workdir = workdir
         self.issues = issues
         self.sarif_path = sarif_path or workdir / f"ci-reviewer-{name}.sarif"
-        self.repository = RepositoryContext(workdir)
+        self.repository = RepositoryContext(workdir, policy)
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
@@ -178,6 +181,9 @@ class SecurityAuditKind:
             cut = " (cut)" if imported.truncated else ""
             lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
         return "\n".join(lines)
+
+    def withheld_context(self) -> tuple[tuple[str, str], ...]:
+        return self.repository.take_withheld()
 
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]

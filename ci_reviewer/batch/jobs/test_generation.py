@@ -40,6 +40,7 @@ from ci_reviewer.batch.verify import Verification, run_verification
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
 from ci_reviewer.github.waiting_branch import WaitingPullRequest
+from ci_reviewer.secret_policy import SecretPolicy
 from ci_reviewer.structured import sendable_schema
 
 SYSTEM = (
@@ -106,12 +107,19 @@ class TestGenerationKind:
     __test__ = False  # a domain name, not a pytest test class
     prefix = "testgen"
 
-    def __init__(self, name: str, job: JobConfig, workdir: Path, delivery: Delivery) -> None:
+    def __init__(
+        self,
+        name: str,
+        job: JobConfig,
+        workdir: Path,
+        delivery: Delivery,
+        policy: SecretPolicy | None = None,
+    ) -> None:
         self.name = name
         self.job = job
         self.workdir = workdir
         self.delivery = delivery
-        self.repository = RepositoryContext(workdir)
+        self.repository = RepositoryContext(workdir, policy)
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
@@ -153,6 +161,9 @@ class TestGenerationKind:
         if existing:
             lines += ["", "Existing tests for it (do not repeat them): " + ", ".join(existing)]
         return "\n".join(lines)
+
+    def withheld_context(self) -> tuple[tuple[str, str], ...]:
+        return self.repository.take_withheld()
 
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
