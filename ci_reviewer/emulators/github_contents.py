@@ -10,6 +10,7 @@ import base64
 import binascii
 from typing import Any
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, TreeEntry
 from ci_reviewer.emulators.github_gitdata import encode_content
 from ci_reviewer.emulators.github_payloads import DOCS, error
@@ -37,7 +38,7 @@ def read_branch(ctx: Context, _: Request, params: dict[str, str]) -> Response:
     name = params["branch"]
     sha = ctx.git.refs(f"refs/heads/{name}").get(f"refs/heads/{name}")
     if sha is None:
-        return Response(404, error("Branch not found", f"{DOCS}/branches/branches#get-a-branch"))
+        return answer("branch-not-found")
     url = f"{ctx.links.api}/branches/{name}"
     return Response(
         200,
