@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ci_reviewer.emulators import server as emulator_server
+from tests import external_data
 from tests.reliability import watch as leak_watch
 
 # Every test that starts a GitHub emulator has its responses validated against GitHub's
@@ -43,6 +44,15 @@ _ISOLATED = (
 NOWHERE_URL = "http://127.0.0.1:9"
 _NOWHERE = {"ANTHROPIC_BASE_URL": NOWHERE_URL, "GITHUB_API_URL": NOWHERE_URL}
 _WATCH = pytest.StashKey[leak_watch.LeakWatch]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fetch what the suite validates against (OpenAPI description, SARIF schema, recorded
+    GitHub traffic) when it is missing; no registry, no test run: one paragraph says why."""
+    try:
+        external_data.ensure_all()
+    except external_data.FetchFailed as failed:
+        raise pytest.UsageError(str(failed)) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:

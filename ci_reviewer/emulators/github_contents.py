@@ -44,7 +44,7 @@ def read_branch(ctx: Context, _: Request, params: dict[str, str]) -> Response:
     name = params["branch"]
     sha = ctx.git.refs(f"refs/heads/{name}").get(f"refs/heads/{name}")
     if sha is None:
-        return Response(404, error("Branch not found", f"{DOCS}/branches/branches#get-a-branch"))
+        return answer("branch-not-found")
     url = f"{ctx.links.api}/branches/{name}"
     return Response(
         200,

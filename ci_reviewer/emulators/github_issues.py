@@ -6,9 +6,11 @@ issues API), so issue endpoints also answer for a PR's number, as GitHub's do.
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_payloads import stable_id
 from ci_reviewer.emulators.github_routes import (
     Context,
@@ -21,6 +23,8 @@ from ci_reviewer.emulators.github_routes import (
 from ci_reviewer.emulators.server import Request, Response
 
 router = Router()
+# GitHub takes a label's colour as six hexadecimal digits, without the leading '#'.
+_COLOR = re.compile(r"[0-9a-fA-F]{6}")
 
 
 def _issue_urls(ctx: Context, number: int) -> dict[str, Any]:
@@ -193,7 +197,10 @@ def create_label(ctx: Context, request: Request, _: dict[str, str]) -> Response:
         return invalid_field("Label", "name")
     if name in ctx.state.labels:
         return invalid_field("Label", "name", "already_exists")
-    label = ctx.links.label(name, str(data.get("color") or "ededed"), data.get("description"))
+    color = str(data.get("color") or "ededed")
+    if not _COLOR.fullmatch(color):
+        return answer("label-color-invalid")
+    label = ctx.links.label(name, color, data.get("description"))
     ctx.state.labels[name] = label
     return Response(201, label)
 

@@ -21,7 +21,7 @@ import pytest
 from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Request, Response
-from tests.emulators import openapi
+from tests.emulators import coverage, openapi, product_calls
 
 TOKEN = "emulator-token"
 UNMATCHED: set[tuple[str, str]] = set()
@@ -78,27 +78,40 @@ def gh(emulator: GitHubEmulator) -> Iterator[github.Github]:
 
 
 @pytest.fixture(autouse=True)
-def github_openapi_responses() -> Iterator[list[tuple[str, str, int, Any]]]:
-    """Validate, at teardown, every JSON response any GitHubEmulator gave in this test."""
+def github_openapi_responses(
+    request: pytest.FixtureRequest,
+) -> Iterator[list[tuple[str, str, int, Any]]]:
+    """At teardown, validate every JSON response any GitHubEmulator gave in this test, and
+    fail a test in which the product called an endpoint tests/emulators/product_endpoints.py
+    does not list."""
     seen: list[tuple[str, str, int, Any]] = []
+    by_product: list[tuple[str, str]] = []
     lock = threading.Lock()
 
-    def observe(request: Request, response: Response) -> None:
+    def observe(received: Request, response: Response) -> None:
         body = response.body
         copy = json.loads(json.dumps(body)) if not isinstance(body, (bytes, str)) else body
+        sender = product_calls.caller()
         with lock:
-            seen.append((request.method, request.path, response.status, copy))
+            seen.append((received.method, received.path, response.status, copy))
+            if sender == product_calls.PRODUCT:
+                by_product.append((received.method, received.path))
 
     github_emulator_module.RESPONSE_OBSERVERS.append(observe)
     try:
         yield seen
     finally:
         github_emulator_module.RESPONSE_OBSERVERS.remove(observe)
-    if seen:
-        problems = _validate(seen)
-        assert not problems, "responses that GitHub's OpenAPI description rejects:\n" + (
-            "\n".join(problems)
-        )
+    problems = _validate(seen) if seen else []
+    assert not problems, "responses that GitHub's OpenAPI description rejects:\n" + (
+        "\n".join(problems)
+    )
+    unlisted = product_calls.unlisted(by_product, request.node.nodeid)
+    assert not unlisted, (
+        "the product called GitHub endpoints that tests/emulators/product_endpoints.py does "
+        "not list (add each, with the fields the product reads and a recorded exchange to "
+        "replay if one covers it):\n" + "\n".join(unlisted)
+    )
 
 
 def _validate(seen: list[tuple[str, str, int, Any]]) -> list[str]:
@@ -117,9 +130,11 @@ def _validate(seen: list[tuple[str, str, int, Any]]) -> list[str]:
     return problems
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """List the routes answered that GitHub's description has no operation for."""
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """List the routes answered that GitHub's description has no operation for, and report
+    which endpoints the product calls are held to recorded real traffic."""
     if UNMATCHED:
         terminalreporter.section("GitHub emulator: routes with no OpenAPI operation")
         for method, path in sorted(UNMATCHED):
             terminalreporter.write_line(f"{method} {path}")
+    coverage.report(terminalreporter, config.rootpath / coverage.REPORT)

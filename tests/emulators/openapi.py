@@ -175,3 +175,13 @@ def _errors(schema: dict[str, Any], body: Any, label: str) -> list[str]:
         f"{label}: /{'/'.join(map(str, e.absolute_path))}: {e.message}"
         for e in validator.iter_errors(body)
     ][:5]
+
+
+def path_parameters(template: str, path: str) -> dict[str, str]:
+    """The values of `template`'s parameters in `path` ({} when it does not match)."""
+    for greedy in (False, True):
+        found = _compile(template, greedy).match(path)
+        if found:
+            names = re.findall(r"\{([^}]+)\}", template)
+            return dict(zip(names, found.groups(), strict=True))
+    return {}
