@@ -8,7 +8,7 @@ through: authentication, write permission, routing, and the record of unknown ro
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -21,8 +21,10 @@ from ci_reviewer.emulators import (
     github_pulls,
     github_reviews,
 )
+from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
+from ci_reviewer.emulators.github_permissions import required_scope
 from ci_reviewer.emulators.github_routes import Context, EmulatorState, Router
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
 
@@ -61,6 +63,9 @@ class GitHubEmulator(EmulatorServer):
         self.default_branch = default_branch
         self.actor = "github-actions[bot]"
         self.can_write = True
+        # scope -> none|read|write of the token, as a workflow job's `permissions:` sets it;
+        # None: every scope (a token whose permissions are not modelled).
+        self.token_scopes: dict[str, str] | None = None
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -76,6 +81,13 @@ class GitHubEmulator(EmulatorServer):
     def set_permissions(self, write: bool = True) -> None:
         """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN."""
         self.can_write = write
+
+    def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
+        """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
+        (a job's `permissions:`); every scope it does not name is `none`."""
+        self.token_scopes = (
+            None if scopes is None else {k.replace("-", "_"): v for k, v in scopes.items()}
+        )
 
     def open_pull(  # noqa: PLR0917 - the documented helper signature others call
         self,
@@ -132,9 +144,23 @@ class GitHubEmulator(EmulatorServer):
             )
         try:
             with self._state_lock:
+                refused = self._missing_scope(request.method, path)
+                if refused is not None:
+                    return refused
                 return self._route(request, path)
         except GitError as exc:
             return Response(422, error(f"Git error: {exc}", DOCS, status="422"))
+
+    def _missing_scope(self, method: str, path: str) -> Response | None:
+        prefix = f"/repos/{self.full_name}"
+        if self.token_scopes is None or method == "GET" or not path.startswith(prefix + "/"):
+            return None
+        scope = required_scope(method, path[len(prefix) :], self.state)
+        if scope is None or self.token_scopes.get(scope) == "write":
+            return None
+        return answer(
+            "missing-token-permission", {"x-accepted-github-permissions": f"{scope}=write"}
+        )
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")
