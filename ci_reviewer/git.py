@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +26,19 @@ class GitError(InputError):
     """A git command failed; the message names the command and what git said."""
 
 
-def run_git(workdir: Path, args: Sequence[str], *, check: bool = True) -> GitResult:
-    """Run `git -C workdir args...`; raise GitError (exit 2) when it fails and check is set."""
+def run_git(
+    workdir: Path,
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> GitResult:
+    """Run `git -C workdir args...`; raise GitError (exit 2) when it fails and check is set.
+    `env` adds variables to the inherited environment."""
     command = ["git", "-C", str(workdir), *args]
+    environment = {**os.environ, **env} if env else None
     try:
-        done = subprocess.run(command, capture_output=True, check=False)
+        done = subprocess.run(command, capture_output=True, check=False, env=environment)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH", hint="install git") from None
     result = GitResult(done.returncode, done.stdout, done.stderr.decode("utf-8", "replace"))

@@ -154,7 +154,10 @@ def _requests(
         run.job.skip_generated,
         run.policy,
     )
-    only = changed_paths(run.workdir, run.job.since, document.last_commit, head, run.now())
+    # A dry run needs no network: in a shallow checkout it refuses rather than fetch.
+    only = changed_paths(
+        run.workdir, run.job.since, document.last_commit, head, run.now(), fetch=not full
+    )
 
     def work() -> Iterator[Work]:
         for path, sha in candidates(

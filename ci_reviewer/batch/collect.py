@@ -30,6 +30,7 @@ from ci_reviewer.errors import InputError
 from ci_reviewer.git import GitError, run_git
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.secret_policy import SecretPolicy
+from ci_reviewer.shallow import ensure_commit, ensure_window
 
 # git's own binary heuristic looks for a NUL byte in the first 8000 bytes.
 _BINARY_PROBE = 8000
@@ -74,22 +75,31 @@ def window(since: str) -> timedelta | None:
 
 
 def changed_paths(
-    workdir: Path, since: str, last_commit: str | None, head: str, now: datetime
+    workdir: Path,
+    since: str,
+    last_commit: str | None,
+    head: str,
+    now: datetime,
+    *,
+    fetch: bool = True,
 ) -> set[str] | None:
-    """Paths changed for `since`, or None meaning every tracked file."""
+    """Paths changed for `since`, or None meaning every tracked file. A shallow checkout
+    is first given the history that needs (fetched from origin; `fetch=False`, as in a dry
+    run, refuses instead)."""
     span = window(since)
     if span is not None:
-        after = (now - span).isoformat()
+        after = now - span
+        ensure_window(workdir, head, after, fetch=fetch)
         out = run_git(
-            workdir, ["log", f"--since={after}", "--name-only", "-z", "--format=", head]
+            workdir,
+            ["log", f"--since={after.isoformat()}", "--name-only", "-z", "--format=", head],
         ).stdout
         return {p.strip("\n") for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
     if since == "all" or last_commit is None:
         return None
     if last_commit == head:
         return set()
-    probe = run_git(workdir, ["cat-file", "-e", f"{last_commit}^{{commit}}"], check=False)
-    if probe.returncode != 0:
+    if not ensure_commit(workdir, last_commit, fetch=fetch):
         raise InputError(
             f"the last collected commit {last_commit[:12]} is not in the checkout",
             hint="check out with full history (actions/checkout with fetch-depth: 0), "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ci_reviewer.cli.context import common_options, diagnostic, emit, settings
+from ci_reviewer.planning.action_ref import action_uses, pin_note
 from ci_reviewer.planning.scaffold import cadence_note, scaffold, write_scaffold
 
 
@@ -17,12 +18,23 @@ from ci_reviewer.planning.scaffold import cadence_note, scaffold, write_scaffold
     show_default=True,
     help="SLA of the nightly test-generation job; its schedule is derived from it.",
 )
+@click.option(
+    "--action-ref",
+    metavar="OWNER/REPO@SHA",
+    default=None,
+    help="The action the workflows run (a commit SHA, or only the SHA of "
+    "claude-ci-reviewer/claude-ci-reviewer); default: a placeholder to replace.",
+)
 @click.pass_context
-def init(ctx: click.Context, sla_hours: float) -> int:
+def init(ctx: click.Context, sla_hours: float, action_ref: str | None) -> int:
     """Write a commented config and the example workflows; never overwrite a file."""
     run = settings(ctx, load=False)
-    written = write_scaffold(run.workdir, scaffold(sla_hours))
+    uses = action_uses(action_ref)
+    written = write_scaffold(run.workdir, scaffold(sla_hours, uses))
     emit("\n".join(written), run.redact)
     diagnostic(cadence_note(sla_hours), run.redact)
+    note = pin_note(uses)
+    if note is not None:
+        diagnostic(f"note: {note}", run.redact)
     diagnostic("next: set the ANTHROPIC_API_KEY secret, then run `ci-reviewer plan`", run.redact)
     return 0

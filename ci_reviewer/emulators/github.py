@@ -8,7 +8,7 @@ through: authentication, write permission, routing, and the record of unknown ro
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +25,7 @@ from ci_reviewer.emulators import (
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
+from ci_reviewer.emulators.github_permissions import required_scope
 from ci_reviewer.emulators.github_routes import (
     ACTIONS_BOT,
     Context,
@@ -74,6 +75,9 @@ class GitHubEmulator(EmulatorServer):
         self.can_write = True
         self.can_write_checks = True
         self.quirks = Quirks()
+        # scope -> none|read|write of the token, as a workflow job's `permissions:` sets it;
+        # None: every scope (a token whose permissions are not modelled).
+        self.token_scopes: dict[str, str] | None = None
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -119,6 +123,13 @@ class GitHubEmulator(EmulatorServer):
         "ref-creation-restricted" and "ref-update-failed")."""
         with self._state_lock:
             self.state.creation_rules.append((pattern, answer_key))
+
+    def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
+        """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
+        (a job's `permissions:`); every scope it does not name is `none`."""
+        self.token_scopes = (
+            None if scopes is None else {k.replace("-", "_"): v for k, v in scopes.items()}
+        )
 
     def open_pull(  # noqa: PLR0917 - the documented helper signature others call
         self,
@@ -177,6 +188,9 @@ class GitHubEmulator(EmulatorServer):
             return answer("not-accessible-by-integration")
         try:
             with self._state_lock:
+                refused = self._missing_scope(request.method, path)
+                if refused is not None:
+                    return refused
                 return self._route(request, path)
         except GitError as exc:
             return Response(422, error(f"Git error: {exc}", DOCS, status="422"))
@@ -185,6 +199,17 @@ class GitHubEmulator(EmulatorServer):
         if "/check-runs" in path:
             return self.can_write_checks
         return self.can_write
+
+    def _missing_scope(self, method: str, path: str) -> Response | None:
+        prefix = f"/repos/{self.full_name}"
+        if self.token_scopes is None or method == "GET" or not path.startswith(prefix + "/"):
+            return None
+        scope = required_scope(method, path[len(prefix) :], self.state)
+        if scope is None or self.token_scopes.get(scope) == "write":
+            return None
+        return answer(
+            "missing-token-permission", {"x-accepted-github-permissions": f"{scope}=write"}
+        )
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")

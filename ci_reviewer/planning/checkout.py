@@ -17,6 +17,7 @@ from ci_reviewer.planning.history import file_tokens, read_history, tracked_file
 from ci_reviewer.planning.plan import Repository
 from ci_reviewer.planning.verdicts import Finding
 from ci_reviewer.planning.workflows import Workflow, read_workflow, workflow_files
+from ci_reviewer.shallow import is_shallow
 
 
 def read_checkout(
@@ -29,6 +30,8 @@ def read_checkout(
             workflows.append(read_workflow(path, workdir))
         except ConfigError as error:
             findings.append(verdicts.unreadable_workflow(path.name, str(error)))
+    if is_shallow(workdir):
+        findings.append(verdicts.shallow_history(workdir.name or str(workdir)))
     repository = Repository(
         config=config,
         config_where=_relative(config_path, workdir),

@@ -17,6 +17,7 @@ from pathlib import Path
 from ci_reviewer.git import run_git
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.pricing import CHARS_PER_TOKEN
+from ci_reviewer.shallow import boundary_commits
 
 HISTORY_DAYS = 30
 _WINDOW = re.compile(r"^([1-9][0-9]*)([hd])$")
@@ -41,17 +42,22 @@ def read_history(workdir: Path, now: datetime, days: int = HISTORY_DAYS) -> list
     since = (now - timedelta(days=days)).isoformat()
     result = run_git(
         workdir,
-        ["log", f"--since={since}", "--no-merges", "--name-only", "--format=%x00%ct", "HEAD"],
+        ["log", f"--since={since}", "--no-merges", "--name-only", "--format=%x00%H %ct", "HEAD"],
         check=False,
     )
     if result.returncode != 0:  # no commits yet, or not a repository: no history to replay
         return []
+    # A shallow checkout's oldest commits have no parent there: git lists their whole tree,
+    # which is not what they changed. They are left out (`plan` says the history is cut).
+    cut = boundary_commits(workdir)
     commits = []
     for chunk in result.text.split("\x00")[1:]:
         lines = [line for line in chunk.splitlines() if line.strip()]
         if lines:
-            when = datetime.fromtimestamp(int(lines[0]), tz=timezone.utc)
-            commits.append(Commit(when, tuple(lines[1:])))
+            sha, _, stamp = lines[0].partition(" ")
+            if sha not in cut:
+                when = datetime.fromtimestamp(int(stamp), tz=timezone.utc)
+                commits.append(Commit(when, tuple(lines[1:])))
     return sorted(commits, key=lambda commit: commit.when)
 
 

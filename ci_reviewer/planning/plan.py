@@ -12,6 +12,7 @@ from ci_reviewer.globs import PathFilter
 from ci_reviewer.planning import verdicts
 from ci_reviewer.planning.costs import CostBothWays, job_run_shape, price_run, review_run_shape
 from ci_reviewer.planning.cron import CronError, firings_between, parse_schedule
+from ci_reviewer.planning.first_run import first_run_findings
 from ci_reviewer.planning.history import HISTORY_DAYS, Commit, Scope, files_per_run
 from ci_reviewer.planning.sla import SlaTerms, cron_for_interval, largest_interval
 from ci_reviewer.planning.verdicts import Finding
@@ -89,6 +90,8 @@ def _report(
     step: ReviewerStep, repo: Repository, options: PlanOptions, found: _Collector
 ) -> StepReport:
     blocking = step.triggers.blocking_events(options.protected_branches)
+    for finding in first_run_findings(step, repo.config.jobs.get(step.job_name or "")):
+        found.add(finding)
     if step.command == "review":
         return StepReport(step, blocking, "sync", True, monthly=_review_month(repo))
     if not step.submits_batches:

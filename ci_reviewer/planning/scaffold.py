@@ -1,5 +1,5 @@
 """What `init` writes: a commented config and example workflows, the nightly schedule derived
-from the SLA, never overwriting a file that exists."""
+from the SLA and the action reference the user chose, never overwriting a file that exists."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ class ScaffoldFile:
     text: str
 
 
-def scaffold(sla_hours: float) -> list[ScaffoldFile]:
-    """The files to write, with the nightly job's SLA and its cadence filled in."""
+def scaffold(sla_hours: float, action: str) -> list[ScaffoldFile]:
+    """The files to write, with the nightly job's SLA and its cadence filled in, and every
+    workflow running the action `action` (a `uses:` value)."""
     plan = plan_submissions(SlaTerms(sla_hours))
     values = {
         "{sla_hours}": f"{sla_hours:g}",
         "{interval_hours}": f"{plan.interval_hours}",
         "{cron}": plan.cron,
+        "{action}": action,
     }
     root = resources.files("ci_reviewer.data").joinpath(_TEMPLATES)
     files = [ScaffoldFile(DEFAULT_CONFIG_PATH, root.joinpath("ci-reviewer.yml").read_text())]

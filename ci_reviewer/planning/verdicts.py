@@ -156,3 +156,15 @@ def job_not_scheduled(where: str, job: str) -> Finding:
         f"job {job!r} is configured but no workflow runs it on a schedule.",
         "Add a scheduled workflow (`ci-reviewer init` writes examples) or remove the job.",
     )
+
+
+def shallow_history(where: str) -> Finding:
+    return Finding(
+        "warning",
+        "shallow-history",
+        where,
+        "this checkout is shallow: the costs are replayed over the commits it has, which may "
+        "be fewer than the last 30 days.",
+        "Run plan in a full clone (actions/checkout with `fetch-depth: 0`, or "
+        "`git fetch --unshallow`).",
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ci_reviewer.config_yaml import Marks, load_yaml
+from ci_reviewer.planning.permissions import TokenPermissions
+from ci_reviewer.planning.workflow_jobs import JobSetup, job_setup
 
 WORKFLOWS_DIR = ".github/workflows"
 DEFAULT_PROTECTED_BRANCHES: tuple[str, ...] = ("main", "master")
@@ -26,6 +28,7 @@ _ACTION = re.compile(r"^[^/\s]+/claude-ci-reviewer(/[^@\s]*)?@\S+$")
 _CLI = re.compile(r"(?:^|[\s;&|(`])(?:ci-reviewer|python3?\s+-m\s+ci_reviewer)(?=\s|$)(.*)")
 _VALUE_OPTIONS = frozenset({"--config", "--workdir", "--repo", "--model"})
 _ACTION_COMMANDS = {"review": "review", "batch-run": "batch run", "plan": "plan"}
+_NO_SETUP = JobSetup(TokenPermissions(False, (), ""), ())
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class ReviewerStep:
     command: str  # "review", "batch run", "batch submit", ..., "plan", or "" when unknown
     job_name: str | None
     triggers: Triggers
+    index: int = 0  # among its job's steps
+    uses: str = ""  # the action reference, for `via: action`
+    args: tuple[str, ...] = ()  # the CLI arguments (an action step's `args` input)
+    setup: JobSetup = _NO_SETUP
 
     @property
     def where(self) -> str:
@@ -97,7 +104,7 @@ def read_workflow(path: Path, workdir: Path) -> Workflow:
     if not isinstance(data, dict):
         data = {}
     triggers = parse_triggers(data.get("on", data.get(True)))
-    steps = tuple(_reviewer_steps(data.get("jobs"), relative, triggers, marks))
+    steps = tuple(_reviewer_steps(data, relative, triggers, marks))
     return Workflow(relative, str(data.get("name") or relative), triggers, steps)
 
 
@@ -152,42 +159,60 @@ def _glob_to_regex(pattern: str) -> str:
 
 
 def _reviewer_steps(
-    jobs: Any, workflow: str, triggers: Triggers, marks: Marks
+    workflow: dict[Any, Any], path: str, triggers: Triggers, marks: Marks
 ) -> list[ReviewerStep]:
     found: list[ReviewerStep] = []
-    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else []:
+    jobs = workflow.get("jobs")
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
         steps = job.get("steps") if isinstance(job, dict) else None
-        for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(steps, list):
+            continue
+        setup = job_setup(workflow, str(job_id), job, marks)
+        for index, step in enumerate(steps):
             if not isinstance(step, dict):
                 continue
             line = marks.values.get(("jobs", job_id, "steps", index), (None, None))[0]
             label = str(step.get("name") or f"step {index + 1}")
             invocation = _invocation(step)
             if invocation is not None:
-                via, command, job_name = invocation
+                via, command, job_name, args = invocation
+                uses = str(step.get("uses") or "").strip() if via == "action" else ""
                 found.append(
                     ReviewerStep(
-                        workflow, str(job_id), label, line, via, command, job_name, triggers
+                        path,
+                        str(job_id),
+                        label,
+                        line,
+                        via,
+                        command,
+                        job_name,
+                        triggers,
+                        index=index,
+                        uses=uses,
+                        args=tuple(args),
+                        setup=setup,
                     )
                 )
     return found
 
 
-def _invocation(step: Mapping[str, Any]) -> tuple[str, str, str | None] | None:
+def _invocation(step: Mapping[str, Any]) -> tuple[str, str, str | None, list[str]] | None:
     uses = str(step.get("uses") or "").strip()
     if uses and (uses == "./" or _ACTION.match(uses)):
         inputs: dict[str, Any] = step["with"] if isinstance(step.get("with"), dict) else {}
         raw = str(inputs.get("command") or "review").strip()
         args = _tokens(str(inputs.get("args") or ""))
         job = inputs.get("job")
-        return "action", _ACTION_COMMANDS.get(raw, raw), str(job) if job else _job_arg(args)
+        command = _ACTION_COMMANDS.get(raw, raw)
+        return "action", command, str(job) if job else _job_arg(args), args
     script = step.get("run")
     if isinstance(script, str):
         for line in script.replace("\\\n", " ").splitlines():
             match = _CLI.search(line)
             if match:
-                command, job = parse_cli_arguments(_tokens(match.group(1)))
-                return "cli", command, job
+                tokens = _tokens(match.group(1))
+                command, job = parse_cli_arguments(tokens)
+                return "cli", command, job, tokens
     return None
 
 

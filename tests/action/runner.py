@@ -34,7 +34,7 @@ class ActionRun:
     scripts: list[str] = field(default_factory=list)
 
 
-def _evaluate(text: str, context: Mapping[str, Any]) -> str:
+def evaluate(text: str, context: Mapping[str, Any]) -> str:
     def lookup(match: re.Match[str]) -> str:
         value: Any = context
         for part in match.group(1).split("."):
@@ -63,7 +63,7 @@ def run_action(
     }
     resolved = {}
     for name, spec in declared.items():
-        default = _evaluate(str(spec.get("default", "")), context)
+        default = evaluate(str(spec.get("default", "")), context)
         resolved[name] = inputs.get(name, default)
     context["inputs"] = resolved
     bin_dir = runner_temp / "setup-python-bin"
@@ -86,7 +86,7 @@ def run_action(
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "HOME": os.environ.get("HOME", str(runner_temp)),
             **job_env,
-            **{k: _evaluate(str(v), context) for k, v in (step.get("env") or {}).items()},
+            **{k: evaluate(str(v), context) for k, v in (step.get("env") or {}).items()},
             "RUNNER_TEMP": str(runner_temp),
             "GITHUB_OUTPUT": str(output_file),
             "GITHUB_STEP_SUMMARY": str(summary),
@@ -117,7 +117,7 @@ def run_action(
     outputs = {}
     for name, spec in (action.get("outputs") or {}).items():
         try:
-            outputs[name] = _evaluate(str(spec["value"]), context)
+            outputs[name] = evaluate(str(spec["value"]), context)
         except KeyError:
             outputs[name] = ""
     return ActionRun(

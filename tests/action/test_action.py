@@ -6,8 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
 from tests.action.runner import ActionRun, run_action
@@ -17,24 +15,6 @@ from tests.github.test_review_fixtures import World, numbered, world
 __all__ = ["emulator", "git_repo", "world"]  # fixtures used here
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Shared by the module's runs, as one job's steps share RUNNER_TEMP: the action's venv
-    # is created once and reused.
-    return tmp_path_factory.mktemp("runner-temp")
-
-
-@pytest.fixture(scope="module")
-def action_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The action as `uses:` checks it out: the repository's files, without build litter."""
-    target = tmp_path_factory.mktemp("action") / "claude-ci-reviewer"
-    ignore = shutil.ignore_patterns(
-        ".git", ".ci-cache", "*.egg-info", "__pycache__", "build", ".*_cache"
-    )
-    shutil.copytree(ROOT, target, ignore=ignore)
-    return target
 
 
 def _workspace(tmp_path: Path) -> Path:

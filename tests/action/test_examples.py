@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ci_reviewer.cli import cli
+from ci_reviewer.planning.action_ref import action_uses
 
-PUBLISHED = "claude-ci-reviewer/claude-ci-reviewer@v1"
 ROOT = Path(__file__).resolve().parents[2]
 _LOCAL_USE = re.compile(
     r"      # This repository is the action.*?\n.*?\n"
@@ -27,9 +27,8 @@ def test_example_workflows_are_init_output(tmp_path: Path) -> None:
     )
     for generated in written:
         example = (ROOT / ".github" / "workflows" / generated.name).read_text()
-        normalised = _LOCAL_USE.sub(
-            "      - uses: claude-ci-reviewer/claude-ci-reviewer@v1", example
-        )
+        assert len(_LOCAL_USE.findall(example)) == 1, generated.name
+        normalised = _LOCAL_USE.sub(f"      - uses: {action_uses(None)}", example)
         assert normalised == generated.read_text(), generated.name
     assert (ROOT / ".github" / "ci-reviewer.yml").read_text() == (
         tmp_path / ".github" / "ci-reviewer.yml"

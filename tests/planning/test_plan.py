@@ -31,12 +31,20 @@ jobs:
     since: all
 """
 
-CHECKOUT = "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8\n"
+CHECKOUT = (
+    "      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8\n"
+    "        with:\n          fetch-depth: 0\n"
+)
+# What every step of these workflows may write (the review, the batch state, issues, PRs).
+EVERYTHING = (
+    "    permissions:\n      contents: write\n      pull-requests: write\n"
+    "      issues: write\n      checks: write\n"
+)
 
 
-def _workflow(on: str, step: str) -> str:
-    jobs = f"jobs:\n  main:\n    runs-on: ubuntu-latest\n    steps:\n{CHECKOUT}{step}"
-    return f"name: wf\non:\n{on}\n{jobs}"
+def _workflow(on: str, step: str, permissions: str = "") -> str:
+    job = f"  main:\n    runs-on: ubuntu-latest\n{permissions}    steps:\n{CHECKOUT}{step}"
+    return f"name: wf\non:\n{on}\njobs:\n{job}"
 
 
 BATCH_RUN_CLI = "      - run: ci-reviewer batch run --job nightly-tests\n"
@@ -179,18 +187,21 @@ def test_a_healthy_setup_passes_and_reports_costs_both_ways(
     tmp_path: Path, run_cli: Callable[..., Outcome]
 ) -> None:
     workflows = {
-        "review.yml": _workflow("  pull_request:\n", REVIEW_ACTION),
-        "nightly.yml": _workflow(EVERY_4H + "  workflow_dispatch:\n", BATCH_RUN_ACTION),
+        "review.yml": _workflow("  pull_request:\n", REVIEW_ACTION, EVERYTHING),
+        "nightly.yml": _workflow(EVERY_4H + "  workflow_dispatch:\n", BATCH_RUN_ACTION, EVERYTHING),
         "audit.yml": _workflow(
             '  schedule:\n    - cron: "0 5 * * 1"\n',
             "      - run: ci-reviewer batch run --job weekly-audit\n",
+            EVERYTHING,
         ),
         "feature-push.yml": _workflow(
             "  push:\n    branches: ['feature/**']\n",
             "      - run: ci-reviewer --config .github/ci-reviewer.yml plan\n",
         ),
         "release-tags.yml": _workflow(
-            "  push:\n    tags: ['v*']\n", BATCH_RUN_CLI.replace("nightly-tests", "weekly-audit")
+            "  push:\n    tags: ['v*']\n",
+            BATCH_RUN_CLI.replace("nightly-tests", "weekly-audit"),
+            EVERYTHING,
         ),
         "unrelated.yml": _workflow("  pull_request:\n", "      - run: make test\n"),
     }
