@@ -47,6 +47,7 @@ _RULES: tuple[tuple[frozenset[str], re.Pattern[str], Rule], ...] = tuple(
         ("POST", r"^/pulls$", _fixed("pull_requests")),
         ("PATCH", r"^/pulls/\d+$", _fixed("pull_requests")),
         ("POST", r"^/pulls/\d+/(?:reviews|comments)$", _fixed("pull_requests")),
+        ("PUT", r"^/pulls/\d+/reviews/\d+$", _fixed("pull_requests")),
         ("POST PATCH", r"^/check-runs(?:/\d+)?$", _fixed("checks")),
         ("POST", r"^/issues$", _fixed("issues")),
         ("POST", r"^/labels$", _fixed("issues")),

@@ -98,10 +98,11 @@ def test_dry_run_shows_each_secret_skipped_with_its_reason_and_writes_none(
     assert code == 0, err
     assert {r: n for r, n in json.loads(out)["skipped"].items() if "secret" in r} == _expected(job)
 
-    code, text, _ = cli("submit", "--job", job, "--dry-run")
+    requests = tmp_path / f"{job}-requests.jsonl"
+    code, text, _ = cli("submit", "--job", job, "--dry-run", "--requests-file", str(requests))
     for reason, count in _expected(job).items():
         assert f"  skipped {count}: {reason}\n" in text + "\n"
-    written = (tmp_path / f"ci-reviewer-{job}-requests.jsonl").read_text()
+    written = requests.read_text()
     assert not [secret for secret in SECRETS if secret in written]
     # Exactly the allowed fixture goes through: its content is in the requests.
     assert FAKE_KEY_LINE in written

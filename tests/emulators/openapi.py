@@ -80,7 +80,7 @@ class Operation:
 
 # Parameters whose values may hold slashes (a file path, `heads/feature/x`, a branch name,
 # `main...ci-reviewer/job/1`).
-_SLASHED = {"path", "ref", "branch", "basehead"}
+_SLASHED = {"path", "ref", "branch", "basehead", "base", "head"}
 
 
 def _compile(template: str, greedy: bool) -> re.Pattern[str]:

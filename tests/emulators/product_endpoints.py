@@ -100,6 +100,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("pygithub:PullRequest.testGetReviewComments.txt#0",),
     ),
     Endpoint(
+        "PUT",
+        R + "/pulls/{pull_number}/reviews/{review_id}",
+        "publish_review (the body GitHub kept of a refused review gets every finding): "
+        "PullRequestReview.edit",
+        ("id", "body"),
+        (("id", "{review_id}"), ("body", "{body[body]}")),
+    ),
+    Endpoint(
         "GET",
         R + "/pulls/{pull_number}/reviews",
         "publish_review.posted_fingerprints and a review's resend check: PullRequest.get_reviews",
@@ -337,6 +345,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("ref", "object.sha"),
         (("ref", "{body[ref]}"), ("object.sha", "{body[sha]}")),
         ("pygithub:Repository.testCreateGitRef.txt#0",),
+    ),
+    Endpoint(
+        "DELETE",
+        R + "/git/refs/{ref}",
+        "publish_pr (a pushed branch removed when no issue can hold its tests): GitRef.delete",
     ),
     Endpoint(
         "PATCH",

@@ -75,10 +75,9 @@ def test_a_request_from_another_process_is_the_products(
 def test_a_product_call_to_an_unlisted_endpoint_is_named() -> None:
     calls = [
         ("GET", "/repos/octo/demo/pulls/7"),
-        ("DELETE", "/repos/octo/demo/git/refs/heads/ci-reviewer/x"),
+        ("DELETE", "/repos/octo/demo/labels/nightly"),
         ("GET", "/repos/octo/demo/pulls/8"),
     ]
     assert product_calls.unlisted(calls, "a test") == [
-        "DELETE /repos/{owner}/{repo}/git/refs/{ref} "
-        "(as DELETE /repos/octo/demo/git/refs/heads/ci-reviewer/x)"
+        "DELETE /repos/{owner}/{repo}/labels/{name} (as DELETE /repos/octo/demo/labels/nightly)"
     ]
