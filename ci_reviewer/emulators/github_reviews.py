@@ -16,7 +16,6 @@ from ci_reviewer.emulators.github_pulls import get_pull, head_sha, pull_files
 from ci_reviewer.emulators.github_routes import (
     Context,
     Router,
-    invalid_field,
     json_body,
     not_found,
     paginate,
@@ -179,7 +178,8 @@ def update_review(ctx: Context, request: Request, params: dict[str, str]) -> Res
         return not_found()
     data = json_body(request)
     if not isinstance(data.get("body"), str):
-        return invalid_field("PullRequestReview", "body")
+        # The OpenAPI description gives this route's 422 string errors, as a review's create.
+        return answer("review-body-required")
     review["body"] = data["body"]
     return Response(200, review)
 

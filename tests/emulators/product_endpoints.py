@@ -106,6 +106,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "PullRequestReview.edit",
         ("id", "body"),
         (("id", "{review_id}"), ("body", "{body[body]}")),
+        ("pygithub:PullRequestReview.testEdit.txt#0",),
     ),
     Endpoint(
         "GET",

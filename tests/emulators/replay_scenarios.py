@@ -160,6 +160,16 @@ def _create_review(tmp_path: Path, exchange: Exchange) -> Prepared:
     return w, _pull_of(w, exchange), {**exchange.request, "commit_id": w.feature}
 
 
+@scenario("PUT", "/pulls/{pull_number}/reviews/{review_id}")
+def _edit_review(tmp_path: Path, exchange: Exchange) -> Prepared:
+    w = _own(tmp_path, exchange)
+    params = _pull_of(w, exchange)
+    review = w.repo.get_pull(int(params["pull_number"])).create_review(
+        body="A review", event="COMMENT"
+    )
+    return w, {**params, "review_id": str(review.id)}, exchange.request
+
+
 @scenario("GET", "/pulls")
 def _pulls(tmp_path: Path, exchange: Exchange) -> Prepared:
     w = _own(tmp_path, exchange)
