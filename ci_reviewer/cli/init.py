@@ -28,8 +28,18 @@ from ci_reviewer.planning.scaffold import cadence_note, scaffold, write_scaffold
 @click.pass_context
 def init(ctx: click.Context, sla_hours: float, action_ref: str | None) -> int:
     """Write a commented config and the example workflows; never overwrite a file."""
+    from ci_reviewer.git import run_git
+
     run = settings(ctx, load=False)
     uses = action_uses(action_ref)
+    if run_git(run.workdir, ["rev-parse", "--git-dir"], check=False).returncode != 0:
+        # Still written (a repository may be made here next), but the user should know that
+        # workflows outside a repository's .github/ never run.
+        diagnostic(
+            f"warning: {run.workdir} is not a git repository: the workflows run only once "
+            "these files are committed to your GitHub repository",
+            run.redact,
+        )
     written = write_scaffold(run.workdir, scaffold(sla_hours, uses))
     emit("\n".join(written), run.redact)
     diagnostic(cadence_note(sla_hours), run.redact)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -194,3 +195,19 @@ def test_workflow_secrets_never_expand_inside_run_scripts(
                 uses = step.get("uses", "")
                 if uses.startswith("actions/"):
                     assert len(uses.split("@")[1]) == 40, "pinned by full commit SHA"
+
+
+def test_init_outside_a_git_repository_warns_and_inside_one_does_not(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    loose, repo = tmp_path / "loose", tmp_path / "repo"
+    loose.mkdir()
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    outside = run_cli("init", "--workdir", str(loose))
+    inside = run_cli("init", "--workdir", str(repo))
+
+    assert outside.code == 0 and (loose / ".github/ci-reviewer.yml").exists()
+    assert "is not a git repository" in outside.err
+    assert inside.code == 0 and "not a git repository" not in inside.err
