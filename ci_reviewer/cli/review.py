@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,9 @@ from ci_reviewer.cli.context import (
 )
 from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
 from ci_reviewer.errors import ClaudeAPIError, InputError, UsageError
+
+if TYPE_CHECKING:
+    from ci_reviewer.github.review_flow import FlowOutcome
 
 FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 # "module:function" taking (settings, pr_number) and returning a ReviewSource.
@@ -293,7 +296,14 @@ def _github_review(
         for warning in outcome.result.warnings:
             diagnostic(f"warning: {warning}", run.redact)
         diagnostic(f"ci-reviewer: {headline(outcome.result)}", run.redact)
-        emit(format_result(outcome.result, output_format), run.redact, output_file)
+        text = format_result(outcome.result, output_format)
+        if output_format == "text" and outcome.outputs.get("review-url"):
+            text += f"\nreview: {outcome.outputs['review-url']}"
+        emit(text, run.redact, output_file)
+    elif outcome.status:
+        # Nothing was reviewed again (no new commit): still one answer in the asked format,
+        # so `| jq` and a reader both get something.
+        emit(_status_only(outcome, output_format), run.redact, output_file)
     write_outputs(env.output_file, {k: run.redact(v) for k, v in outcome.outputs.items()})
     if outcome.job_summary:
         append_summary(env.summary_file, outcome.job_summary)
@@ -340,3 +350,22 @@ def _dry_run(
     ]
     emit("\n".join(lines), run.redact, output_file)
     return 0
+
+
+def _status_only(outcome: FlowOutcome, output_format: str) -> str:
+    """What a run that reviewed nothing prints: its status and the standing review."""
+    url = outcome.outputs.get("review-url", "")
+    if output_format in ("json", "sarif"):
+        document = {
+            "reviewed": False,
+            "status": outcome.status,
+            "findings_count": int(outcome.outputs.get("findings-count") or 0),
+            "highest_severity": outcome.outputs.get("highest-severity", "none"),
+            "review_url": url or None,
+        }
+        if output_format == "sarif":
+            from ci_reviewer.sarif import to_sarif
+
+            return json.dumps(to_sarif(()), indent=2)
+        return json.dumps(document, indent=2)
+    return outcome.status + (f"\nreview: {url}" if url else "")

@@ -70,6 +70,7 @@ class FlowOutcome:
     outputs: dict[str, str] = field(default_factory=dict)
     job_summary: str = ""
     error: CIReviewerError | None = None
+    status: str = ""  # one line: what this run did (the summary's status line)
 
 
 @dataclass
@@ -311,4 +312,5 @@ def _outcome(
         diagnostics=tuple(done.notes),
         outputs=outputs,
         job_summary=run.redact(job_summary),
+        status=view.status,
     )

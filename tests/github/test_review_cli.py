@@ -81,6 +81,32 @@ def test_a_second_run_without_new_commits_refreshes(
     assert "no new changes" in (world.tmp / "summary.md").read_text(encoding="utf-8")
 
 
+def _stdout_document(out: str) -> str:
+    return "\n".join(x for x in out.splitlines() if not x.startswith("::"))
+
+
+def test_a_rerun_with_nothing_new_still_prints_its_answer_in_each_format(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = world.push({"app.py": numbered({5: "x = eval(y)"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval", "severity": "low", "body": "b"})
+    env = world.env(number)
+    code, first, _ = ci_reviewer(world, monkeypatch, capsys, ["review"], env)
+    (review,) = world.reviews(number)
+    assert code == 0 and f"review: {review['html_url']}" in first  # text names the review
+
+    _, text, _ = ci_reviewer(world, monkeypatch, capsys, ["review"], env)
+    _, out, _ = ci_reviewer(world, monkeypatch, capsys, ["review", "--format", "json"], env)
+
+    assert f"no new changes since {head[:12]}" in _stdout_document(text)
+    assert f"review: {review['html_url']}" in text
+    document = json.loads(_stdout_document(out))  # what `| jq` reads
+    assert document["reviewed"] is False
+    assert document["review_url"] == review["html_url"]
+    assert document["status"].startswith(f"no new changes since {head[:12]}")
+
+
 def test_an_event_that_is_not_a_pull_request_is_exit_2_naming_it(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
