@@ -116,6 +116,15 @@ def _review_command(
             output_file=output_file,
         )
     source = _load_source(run, local, base, pr_number)
+    if source.not_open:
+        message = f"the pull request is {source.not_open}: a review would skip it; nothing sent"
+        diagnostic(f"ci-reviewer: {message}", run.redact)
+        if output_format == "json":
+            document = {"dry_run": True, "skipped": source.not_open, "files": []}
+            emit(json.dumps(document, indent=2), run.redact, output_file)
+        else:
+            emit(message, run.redact, output_file)
+        return 0
     path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
     source = select_reviewable(
         source,

@@ -249,6 +249,10 @@ def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
     gh = make_github(github_settings(run))
     try:
         repo, pull, info = load_pull(gh, ref)
+        if not info.is_open:  # the real run skips it: so does its dry run
+            return ReviewSource(
+                (), info.base_sha, info.head_sha, info.title, not_open=info.closed_reason
+            )
         guard_target_checkout(info, run.workdir, config_file_in_checkout(run))
         return pull_source(repo, pull, info, run.workdir)
     finally:

@@ -89,6 +89,8 @@ class ReviewSource:
     title: str = ""
     body: str = ""
     skipped: tuple[SkippedFile, ...] = field(default=())
+    # Why a pull request is not reviewed at all ("closed", "merged"); empty when it is open.
+    not_open: str = ""
 
     def file(self, path: str) -> ChangedFile | None:
         return next((changed for changed in self.files if changed.path == path), None)

@@ -209,6 +209,30 @@ def test_a_read_only_fork_run_prints_annotations_and_keeps_the_gate(
     assert "eval of user input" in (world.tmp / "summary.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("merged", [False, True], ids=["closed", "merged"])
+def test_dry_run_on_a_closed_pull_request_says_the_review_would_skip_it(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], merged: bool
+) -> None:
+    world.push({"app.py": numbered({5: "x = 1"})})
+    number = world.open_pr()
+    world.github.close_pull(number, merged=merged)
+    reason = "merged" if merged else "closed"
+
+    code, out, _ = ci_reviewer(
+        world, monkeypatch, capsys, ["review", "--dry-run"], world.env(number)
+    )
+    _, as_json, _ = ci_reviewer(
+        world, monkeypatch, capsys, ["review", "--dry-run", "--format", "json"], world.env(number)
+    )
+
+    assert code == 0
+    assert f"the pull request is {reason}: a review would skip it" in out
+    assert "dry run: nothing sent. 1 file" not in out  # not priced as if it would run
+    assert json.loads(as_json) == {"dry_run": True, "skipped": reason, "files": []}
+    assert world.claude.requests == []
+    assert [r.method for r in world.github.log if r.method != "GET"] == []
+
+
 def test_dry_run_on_a_pull_request_writes_nothing_to_github(
     world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
