@@ -68,7 +68,10 @@ class ReviewConfig(_Strict):
     max_tool_calls: int = Field(40, ge=0, le=500)
     max_bytes_fetched: int = Field(2_000_000, ge=0)
     concurrency: int = Field(4, ge=1, le=32)
-    max_cost_usd: float | None = Field(None, gt=0)
+    # A cap even with no config file: a runaway review (a huge PR, a model that keeps asking
+    # for files) stops fetching and answers at $2 rather than spending without bound.
+    # `max_cost_usd: null` lifts it.
+    max_cost_usd: float | None = Field(2.0, gt=0)
     max_tokens: int = Field(16_000, ge=256, le=128_000)
     include: list[str] = ["**"]
     exclude: list[str] = []

@@ -153,6 +153,8 @@ def test_absent_config_gives_documented_defaults(
     assert effective["review"]["max_turns"] == 8
     assert effective["review"]["concurrency"] == 4
     assert effective["review"]["on_api_error"] == "fail"
+    # The README's documented defaults include a review cost cap: no file is no cap no more.
+    assert effective["review"]["max_cost_usd"] == 2.0
     assert "defaults" in captured.err
 
 
