@@ -14,6 +14,7 @@ from ci_reviewer.config_yaml import Marks, load_yaml
 from ci_reviewer.errors import ConfigError
 from ci_reviewer.planning import verdicts
 from ci_reviewer.planning.history import file_tokens, read_history, tracked_files
+from ci_reviewer.planning.own_action import is_own_repository
 from ci_reviewer.planning.plan import Repository
 from ci_reviewer.planning.verdicts import Finding
 from ci_reviewer.planning.workflows import Workflow, read_workflow, workflow_files
@@ -25,11 +26,12 @@ def read_checkout(
 ) -> tuple[Repository, list[Finding]]:
     config, findings = load_plan_config(config_path, workdir, required=required)
     workflows: list[Workflow] = []
+    own_action = is_own_repository(workdir)
     for path in workflow_files(workdir):
         try:
-            workflows.append(read_workflow(path, workdir))
+            workflows.append(read_workflow(path, workdir, own_action=own_action))
         except ConfigError as error:
-            findings.append(verdicts.unreadable_workflow(path.name, str(error)))
+            findings.append(verdicts.unreadable_workflow(error))
     if is_shallow(workdir):
         findings.append(verdicts.shallow_history(workdir.name or str(workdir)))
     repository = Repository(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ci_reviewer.config import BATCH_TOOLS_REASON
+from ci_reviewer.errors import ConfigError
 from ci_reviewer.planning.sla import SYNC_ALTERNATIVE, SlaTerms, hours, unmeetable_reason
 
 Level = Literal["error", "warning", "info"]
@@ -144,8 +145,18 @@ def unknown_job(where: str, job: str | None, known: list[str]) -> Finding:
     )
 
 
-def unreadable_workflow(where: str, reason: str) -> Finding:
-    return Finding("error", "unreadable-workflow", where, reason, "Fix the workflow file.")
+def unreadable_workflow(error: ConfigError) -> Finding:
+    """A workflow file plan cannot read; the other files are planned without it."""
+    where = str(error.location) if error.location else "?"
+    reason = error.message.removeprefix(f"{where}: ")
+    advice = f"{error.hint[0].upper()}{error.hint[1:]}." if error.hint else "Fix the file."
+    return Finding(
+        "error",
+        "unreadable-workflow",
+        where,
+        f"{reason}; this workflow is left out of the plan.",
+        f"{advice} GitHub does not run a workflow file it cannot read either.",
+    )
 
 
 def job_not_scheduled(where: str, job: str) -> Finding:

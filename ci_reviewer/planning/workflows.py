@@ -1,9 +1,9 @@
 """Read `.github/workflows/*.yml` and find the steps that run this product.
 
 A step counts when it uses the action (`uses: <owner>/claude-ci-reviewer@<ref>`, or `uses: ./`
-in the action's own repository) or runs the CLI in a `run:` script (`ci-reviewer ...` or
-`python -m ci_reviewer ...`). YAML 1.1 loads the key `on` as the boolean True: both spellings
-are read.
+in the action's own repository: own_action.py) or runs the CLI in a `run:` script
+(`ci-reviewer ...` or `python -m ci_reviewer ...`). YAML 1.1 loads the key `on` as the
+boolean True: both spellings are read.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_reviewer.config_yaml import Marks, load_yaml
+from ci_reviewer.errors import ConfigError, Location
 from ci_reviewer.planning.permissions import TokenPermissions
 from ci_reviewer.planning.workflow_jobs import JobSetup, job_setup
 
@@ -97,14 +98,25 @@ def workflow_files(workdir: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".yml", ".yaml"} and p.is_file())
 
 
-def read_workflow(path: Path, workdir: Path) -> Workflow:
-    """Parse one workflow file; ConfigError (with file:line) when it is not valid YAML."""
+def read_workflow(path: Path, workdir: Path, *, own_action: bool = False) -> Workflow:
+    """Parse one workflow file; ConfigError (with file:line where known) when it cannot be
+    read or is not valid YAML."""
     relative = path.relative_to(workdir).as_posix()
-    data, marks = load_yaml(path.read_text(encoding="utf-8"), relative)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"not UTF-8 text (byte {error.start})",
+            Location(relative),
+            hint="save the workflow as UTF-8",
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read it: {error.strerror}", Location(relative)) from None
+    data, marks = load_yaml(text, relative)
     if not isinstance(data, dict):
         data = {}
     triggers = parse_triggers(data.get("on", data.get(True)))
-    steps = tuple(_reviewer_steps(data, relative, triggers, marks))
+    steps = tuple(_reviewer_steps(data, relative, triggers, marks, own_action))
     return Workflow(relative, str(data.get("name") or relative), triggers, steps)
 
 
@@ -159,7 +171,7 @@ def _glob_to_regex(pattern: str) -> str:
 
 
 def _reviewer_steps(
-    workflow: dict[Any, Any], path: str, triggers: Triggers, marks: Marks
+    workflow: dict[Any, Any], path: str, triggers: Triggers, marks: Marks, own_action: bool
 ) -> list[ReviewerStep]:
     found: list[ReviewerStep] = []
     jobs = workflow.get("jobs")
@@ -173,7 +185,7 @@ def _reviewer_steps(
                 continue
             line = marks.values.get(("jobs", job_id, "steps", index), (None, None))[0]
             label = str(step.get("name") or f"step {index + 1}")
-            invocation = _invocation(step)
+            invocation = _invocation(step, own_action)
             if invocation is not None:
                 via, command, job_name, args = invocation
                 uses = str(step.get("uses") or "").strip() if via == "action" else ""
@@ -196,9 +208,11 @@ def _reviewer_steps(
     return found
 
 
-def _invocation(step: Mapping[str, Any]) -> tuple[str, str, str | None, list[str]] | None:
+def _invocation(
+    step: Mapping[str, Any], own_action: bool
+) -> tuple[str, str, str | None, list[str]] | None:
     uses = str(step.get("uses") or "").strip()
-    if uses and (uses == "./" or _ACTION.match(uses)):
+    if uses and ((own_action and uses in {".", "./"}) or _ACTION.match(uses)):
         inputs: dict[str, Any] = step["with"] if isinstance(step.get("with"), dict) else {}
         raw = str(inputs.get("command") or "review").strip()
         args = _tokens(str(inputs.get("args") or ""))

@@ -1,0 +1,129 @@
+"""`plan` over excerpts of real workflow files (tests/planning/real_workflows/, each naming the
+repository and path it comes from), next to the workflows `init` writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.planning.conftest import Outcome
+
+REAL = Path(__file__).parent / "real_workflows"
+PINNED = "claude-ci-reviewer/claude-ci-reviewer@08c6903cd8c0fde910a37f88322edcfb5dd907a8"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _checkout(tmp_path: Path, files: dict[str, str], run_cli: Callable[..., Outcome]) -> Path:
+    """A git checkout holding what `init` writes plus `files` (repository path -> fixture)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    assert run_cli("init", "--workdir", str(repo), "--action-ref", PINNED).code == 0
+    for target, fixture in files.items():
+        (repo / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REAL / fixture, repo / target)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "workflows"], check=True)
+    return repo
+
+
+def _plan(run_cli: Callable[..., Outcome], repo: Path) -> tuple[Outcome, dict[str, Any]]:
+    done = run_cli("plan", "--workdir", str(repo), "--format", "json")
+    return done, json.loads(done.out)
+
+
+INIT_STEPS = {
+    ".github/workflows/ci-reviewer-nightly-tests.yml",
+    ".github/workflows/ci-reviewer-overnight-report.yml",
+    ".github/workflows/ci-reviewer-review.yml",
+    ".github/workflows/ci-reviewer-weekly-audit.yml",
+}
+
+
+def test_a_template_placeholder_is_a_finding_at_its_line_and_the_rest_is_planned(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = _checkout(tmp_path, {".github/workflows/nowsecure.yml": "nowsecure.yml"}, run_cli)
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    [finding] = [f for f in plan["findings"] if f["level"] == "error"]
+    # `          group_id: {{ groupId }}` on line 23: the inner `{` (the key) is column 22.
+    assert finding["code"] == "unreadable-workflow"
+    assert finding["where"] == ".github/workflows/nowsecure.yml:23:22"
+    assert "a mapping used as a key" in finding["message"]
+    assert "${{ ... }}" in finding["advice"]
+    assert {step["workflow"] for step in plan["steps"]} == INIT_STEPS
+    text = run_cli("plan", "--workdir", str(repo))
+    assert text.code == 2 and "Traceback" not in text.out + text.err
+    assert "error: .github/workflows/nowsecure.yml:23:22: [unreadable-workflow]" in text.out
+
+
+def test_config_check_reports_a_mapping_key_at_its_line(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    config = tmp_path / "ci-reviewer.yml"
+    config.write_text("jobs:\n  audit:\n    kind: security-audit\n    instructions: {{ focus }}\n")
+    done = run_cli("config", "check", "--config", str(config))
+    assert done.code == 2
+    assert f"{config}:4:20: YAML error: a mapping used as a key" in done.err
+    assert "Traceback" not in done.err
+
+
+def test_files_plan_cannot_read_are_findings_and_the_rest_is_planned(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = _checkout(tmp_path, {}, run_cli)
+    folder = repo / ".github/workflows"
+    (folder / "latin1.yml").write_bytes("name: caf\xe9\non: push\n".encode("latin-1"))
+    (folder / "tag.yml").write_text("on: push\nname: !custom x\n")
+    (folder / "date.yml").write_text("on: push\nname: 2001-02-30\n")
+    (folder / "loop.yml").write_text("on: push\njobs: &j [*j]\n")
+    (folder / "keys.yml").write_text("on: push\n? [a, b]\n: c\n")
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    errors = {f["where"]: f["message"] for f in plan["findings"] if f["level"] == "error"}
+    assert errors.keys() == {
+        ".github/workflows/latin1.yml",
+        ".github/workflows/tag.yml:2:7",
+        ".github/workflows/date.yml:2:7",
+        ".github/workflows/loop.yml",
+        ".github/workflows/keys.yml:2:3",
+    }
+    assert errors[".github/workflows/latin1.yml"].startswith("not UTF-8 text (byte 9)")
+    assert "'!custom'" in errors[".github/workflows/tag.yml:2:7"]
+    assert "reads as a date" in errors[".github/workflows/date.yml:2:7"]
+    assert {step["workflow"] for step in plan["steps"]} == INIT_STEPS
+
+
+def test_uses_dot_in_another_actions_repository_is_not_a_reviewer_step(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = _checkout(
+        tmp_path,
+        {"action.yml": "checkout-action.yml", ".github/workflows/test.yml": "checkout-test.yml"},
+        run_cli,
+    )
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 0, plan["findings"]
+    assert {step["workflow"] for step in plan["steps"]} == INIT_STEPS
+
+
+def test_uses_dot_in_this_actions_own_repository_is_a_reviewer_step(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = tmp_path / "own"
+    (repo / ".github/workflows").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    shutil.copyfile(ROOT / "action.yml", repo / "action.yml")
+    own = ROOT / ".github/workflows/ci-reviewer-review.yml"
+    shutil.copyfile(own, repo / ".github/workflows/ci-reviewer-review.yml")
+    [step] = _plan(run_cli, repo)[1]["steps"]
+    assert (step["via"], step["command"], step["api"]) == ("action", "review", "sync")
+    # The same workflow under actions/checkout's action.yml runs that action instead.
+    shutil.copyfile(REAL / "checkout-action.yml", repo / "action.yml")
+    assert _plan(run_cli, repo)[1]["steps"] == []
