@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ci_reviewer.batch.api import BatchInfo
+from ci_reviewer.planning.sla import BATCH_PROCESSING_HOURS
 
 if TYPE_CHECKING:
     from ci_reviewer.batch.state import Submission
 
-# Message Batches end within 24 h of creation (then their unfinished requests expire).
-BATCH_WINDOW = timedelta(hours=24)
+# Message Batches end within 24 h of creation (then their unfinished requests expire); the
+# same figure `plan` and `sla` count on.
+BATCH_WINDOW = timedelta(hours=BATCH_PROCESSING_HOURS)
 
 RISK_HOURS = 2.0
 

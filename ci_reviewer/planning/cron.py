@@ -72,6 +72,23 @@ def parse_schedule(expression: str, start: datetime = REFERENCE_START) -> CronSc
     )
 
 
+@cache
+def longest_gap_together(
+    expressions: tuple[str, ...], start: datetime = REFERENCE_START
+) -> timedelta:
+    """The longest wait between two firings of any of `expressions` (each valid): the runs a
+    job gets from all its schedules at once (`0 0 * * *` with `0 12 * * *` waits 12 h, not 24).
+
+    A week of firings would do for minute, hour and weekday fields; day-of-month and month
+    fields need the long window, so every schedule is walked over it."""
+    runs = [_firings(" ".join(text.split()), start) for text in expressions]
+    # A dense schedule stops at the firing cap: past its last firing the union has a hole
+    # that the schedule does not have, so the union is measured only up to there.
+    horizon = min((run[-1] for run in runs if len(run) >= _MAX_FIRINGS), default=start + _WINDOW)
+    moments = sorted({moment for run in runs for moment in run if moment <= horizon})
+    return max(later - earlier for earlier, later in itertools.pairwise(moments))
+
+
 def firings_between(expression: str, start: datetime, end: datetime) -> list[datetime]:
     """Every firing in (start, end], in order (UTC)."""
     iterator = croniter(expression, start)

@@ -11,7 +11,12 @@ from ci_reviewer.config import Config, JobConfig
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.planning import verdicts
 from ci_reviewer.planning.costs import CostBothWays, job_run_shape, price_run, review_run_shape
-from ci_reviewer.planning.cron import CronError, firings_between, parse_schedule
+from ci_reviewer.planning.cron import (
+    CronError,
+    firings_between,
+    longest_gap_together,
+    parse_schedule,
+)
 from ci_reviewer.planning.first_run import first_run_findings
 from ci_reviewer.planning.history import HISTORY_DAYS, Commit, Scope, files_per_run
 from ci_reviewer.planning.sla import SlaTerms, cron_for_interval, largest_interval
@@ -64,6 +69,15 @@ class Plan:
         return any(finding.level == "error" for finding in self.findings)
 
 
+@dataclass(frozen=True)
+class JobSchedules:
+    """Every schedule that submits one job, judged together: the job runs on all of them."""
+
+    where: str  # the first step that runs the job on a schedule
+    crons: tuple[str, ...]  # the valid ones, in the order the workflows give them
+    longest_gap_hours: float | None
+
+
 @dataclass
 class _Collector:
     findings: list[Finding] = field(default_factory=list)
@@ -75,19 +89,41 @@ class _Collector:
 
 def build_plan(repo: Repository, options: PlanOptions, early: Sequence[Finding] = ()) -> Plan:
     found = _Collector(list(early))
-    reports = [
-        _report(step, repo, options, found)
-        for workflow in repo.workflows
-        for step in workflow.steps
-    ]
+    steps = [step for workflow in repo.workflows for step in workflow.steps]
+    together = schedules_by_job(steps)
+    reports = [_report(step, repo, options, found, together) for step in steps]
     _config_checks(repo, options, reports, found)
     order = {"error": 0, "warning": 1, "info": 2}
     findings = sorted(found.findings, key=lambda finding: order[finding.level])
     return Plan(tuple(reports), tuple(findings))
 
 
+def schedules_by_job(steps: Sequence[ReviewerStep]) -> dict[str, JobSchedules]:
+    """Per job, the valid crons of every step that submits it, and their longest gap."""
+    wheres: dict[str, str] = {}
+    crons: dict[str, list[str]] = {}
+    for step in steps:
+        if not (step.submits_batches and step.job_name and step.triggers.schedules):
+            continue
+        wheres.setdefault(step.job_name, step.where)
+        known = crons.setdefault(step.job_name, [])
+        known.extend(c for c in step.triggers.schedules if _valid(c) and c not in known)
+    return {
+        name: JobSchedules(
+            wheres[name],
+            tuple(valid),
+            longest_gap_together(tuple(valid)).total_seconds() / 3600 if valid else None,
+        )
+        for name, valid in crons.items()
+    }
+
+
 def _report(
-    step: ReviewerStep, repo: Repository, options: PlanOptions, found: _Collector
+    step: ReviewerStep,
+    repo: Repository,
+    options: PlanOptions,
+    found: _Collector,
+    together: dict[str, JobSchedules],
 ) -> StepReport:
     blocking = step.triggers.blocking_events(options.protected_branches)
     for finding in first_run_findings(step, repo.config.jobs.get(step.job_name or "")):
@@ -102,8 +138,10 @@ def _report(
         return StepReport(step, blocking, "batch", False)
     if blocking and job.api == "batch":
         found.add(verdicts.batch_on_blocking(step.where, f"ci-reviewer {step.command}", blocking))
+    name = str(step.job_name)
+    shared = together.get(name)
     return _job_report(
-        step, str(step.job_name), job, blocking, repo=repo, options=options, found=found
+        step, name, job, blocking, repo=repo, options=options, found=found, shared=shared
     )
 
 
@@ -116,32 +154,24 @@ def _job_report(
     repo: Repository,
     options: PlanOptions,
     found: _Collector,
+    shared: JobSchedules | None,
 ) -> StepReport:
     terms = SlaTerms(job.sla_hours, options.poll_hours, options.margin_hours)
     interval = largest_interval(terms)
-    gaps = []
     for cron in step.triggers.schedules:
         try:
             schedule = parse_schedule(cron)
         except CronError as error:
             found.add(verdicts.invalid_schedule(step.where, str(error)))
             continue
-        gaps.append(schedule.longest_gap_hours)
         if schedule.too_frequent:
             found.add(verdicts.schedule_too_frequent(step.where, cron))
-        # The real gap, not the rounded step: any gap up to what the SLA leaves will do.
-        room = job.sla_hours - terms.fixed_hours
-        if job.api == "batch" and interval is not None and schedule.longest_gap_hours > room:
-            found.add(
-                verdicts.schedule_too_sparse(
-                    step.where,
-                    name,
-                    cron,
-                    gap_hours=schedule.longest_gap_hours,
-                    room_hours=room,
-                    sla_hours=job.sla_hours,
-                )
-            )
+    gap = shared.longest_gap_hours if shared and step.triggers.schedules else None
+    # The real gap of all the job's schedules together, not the rounded step: any gap up to
+    # what the SLA leaves will do.
+    sparse = gap is not None and gap > job.sla_hours - terms.fixed_hours
+    if shared and gap is not None and sparse and job.api == "batch" and interval is not None:
+        found.add(verdicts.schedule_too_sparse(shared.where, name, shared.crons, gap, terms))
     monthly, largest = _job_month(job, step.triggers.schedules, interval, repo)
     if job.api == "sync" and step.triggers.schedules and not blocking:
         found.add(verdicts.sync_on_schedule(step.where, name, monthly.sync_usd, monthly.batch_usd))
@@ -154,7 +184,7 @@ def _job_report(
         False,
         sla_hours=job.sla_hours,
         interval_hours=interval,
-        longest_gap_hours=max(gaps) if gaps else None,
+        longest_gap_hours=gap,
         monthly=monthly,
         largest_run_usd=largest,
         budget_usd=job.max_cost_usd,
@@ -209,12 +239,16 @@ def _config_checks(
     scheduled = {
         r.step.job_name for r in reports if r.step.submits_batches and r.step.triggers.schedules
     }
+    run = {r.step.job_name for r in reports if r.step.submits_batches}
     for name, job in sorted(repo.config.jobs.items()):
         terms = SlaTerms(job.sla_hours, options.poll_hours, options.margin_hours)
-        if job.api == "batch" and largest_interval(terms) is None:
-            found.add(verdicts.sla_unmeetable(f"{repo.config_where} (jobs.{name})", name, terms))
+        interval = largest_interval(terms)
+        where = f"{repo.config_where} (jobs.{name})"
+        if job.api == "batch" and interval is None:
+            found.add(verdicts.sla_unmeetable(where, name, terms))
         if name not in scheduled:
-            found.add(verdicts.job_not_scheduled(f"{repo.config_where} (jobs.{name})", name))
+            cron = cron_for_interval(interval) if job.api == "batch" and interval else None
+            found.add(verdicts.job_not_scheduled(where, name, cron, terms, run=name in run))
 
 
 def _valid(cron: str) -> bool:

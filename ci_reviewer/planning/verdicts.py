@@ -64,17 +64,25 @@ def tool_loop_in_batch(where: str, what: str) -> Finding:
 
 
 def schedule_too_sparse(
-    where: str, job: str, cron: str, *, gap_hours: float, room_hours: float, sla_hours: float
+    where: str, job: str, crons: tuple[str, ...], gap_hours: float, terms: SlaTerms
 ) -> Finding:
+    """The longest gap between the job's submissions, all its schedules together, plus what
+    no schedule shortens (batch processing, polling, margin) exceeds its SLA."""
+    room = terms.sla_hours - terms.fixed_hours
+    worst = gap_hours + terms.processing_hours + terms.poll_hours
+    listed = ", ".join(f"`{cron}`" for cron in crons)
+    what = f"{listed} leaves" if len(crons) == 1 else f"its schedules {listed} together leave"
     return Finding(
         "error",
         "schedule-too-sparse",
         where,
-        f"job {job!r}: `{cron}` leaves gaps of up to {hours(gap_hours)} between runs, but an "
-        f"SLA of {hours(sla_hours)} allows at most {hours(room_hours)} between submissions "
-        "(the rest goes to batch processing, polling and margin).",
-        f"Change the schedule (`ci-reviewer sla --hours {sla_hours:g}` prints one), or raise "
-        "the job's sla_hours to what the team really needs.",
+        f"job {job!r}: {what} gaps of up to {hours(gap_hours)} between runs, so a change can "
+        f"wait {hours(worst)} for its results ({hours(gap_hours)} to the next submission, up "
+        f"to {hours(terms.processing_hours)} of batch processing, {hours(terms.poll_hours)} "
+        f"to the next poll); an SLA of {hours(terms.sla_hours)} allows at most "
+        f"{hours(room)} between submissions ({hours(terms.margin_hours)} is kept as margin).",
+        f"Change the schedule (`ci-reviewer sla --hours {terms.sla_hours:g}` prints one), or "
+        "raise the job's sla_hours to what the team really needs.",
     )
 
 
@@ -159,13 +167,26 @@ def unreadable_workflow(error: ConfigError) -> Finding:
     )
 
 
-def job_not_scheduled(where: str, job: str) -> Finding:
+def job_not_scheduled(
+    where: str, job: str, cron: str | None, terms: SlaTerms, *, run: bool
+) -> Finding:
+    """A configured job no schedule submits; with the cron its SLA needs, when batch can
+    meet it (the cadence `ci-reviewer sla` computes)."""
+    what = "a workflow runs it, but not on a schedule" if run else "no workflow runs it"
+    advice = "Add a scheduled workflow (`ci-reviewer init` writes examples) or remove the job."
+    if cron is not None:
+        advice = (
+            f"Run it on `schedule: - cron: '{cron}'` (what an SLA of {hours(terms.sla_hours)} "
+            f"needs: `ci-reviewer sla --hours {terms.sla_hours:g}`), in a workflow with "
+            f"`ci-reviewer batch run --job {job}` (`ci-reviewer init` writes an example), or "
+            "remove the job."
+        )
     return Finding(
         "info",
         "job-not-scheduled",
         where,
-        f"job {job!r} is configured but no workflow runs it on a schedule.",
-        "Add a scheduled workflow (`ci-reviewer init` writes examples) or remove the job.",
+        f"job {job!r} is configured but {what}.",
+        advice,
     )
 
 

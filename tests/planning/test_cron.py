@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ci_reviewer.planning.cron import CronError, parse_schedule
+from ci_reviewer.planning.cron import CronError, longest_gap_together, parse_schedule
 from ci_reviewer.planning.workflows import parse_cli_arguments, parse_triggers
 
 
@@ -20,6 +20,22 @@ def test_real_gaps_between_firings(cron: str, longest: float, shortest: float) -
     schedule = parse_schedule(cron)
     assert schedule.longest_gap_hours == longest
     assert schedule.shortest_gap.total_seconds() / 3600 == shortest
+
+
+@pytest.mark.parametrize(
+    ("crons", "longest"),
+    [
+        (("0 0 * * *", "0 12 * * *"), 12),
+        (("0 2 * * *", "0 8 * * *"), 18),  # 02 -> 08 is 6 h, 08 -> 02 the next day 18 h
+        (("0 0 * * *", "0 0 * * *"), 24),  # the same cron twice adds no run
+        (("0 0 1 * *", "0 0 15 * *"), 17 * 24),  # 15 Jan -> 1 Feb
+        # Every 5 minutes stops at the firing cap (about two weeks): the monthly cron next to
+        # it must not open a gap past that cap.
+        (("*/5 * * * *", "0 0 1 * *"), 5 / 60),
+    ],
+)
+def test_longest_gap_of_several_crons_together(crons: tuple[str, ...], longest: float) -> None:
+    assert longest_gap_together(crons).total_seconds() / 3600 == pytest.approx(longest)
 
 
 @pytest.mark.parametrize("cron", ["@daily", "0 0 * * * *", "61 * * * *", "0 0 31 2 *"])

@@ -127,3 +127,69 @@ def test_uses_dot_in_this_actions_own_repository_is_a_reviewer_step(
     # The same workflow under actions/checkout's action.yml runs that action instead.
     shutil.copyfile(REAL / "checkout-action.yml", repo / "action.yml")
     assert _plan(run_cli, repo)[1]["steps"] == []
+
+
+def _with_job(repo: Path, job: str) -> None:
+    config = repo / ".github/ci-reviewer.yml"
+    config.write_text(config.read_text() + job)
+
+
+WEEKDAYS = "  weekdays:\n    kind: security-audit\n    since: 7d\n    sla_hours: {sla}\n"
+
+
+def test_two_crons_of_one_job_are_judged_together(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    # Mon, Tue, Wed, Thu at 05:30: gaps of 24 h and Thu -> Mon 96 h. Each cron alone leaves
+    # Wed -> Mon, 120 h. An SLA of 122 h leaves 122 - 24 - 1 - 1 = 96 h between submissions.
+    repo = _checkout(tmp_path, {".github/workflows/cron.yml": "docs-two-schedules.yml"}, run_cli)
+    _with_job(repo, WEEKDAYS.format(sla=122))
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 0, plan["findings"]
+    [step] = [s for s in plan["steps"] if s["job"] == "weekdays"]
+    assert step["longest_gap_hours"] == 96
+    assert "schedule-too-sparse" not in {f["code"] for f in plan["findings"]}
+
+
+def test_crons_judged_together_can_still_be_too_sparse(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = _checkout(tmp_path, {".github/workflows/cron.yml": "docs-two-schedules.yml"}, run_cli)
+    _with_job(repo, WEEKDAYS.format(sla=121))
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    [finding] = [f for f in plan["findings"] if f["code"] == "schedule-too-sparse"]
+    assert finding["where"] == ".github/workflows/cron.yml:24"
+    assert finding["message"] == (
+        "job 'weekdays': its schedules `30 5 * * 1,3`, `30 5 * * 2,4` together leave gaps of "
+        "up to 96 h between runs, so a change can wait 121 h for its results (96 h to the next "
+        "submission, up to 24 h of batch processing, 1 h to the next poll); an SLA of 121 h "
+        "allows at most 95 h between submissions (1 h is kept as margin)."
+    )
+
+
+def test_a_job_no_workflow_runs_is_given_the_cron_its_sla_needs(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    # SLA - 24 h processing - 1 h poll - 1 h margin, rounded down to 1/2/3/4/6/8/12/24 h:
+    # 30 -> 4 h, 38 -> 12 h, 50 -> 24 h; 26 leaves nothing (sla-unmeetable instead).
+    repo = _checkout(tmp_path, {".github/workflows/test.yml": "checkout-test.yml"}, run_cli)
+    for name, sla in (("thirty", 30), ("thirty-eight", 38), ("fifty", 50), ("tight", 26)):
+        _with_job(repo, f"  {name}:\n    kind: report\n    since: all\n    sla_hours: {sla}\n")
+    done, plan = _plan(run_cli, repo)
+    advice = {
+        f["where"].split("jobs.")[1].rstrip(")"): f["advice"]
+        for f in plan["findings"]
+        if f["code"] == "job-not-scheduled"
+    }
+    assert "schedule: - cron: '0 */4 * * *'" in advice["thirty"]
+    assert "schedule: - cron: '0 */12 * * *'" in advice["thirty-eight"]
+    assert "schedule: - cron: '0 0 * * *'" in advice["fifty"]
+    assert "ci-reviewer batch run --job fifty" in advice["fifty"]
+    assert "cron" not in advice["tight"]
+    assert done.code == 2  # the 26 h SLA batch cannot meet
+    text = run_cli("plan", "--workdir", str(repo)).out
+    assert (
+        "info: .github/ci-reviewer.yml (jobs.thirty): [job-not-scheduled] job 'thirty' is "
+        "configured but no workflow runs it." in text
+    )
