@@ -16,6 +16,7 @@ from ci_reviewer.planning import verdicts
 from ci_reviewer.planning.history import file_tokens, read_history, tracked_files
 from ci_reviewer.planning.own_action import is_own_repository
 from ci_reviewer.planning.plan import Repository
+from ci_reviewer.planning.reusable import through_callers
 from ci_reviewer.planning.verdicts import Finding
 from ci_reviewer.planning.workflows import Workflow, read_workflow, workflow_files
 from ci_reviewer.shallow import is_shallow
@@ -37,7 +38,7 @@ def read_checkout(
     repository = Repository(
         config=config,
         config_where=_relative(config_path, workdir),
-        workflows=workflows,
+        workflows=through_callers(workflows),
         commits=read_history(workdir, now),
         tracked=tracked_files(workdir),
         tokens_of=file_tokens(workdir),

@@ -47,6 +47,7 @@ def _step_json(report: StepReport) -> dict[str, Any]:
     monthly = report.monthly
     return {
         "where": step.where,
+        "called_from": step.called_from or None,
         "workflow": step.workflow,
         "workflow_job": step.job_id,
         "step": step.label,
@@ -114,7 +115,7 @@ def _step_row(report: StepReport) -> tuple[str, ...]:
     if report.budget_usd and report.largest_run_usd is not None:
         budget += f" (largest run {_usd(report.largest_run_usd)})"
     return (
-        step.where,
+        f"{step.where} (called by {step.called_from})" if step.called_from else step.where,
         command or "?",
         ",".join(step.triggers.events) or "-",
         ",".join(report.blocking) or "no",

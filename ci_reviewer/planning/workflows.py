@@ -8,15 +8,17 @@ boolean True: both spellings are read.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ci_reviewer.config_yaml import Marks, load_yaml
 from ci_reviewer.errors import ConfigError, Location
+from ci_reviewer.planning.conditions import may_run
 from ci_reviewer.planning.permissions import TokenPermissions
 from ci_reviewer.planning.workflow_jobs import JobSetup, job_setup
 
@@ -24,6 +26,8 @@ WORKFLOWS_DIR = ".github/workflows"
 DEFAULT_PROTECTED_BRANCHES: tuple[str, ...] = ("main", "master")
 # Events on which a person waits for the result before they can merge.
 BLOCKING_EVENTS = frozenset({"pull_request", "pull_request_target", "merge_group"})
+# Pull request activity after which nobody waits to merge: the pull request is closed.
+QUIET_PR_TYPES = frozenset({"closed"})
 
 _ACTION = re.compile(r"^[^/\s]+/claude-ci-reviewer(/[^@\s]*)?@\S+$")
 _CLI = re.compile(r"(?:^|[\s;&|(`])(?:ci-reviewer|python3?\s+-m\s+ci_reviewer)(?=\s|$)(.*)")
@@ -41,13 +45,33 @@ class Triggers:
     push_branches: tuple[str, ...] | None = None  # None: every branch
     push_branches_ignore: tuple[str, ...] = ()
     push_tags_only: bool = False
+    quiet_events: tuple[str, ...] = ()  # pull_request(_target) with only `types: [closed]`
 
     def blocking_events(self, protected: Sequence[str]) -> tuple[str, ...]:
         """The events on which someone waits: PRs, merge queues, pushes to protected branches."""
-        found = [event for event in self.events if event in BLOCKING_EVENTS]
+        found = [e for e in self.events if e in BLOCKING_EVENTS and e not in self.quiet_events]
         if "push" in self.events and any(self._push_reaches(b) for b in protected):
             found.append("push")
         return tuple(found)
+
+    def where(self, conditions: Sequence[object]) -> Triggers:
+        """These triggers less the events (and crons) on which every `if:` in `conditions`
+        is certainly false."""
+        if not conditions:
+            return self
+        crons = tuple(
+            cron for cron in self.schedules if all(may_run(c, "schedule", cron) for c in conditions)
+        )
+        events = tuple(
+            event
+            for event in self.events
+            if (crons if event == "schedule" and self.schedules else True)
+            and all(may_run(c, event) for c in conditions)
+        )
+        return replace(self, events=events, schedules=crons if "schedule" in events else ())
+
+    def without(self, event: str) -> Triggers:
+        return replace(self, events=tuple(e for e in self.events if e != event))
 
     def _push_reaches(self, branch: str) -> bool:
         if self.push_tags_only:
@@ -73,6 +97,8 @@ class ReviewerStep:
     uses: str = ""  # the action reference, for `via: action`
     args: tuple[str, ...] = ()  # the CLI arguments (an action step's `args` input)
     setup: JobSetup = _NO_SETUP
+    conditions: tuple[object, ...] = ()  # the job's and the step's `if:`
+    called_from: str = ""  # the caller job, for a step of a reusable workflow
 
     @property
     def where(self) -> str:
@@ -84,11 +110,21 @@ class ReviewerStep:
 
 
 @dataclass(frozen=True)
+class WorkflowCall:
+    """A job that runs a reusable workflow of the same repository (`uses: ./.github/...`)."""
+
+    target: str  # the called workflow's path in the repository
+    where: str  # the caller job
+    conditions: tuple[object, ...]  # the caller job's `if:`
+
+
+@dataclass(frozen=True)
 class Workflow:
     path: str
     name: str
     triggers: Triggers
     steps: tuple[ReviewerStep, ...]
+    calls: tuple[WorkflowCall, ...] = ()
 
 
 def workflow_files(workdir: Path) -> list[Path]:
@@ -117,7 +153,30 @@ def read_workflow(path: Path, workdir: Path, *, own_action: bool = False) -> Wor
         data = {}
     triggers = parse_triggers(data.get("on", data.get(True)))
     steps = tuple(_reviewer_steps(data, relative, triggers, marks, own_action))
-    return Workflow(relative, str(data.get("name") or relative), triggers, steps)
+    name = str(data.get("name") or relative)
+    return Workflow(relative, name, triggers, steps, _calls(data, relative, marks))
+
+
+def _calls(workflow: dict[Any, Any], path: str, marks: Marks) -> tuple[WorkflowCall, ...]:
+    jobs = workflow.get("jobs")
+    found = []
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        uses = job.get("uses") if isinstance(job, dict) else None
+        if isinstance(uses, str) and uses.strip().startswith("./"):
+            target = posixpath.normpath(uses.strip()[2:])
+            line = marks.locate(("jobs", job_id), prefer_key=True).line
+            found.append(WorkflowCall(target, f"{path}:{line}", _conditions(job)))
+    return tuple(found)
+
+
+def _conditions(*parts: Any) -> tuple[object, ...]:
+    """The `if:` values of a job and its step, as hashable values."""
+    found: list[object] = []
+    for part in parts:
+        value = part.get("if") if isinstance(part, dict) else None
+        if value is not None:
+            found.append(value if isinstance(value, (bool, int, float, str)) else str(value))
+    return tuple(found)
 
 
 def parse_triggers(on: Any) -> Triggers:
@@ -133,6 +192,13 @@ def parse_triggers(on: Any) -> Triggers:
         for entry in on.get("schedule") or []
         if isinstance(entry, dict) and "cron" in entry
     )
+    quiet = tuple(
+        event
+        for event in ("pull_request", "pull_request_target")
+        if isinstance(on.get(event), dict)
+        and (types := _strings(on[event].get("types")))
+        and set(types) <= QUIET_PR_TYPES
+    )
     push: dict[str, Any] = on["push"] if isinstance(on.get("push"), dict) else {}
     branches = _strings(push.get("branches"))
     has_tags = "tags" in push or "tags-ignore" in push
@@ -142,6 +208,7 @@ def parse_triggers(on: Any) -> Triggers:
         push_branches=branches if "branches" in push else None,
         push_branches_ignore=_strings(push.get("branches-ignore")),
         push_tags_only=has_tags and "branches" not in push and "branches-ignore" not in push,
+        quiet_events=quiet,
     )
 
 
@@ -189,6 +256,7 @@ def _reviewer_steps(
             if invocation is not None:
                 via, command, job_name, args = invocation
                 uses = str(step.get("uses") or "").strip() if via == "action" else ""
+                conditions = _conditions(job, step)
                 found.append(
                     ReviewerStep(
                         path,
@@ -198,11 +266,12 @@ def _reviewer_steps(
                         via,
                         command,
                         job_name,
-                        triggers,
+                        triggers.where(conditions),
                         index=index,
                         uses=uses,
                         args=tuple(args),
                         setup=setup,
+                        conditions=conditions,
                     )
                 )
     return found

@@ -193,3 +193,81 @@ def test_a_job_no_workflow_runs_is_given_the_cron_its_sla_needs(
         "info: .github/ci-reviewer.yml (jobs.thirty): [job-not-scheduled] job 'thirty' is "
         "configured but no workflow runs it." in text
     )
+
+
+AUDIT = "  wheels-audit:\n    kind: security-audit\n    since: 7d\n    sla_hours: 122\n"
+
+
+def _blocking(plan: dict[str, Any]) -> dict[str, str]:
+    return {f["where"]: f["message"] for f in plan["findings"] if f["code"] == "batch-on-blocking"}
+
+
+def test_a_batch_job_guarded_off_pull_requests_is_not_batch_on_a_blocking_trigger(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    repo = _checkout(tmp_path, {".github/workflows/wheels.yml": "numpy-wheels.yml"}, run_cli)
+    _with_job(repo, AUDIT)
+    done, plan = _plan(run_cli, repo)
+    steps = {s["where"]: s for s in plan["steps"] if s["job"] == "wheels-audit"}
+    guarded = steps[".github/workflows/wheels.yml:45"]
+    assert guarded["triggers"] == ["schedule", "workflow_dispatch"]
+    assert guarded["someone_waits"] is False
+    # Sun 02:42 -> Wed 02:42 is 72 h, Wed -> Sun 96 h: within 122 - 24 - 1 - 1 = 96 h.
+    assert guarded["longest_gap_hours"] == 96
+    # build_wheels' `if:` also holds a commit-message test plan cannot know: a pull request
+    # whose last commit says [wheel build] runs it, so it still blocks.
+    assert _blocking(plan) == {
+        ".github/workflows/wheels.yml:33": "`ci-reviewer batch run` runs on pull_request, "
+        "where someone waits for the result."
+    }
+    assert done.code == 2
+
+
+def test_pull_request_closed_is_not_a_blocking_trigger(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    files = {".github/workflows/cleanup.yml": "ardupilot-cache-cleanup.yml"}
+    repo = _checkout(tmp_path, files, run_cli)
+    _with_job(repo, AUDIT)
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 0, plan["findings"]
+    [step] = [s for s in plan["steps"] if s["job"] == "wheels-audit"]
+    assert (step["triggers"], step["someone_waits"]) == (
+        ["pull_request", "workflow_dispatch"],
+        False,
+    )
+    # The same workflow on every pull request activity (opened, synchronize, reopened) blocks.
+    workflow = repo / ".github/workflows/cleanup.yml"
+    workflow.write_text(workflow.read_text().replace("    types:\n      - closed\n", ""))
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    assert list(_blocking(plan)) == [".github/workflows/cleanup.yml:21"]  # two lines fewer
+
+
+def test_a_reusable_workflow_is_judged_on_its_callers_triggers(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    files = {
+        ".github/workflows/_build-pkg.yml": "pygithub-build-pkg.yml",
+        ".github/workflows/pypi-release.yml": "pygithub-pypi-release.yml",
+    }
+    repo = _checkout(tmp_path, files, run_cli)
+    _with_job(repo, AUDIT)
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 0, plan["findings"]
+    [step] = [s for s in plan["steps"] if s["job"] == "wheels-audit"]
+    assert step["where"] == ".github/workflows/_build-pkg.yml:25"
+    assert step["called_from"] == ".github/workflows/pypi-release.yml:12"
+    # push of tags only and workflow_dispatch: nobody waits.
+    assert (step["triggers"], step["someone_waits"]) == (["push", "workflow_dispatch"], False)
+    shutil.copyfile(REAL / "pygithub-ci.yml", repo / ".github/workflows/ci.yml")
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    assert _blocking(plan) == {
+        ".github/workflows/_build-pkg.yml:25": "`ci-reviewer batch run` runs on pull_request, "
+        "merge_group, push, where someone waits for the result."
+    }
+    callers = {s["called_from"] for s in plan["steps"] if s["job"] == "wheels-audit"}
+    assert callers == {".github/workflows/pypi-release.yml:12", ".github/workflows/ci.yml:17"}
+    text = run_cli("plan", "--workdir", str(repo)).out
+    assert ".github/workflows/_build-pkg.yml:25 (called by .github/workflows/ci.yml:17)" in text
