@@ -172,7 +172,11 @@ def job_not_scheduled(
 ) -> Finding:
     """A configured job no schedule submits; with the cron its SLA needs, when batch can
     meet it (the cadence `ci-reviewer sla` computes)."""
-    what = "a workflow runs it, but not on a schedule" if run else "no workflow runs it"
+    what = (
+        "is run by a workflow, but not on a schedule"
+        if run
+        else "is configured but no workflow runs it"
+    )
     advice = "Add a scheduled workflow (`ci-reviewer init` writes examples) or remove the job."
     if cron is not None:
         advice = (
@@ -185,7 +189,7 @@ def job_not_scheduled(
         "info",
         "job-not-scheduled",
         where,
-        f"job {job!r} is configured but {what}.",
+        f"job {job!r} {what}.",
         advice,
     )
 
