@@ -271,3 +271,24 @@ def test_a_reusable_workflow_is_judged_on_its_callers_triggers(
     assert callers == {".github/workflows/pypi-release.yml:12", ".github/workflows/ci.yml:17"}
     text = run_cli("plan", "--workdir", str(repo)).out
     assert ".github/workflows/_build-pkg.yml:25 (called by .github/workflows/ci.yml:17)" in text
+
+
+def test_a_step_guarded_by_github_event_schedule_runs_on_that_cron_only(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    # The docs example's guard moved onto the ci-reviewer step: it skips `30 5 * * 1,3`, so
+    # the job runs Tue and Thu only: Tue -> Thu 48 h, Thu -> Tue 120 h, past 96 h.
+    repo = _checkout(tmp_path, {".github/workflows/cron.yml": "docs-two-schedules.yml"}, run_cli)
+    _with_job(repo, WEEKDAYS.format(sla=122))
+    workflow = repo / ".github/workflows/cron.yml"
+    guard = "        if: github.event.schedule != '30 5 * * 1,3'\n"
+    step = "      - run: ci-reviewer batch run --job weekdays\n"
+    workflow.write_text(workflow.read_text().replace(step, step + guard))
+    done, plan = _plan(run_cli, repo)
+    [step_json] = [s for s in plan["steps"] if s["job"] == "weekdays"]
+    assert step_json["schedules"] == ["30 5 * * 2,4"]
+    [finding] = [f for f in plan["findings"] if f["code"] == "schedule-too-sparse"]
+    assert finding["message"].startswith(
+        "job 'weekdays': `30 5 * * 2,4` leaves gaps of up to 120 h between runs"
+    )
+    assert done.code == 2
