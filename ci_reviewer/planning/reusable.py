@@ -4,16 +4,20 @@ A called workflow runs on its caller's events: a batch step in a reusable workfl
 pull_request workflow calls runs on pull_request. Callers are followed only within the
 repository (`uses: ./.github/workflows/x.yml`); a reusable workflow no local job calls keeps
 its own triggers. A caller that is itself reusable is followed to its callers in turn.
+`${{ inputs.x }}` in a called step's `--job` and arguments reads the caller's `with:` (or
+the input's default), so `--job ${{ inputs.job }}` names the job each caller runs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ci_reviewer.planning.workflows import ReviewerStep, Triggers, Workflow, WorkflowCall
 
 CALL_EVENT = "workflow_call"
+_INPUT = re.compile(r"\$\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 
 
 def through_callers(workflows: Sequence[Workflow]) -> list[Workflow]:
@@ -30,13 +34,26 @@ def through_callers(workflows: Sequence[Workflow]) -> list[Workflow]:
             resolved.append(workflow)
             continue
         steps = [_own(step) for step in workflow.steps if _own(step).triggers.events]
-        for where, triggers in _caller_triggers(workflow.path, by_path, callers, ()):
+        for call, triggers in _caller_triggers(workflow.path, by_path, callers, ()):
+            inputs = {**dict(workflow.input_defaults), **dict(call.inputs)}
             steps.extend(
-                replace(step, triggers=triggers.where(step.conditions), called_from=where)
+                replace(
+                    _with_inputs(step, inputs),
+                    triggers=triggers.where(step.conditions),
+                    called_from=call.where,
+                )
                 for step in workflow.steps
             )
         resolved.append(replace(workflow, steps=tuple(steps)))
     return resolved
+
+
+def _with_inputs(step: ReviewerStep, inputs: Mapping[str, str]) -> ReviewerStep:
+    def fill(text: str) -> str:
+        return _INPUT.sub(lambda match: inputs.get(match.group(1), match.group(0)), text)
+
+    job = fill(step.job_name) if step.job_name else step.job_name
+    return replace(step, job_name=job, args=tuple(fill(arg) for arg in step.args))
 
 
 def _own(step: ReviewerStep) -> ReviewerStep:
@@ -49,19 +66,19 @@ def _caller_triggers(
     by_path: Mapping[str, Workflow],
     callers: Mapping[str, list[tuple[Workflow, WorkflowCall]]],
     seen: tuple[str, ...],
-) -> list[tuple[str, Triggers]]:
+) -> list[tuple[WorkflowCall, Triggers]]:
     """(caller job, the events it runs the workflow at `path` on), following callers that
     are reusable themselves; a cycle (which GitHub refuses to run) ends the walk."""
-    found: list[tuple[str, Triggers]] = []
+    found: list[tuple[WorkflowCall, Triggers]] = []
     for caller, call in callers.get(path, []):
         if caller.path in seen or caller.path == path:
             continue
         if CALL_EVENT in caller.triggers.events and caller.path in callers:
             upstream = _caller_triggers(caller.path, by_path, callers, (*seen, path))
             own = caller.triggers.without(CALL_EVENT)
-            bases = [(call.where, own)] if own.events else []
-            bases += [(call.where, triggers) for _, triggers in upstream]
+            bases = [own] if own.events else []
+            bases += [triggers for _, triggers in upstream]
         else:
-            bases = [(call.where, caller.triggers)]
-        found.extend((where, base.where(call.conditions)) for where, base in bases)
+            bases = [caller.triggers]
+        found.extend((call, base.where(call.conditions)) for base in bases)
     return found

@@ -31,6 +31,7 @@ QUIET_PR_TYPES = frozenset({"closed"})
 
 _ACTION = re.compile(r"^[^/\s]+/claude-ci-reviewer(/[^@\s]*)?@\S+$")
 _CLI = re.compile(r"(?:^|[\s;&|(`])(?:ci-reviewer|python3?\s+-m\s+ci_reviewer)(?=\s|$)(.*)")
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _VALUE_OPTIONS = frozenset({"--config", "--workdir", "--repo", "--model"})
 _ACTION_COMMANDS = {"review": "review", "batch-run": "batch run", "plan": "plan"}
 _NO_SETUP = JobSetup(TokenPermissions(False, (), ""), ())
@@ -116,6 +117,7 @@ class WorkflowCall:
     target: str  # the called workflow's path in the repository
     where: str  # the caller job
     conditions: tuple[object, ...]  # the caller job's `if:`
+    inputs: tuple[tuple[str, str], ...] = ()  # its `with:`
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class Workflow:
     triggers: Triggers
     steps: tuple[ReviewerStep, ...]
     calls: tuple[WorkflowCall, ...] = ()
+    input_defaults: tuple[tuple[str, str], ...] = ()  # `on.workflow_call.inputs.*.default`
 
 
 def workflow_files(workdir: Path) -> list[Path]:
@@ -154,7 +157,15 @@ def read_workflow(path: Path, workdir: Path, *, own_action: bool = False) -> Wor
     triggers = parse_triggers(data.get("on", data.get(True)))
     steps = tuple(_reviewer_steps(data, relative, triggers, marks, own_action))
     name = str(data.get("name") or relative)
-    return Workflow(relative, name, triggers, steps, _calls(data, relative, marks))
+    on = data.get("on", data.get(True))
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    declared = call.get("inputs") if isinstance(call, dict) else None
+    defaults = tuple(
+        (str(key), _text(spec["default"]))
+        for key, spec in (declared.items() if isinstance(declared, dict) else [])
+        if isinstance(spec, dict) and spec.get("default") is not None
+    )
+    return Workflow(relative, name, triggers, steps, _calls(data, relative, marks), defaults)
 
 
 def _calls(workflow: dict[Any, Any], path: str, marks: Marks) -> tuple[WorkflowCall, ...]:
@@ -165,7 +176,9 @@ def _calls(workflow: dict[Any, Any], path: str, marks: Marks) -> tuple[WorkflowC
         if isinstance(uses, str) and uses.strip().startswith("./"):
             target = posixpath.normpath(uses.strip()[2:])
             line = marks.locate(("jobs", job_id), prefer_key=True).line
-            found.append(WorkflowCall(target, f"{path}:{line}", _conditions(job)))
+            given = job.get("with") if isinstance(job.get("with"), dict) else {}
+            inputs = tuple((str(key), _text(value)) for key, value in given.items())
+            found.append(WorkflowCall(target, f"{path}:{line}", _conditions(job), inputs))
     return tuple(found)
 
 
@@ -328,12 +341,22 @@ def _job_arg(tokens: Sequence[str]) -> str | None:
 
 
 def _tokens(text: str) -> list[str]:
+    # `--job ${{ inputs.job }}` is one value: the runner fills the expression in before the
+    # shell splits the line.
+    text = _EXPRESSION.sub(lambda match: "${{" + "".join(match.group(1).split()) + "}}", text)
     try:
         lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
         lexer.whitespace_split = True
         return list(lexer)
     except ValueError:  # an unbalanced quote: fall back to plain words
         return text.split()
+
+
+def _text(value: Any) -> str:
+    """An input's value as the called workflow reads it in `${{ inputs.x }}`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

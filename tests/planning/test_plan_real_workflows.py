@@ -292,3 +292,35 @@ def test_a_step_guarded_by_github_event_schedule_runs_on_that_cron_only(
         "job 'weekdays': `30 5 * * 2,4` leaves gaps of up to 120 h between runs"
     )
     assert done.code == 2
+
+
+def test_a_called_steps_job_input_is_read_from_its_caller(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    files = {
+        ".github/workflows/_build-pkg.yml": "pygithub-build-pkg.yml",
+        ".github/workflows/pypi-release.yml": "pygithub-pypi-release.yml",
+    }
+    repo = _checkout(tmp_path, files, run_cli)
+    _with_job(repo, AUDIT.replace("wheels-audit", "release-audit"))
+    callee = repo / ".github/workflows/_build-pkg.yml"
+    # The callee names its job by its real input; the caller passes `artifact-name: package`.
+    callee.write_text(callee.read_text().replace("wheels-audit", "${{ inputs.artifact-name }}"))
+    caller = repo / ".github/workflows/pypi-release.yml"
+    caller.write_text(
+        caller.read_text().replace("artifact-name: package", "artifact-name: release-audit")
+    )
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 0, plan["findings"]
+    [step] = [s for s in plan["steps"] if s["called_from"]]
+    assert step["job"] == "release-audit"
+    # No value from the caller: the input's default, `package`, which is no configured job.
+    caller.write_text(
+        caller.read_text().replace("    with:\n      artifact-name: release-audit\n", "")
+    )
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    assert [f["message"] for f in plan["findings"] if f["code"] == "unknown-job"] == [
+        "job 'package' is not in the config (jobs: nightly-tests, overnight-report, "
+        "release-audit, weekly-audit)."
+    ]
