@@ -169,8 +169,8 @@ def _job_report(
     gap = shared.longest_gap_hours if shared and step.triggers.schedules else None
     # The real gap of all the job's schedules together, not the rounded step: any gap up to
     # what the SLA leaves will do.
-    sparse = gap is not None and gap > job.sla_hours - terms.fixed_hours
-    if shared and gap is not None and sparse and job.api == "batch" and interval is not None:
+    room = job.sla_hours - terms.fixed_hours
+    if shared and gap is not None and gap > room and job.api == "batch" and interval is not None:
         found.add(verdicts.schedule_too_sparse(shared.where, name, shared.crons, gap, terms))
     monthly, largest = _job_month(job, step.triggers.schedules, interval, repo)
     if job.api == "sync" and step.triggers.schedules and not blocking:
