@@ -324,3 +324,21 @@ def test_a_called_steps_job_input_is_read_from_its_caller(
         "job 'package' is not in the config (jobs: nightly-tests, overnight-report, "
         "release-audit, weekly-audit)."
     ]
+
+
+def test_aliases_that_expand_past_the_value_limit_are_a_finding(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    # Six lines of nested `*aliases` name 10**6 values ("billion laughs"), past the 200,000
+    # plan reads; the file is reported instead of expanded.
+    lines = ["on: push", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for name, inner in zip("bcdef", "abcde", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{inner}"] * 10) + "]")
+    repo = _checkout(tmp_path, {}, run_cli)
+    (repo / ".github/workflows/laughs.yml").write_text("\n".join(lines) + "\n")
+    done, plan = _plan(run_cli, repo)
+    assert done.code == 2
+    [finding] = [f for f in plan["findings"] if f["level"] == "error"]
+    assert finding["where"].startswith(".github/workflows/laughs.yml:")
+    assert finding["message"].startswith("YAML error: more than 200,000 values")
+    assert {step["workflow"] for step in plan["steps"]} == INIT_STEPS
