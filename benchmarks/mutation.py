@@ -106,7 +106,9 @@ def run_target(copy: Path, target: Target, jobs: int) -> dict[str, object]:
     minutes = (time.monotonic() - started) / 60
     if done.returncode != 0:
         return {"target": target.name, "error": done.stderr[-2000:], "minutes": minutes}
-    subprocess.run([*mutmut, "export-cicd-stats"], cwd=copy, env=env, capture_output=True)
+    subprocess.run(
+        [*mutmut, "export-cicd-stats"], cwd=copy, env=env, capture_output=True, check=True
+    )
     stats = json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
     results = subprocess.run(
         [*mutmut, "results"], cwd=copy, env=env, capture_output=True, text=True, check=False
@@ -118,7 +120,7 @@ def run_target(copy: Path, target: Target, jobs: int) -> dict[str, object]:
     ]
     diffs = {
         name: subprocess.run(
-            [*mutmut, "show", name], cwd=copy, env=env, capture_output=True, text=True
+            [*mutmut, "show", name], cwd=copy, env=env, capture_output=True, text=True, check=False
         ).stdout
         for name in survivors
     }
