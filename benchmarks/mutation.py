@@ -46,6 +46,7 @@ TARGETS = (
         (
             "tests/review/test_sandbox.py",
             "tests/review/test_sandbox_resolve.py",
+            "tests/review/test_sandbox_reads.py",
             "tests/review/test_secret_review.py",
         ),
     ),
