@@ -3,14 +3,13 @@
 This module parses, picks the diff source, builds the Anthropic client once, calls
 `run_review` and formats; the review itself lives in `ci_reviewer.review`. The diff comes from
 local git (`--local --base REF`) or from a pull request on GitHub, whose loader lives in its
-own module (`GITHUB_SOURCE`) and is imported only when used.
+own module (`github/review_source.py`) and is imported only when used.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -25,14 +24,12 @@ from ci_reviewer.cli.context import (
     settings,
 )
 from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
-from ci_reviewer.errors import ClaudeAPIError, InputError, UsageError
+from ci_reviewer.errors import ClaudeAPIError, UsageError
 
 if TYPE_CHECKING:
     from ci_reviewer.github.review_flow import FlowOutcome
 
 FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
-# "module:function" taking (settings, pr_number) and returning a ReviewSource.
-GITHUB_SOURCE = "ci_reviewer.github.review_source:pull_request_source"
 
 
 @click.command()
@@ -157,17 +154,12 @@ def _load_source(run: Settings, local: bool, base: str | None, pr_number: int | 
         return diff_from_git(run.workdir, base)
     if base:
         raise UsageError("--base is only used with --local")
-    module_name, attribute = GITHUB_SOURCE.split(":")
-    try:
-        loader: Callable[[Settings, int | None], Any] = getattr(
-            importlib.import_module(module_name), attribute
-        )
-    except (ModuleNotFoundError, AttributeError):
-        raise InputError(
-            "review without --local needs the GitHub integration, which is not available yet",
-            hint="review local commits with --local --base REF",
-        ) from None
-    return loader(run, pr_number)
+    # Imported when used: PyGithub is not needed for a local review.
+    from ci_reviewer.github.review_source import pull_request_source
+
+    return pull_request_source(
+        run.environ, run.repo, pr_number, workdir=run.workdir, config_path=run.config_path
+    )
 
 
 def _review(
@@ -289,10 +281,10 @@ def _github_review(
         fail_on,
         run.workdir,
         full=full,
-        config_file=config_file_in_checkout(run),
+        config_file=config_file_in_checkout(run.config_path, run.workdir),
         policy=run.config.secret_policy,
     )
-    gh = make_github(github_settings(run))
+    gh = make_github(github_settings(run.environ))
     try:
         outcome = run_github_review(gh, ref, options, reviewer, run.redact)
     finally:

@@ -137,30 +137,6 @@ def format_outputs(outputs: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
-def parse_outputs(text: str) -> dict[str, str]:
-    """Read a GITHUB_OUTPUT file back, as the runner does (for tests and the action test)."""
-    result: dict[str, str] = {}
-    lines = text.split("\n")
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body: list[str] = []
-            while index < len(lines) and lines[index] != delimiter:
-                body.append(lines[index])
-                index += 1
-            index += 1
-            result[name] = "\n".join(body)
-        else:
-            name, value = line.split("=", 1)
-            result[name] = value
-    return result
-
-
 def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as handle:

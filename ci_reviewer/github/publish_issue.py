@@ -9,13 +9,13 @@ have created without saying so (a 5xx, a dropped connection) is looked for befor
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from ci_reviewer.github.client import github_errors, write_once, written
+from ci_reviewer.github.markers import fingerprints_in
 from ci_reviewer.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from github.Label import Label
     from github.Repository import Repository
 
-_FINGERPRINT = re.compile(r"<!-- ci-reviewer:fp:([0-9a-f]{8,64}) -->")
 _LABEL_COLOR = "5319e7"
 # GitHub rejects issue bodies longer than this many characters.
 MAX_BODY = 65_536
@@ -31,15 +30,6 @@ MAX_BODY = 65_536
 
 def issue_marker(job: str, collection_id: str) -> str:
     return f"<!-- ci-reviewer:{job}:{collection_id} -->"
-
-
-def fingerprint_marker(fingerprint: str) -> str:
-    """The hidden tag a finding carries in an issue body, so later runs recognise it."""
-    return f"<!-- ci-reviewer:fp:{fingerprint} -->"
-
-
-def fingerprints_in(body: str) -> set[str]:
-    return set(_FINGERPRINT.findall(body))
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ci_reviewer.errors import GitHubAPIError
 from ci_reviewer.github.client import describe, github_errors, send_again, write_once
-from ci_reviewer.github.summary import (
-    MAX_BODY,
-    TrustedAuthors,
-    fingerprint_marker,
-    fingerprints_in,
-)
+from ci_reviewer.github.markers import fingerprint_marker, fingerprints_in
+from ci_reviewer.github.summary import MAX_BODY, TrustedAuthors
 from ci_reviewer.review.diff import ChangedFile, ReviewSource
 from ci_reviewer.review.findings import Finding
 

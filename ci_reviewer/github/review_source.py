@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from github.PullRequest import PullRequest
     from github.Repository import Repository
 
-    from ci_reviewer.cli.context import Settings
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 TARGET_RISK = (
@@ -228,32 +227,39 @@ def _base_config_allows(workdir: Path, base_sha: str, config_file: str) -> bool:
     return config.review.allow_pull_request_target_checkout
 
 
-def github_settings(run: Settings) -> GitHubSettings:
-    env = ActionsEnv.from_environ(run.environ)
-    token = run.environ.get("GITHUB_TOKEN") or run.environ.get("GH_TOKEN") or ""
+def github_settings(environ: Mapping[str, str]) -> GitHubSettings:
+    env = ActionsEnv.from_environ(environ)
+    token = environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or ""
     return GitHubSettings(api_url=env.api_url, token=token)
 
 
-def config_file_in_checkout(run: Settings) -> str:
+def config_file_in_checkout(config_path: Path, workdir: Path) -> str:
     """The config file's path inside the checkout, as git names it at another commit."""
     try:
-        return run.config_path.resolve().relative_to(run.workdir.resolve()).as_posix()
+        return config_path.resolve().relative_to(workdir.resolve()).as_posix()
     except ValueError:
         return DEFAULT_CONFIG_PATH
 
 
-def pull_request_source(run: Settings, pr_number: int | None) -> ReviewSource:
-    """The hook `review` loads (e.g. for --dry-run): the PR's diff, nothing written."""
-    env = ActionsEnv.from_environ(run.environ)
-    ref = pull_request_ref(env, run.repo, pr_number)
-    gh = make_github(github_settings(run))
+def pull_request_source(
+    environ: Mapping[str, str],
+    repo_name: str | None,
+    pr_number: int | None,
+    *,
+    workdir: Path,
+    config_path: Path,
+) -> ReviewSource:
+    """The PR's diff as `review --dry-run` loads it; nothing written."""
+    env = ActionsEnv.from_environ(environ)
+    ref = pull_request_ref(env, repo_name, pr_number)
+    gh = make_github(github_settings(environ))
     try:
         repo, pull, info = load_pull(gh, ref)
         if not info.is_open:  # the real run skips it: so does its dry run
             return ReviewSource(
                 (), info.base_sha, info.head_sha, info.title, not_open=info.closed_reason
             )
-        guard_target_checkout(info, run.workdir, config_file_in_checkout(run))
-        return pull_source(repo, pull, info, run.workdir)
+        guard_target_checkout(info, workdir, config_file_in_checkout(config_path, workdir))
+        return pull_source(repo, pull, info, workdir)
     finally:
         gh.close()

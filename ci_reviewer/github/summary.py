@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 SUMMARY_MARKER = "<!-- ci-reviewer:summary -->"
 _STATUS_OPEN, _STATUS_CLOSE = "<!-- ci-reviewer:status -->", "<!-- /ci-reviewer:status -->"
-_FINGERPRINT = re.compile(r"<!-- ci-reviewer:fp:([0-9a-f]{8,64}) -->")
 _STATE = re.compile(r"<!-- ci-reviewer:state (\{.*?\}) -->", re.DOTALL)
 _ICONS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
 # GitHub refuses comment bodies over 65,536 characters.
@@ -30,14 +29,6 @@ MAX_BODY = 65_000
 
 
 # -- markers ---------------------------------------------------------------------------------
-def fingerprint_marker(fingerprint: str) -> str:
-    return f"<!-- ci-reviewer:fp:{fingerprint} -->"
-
-
-def fingerprints_in(text: str | None) -> set[str]:
-    return set(_FINGERPRINT.findall(text or ""))
-
-
 # Accounts with write access to the repository; a fork's PR author is CONTRIBUTOR or less.
 _TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 

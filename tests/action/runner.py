@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ci_reviewer.github.actions import parse_outputs
+from tests.github_output import read_github_output
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -110,7 +110,7 @@ def run_action(
         stdout.append(done.stdout)
         stderr.append(done.stderr)
         if "id" in step:
-            context["steps"][step["id"]] = {"outputs": parse_outputs(output_file.read_text())}
+            context["steps"][step["id"]] = {"outputs": read_github_output(output_file.read_text())}
         if done.returncode != 0:
             returncode = done.returncode
             break

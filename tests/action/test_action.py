@@ -3,8 +3,11 @@ env, installation, the CLI call and the outputs is tested, not only the CLI."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+
+import yaml
 
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
@@ -48,7 +51,28 @@ def test_plan_runs_through_the_action(action_dir: Path, runner_temp: Path, tmp_p
         runner_temp,
     )
     assert run.returncode == 0, run.stderr
-    assert '"steps"' in run.stdout or '"findings"' in run.stdout
+    start = run.stdout.index("{\n")  # after whatever the install steps printed
+    plan, _ = json.JSONDecoder().raw_decode(run.stdout[start:])
+    # One planned step per example workflow copied in; the review is the only one on the
+    # synchronous API, as each workflow's own `command:` says.
+    examples = sorted(p.name for p in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"))
+    steps = {Path(step["workflow"]).name: step for step in plan["steps"]}
+    assert sorted(steps) == examples
+    for name, step in steps.items():
+        command = _command_of(ROOT / ".github" / "workflows" / name)
+        # The action's `command` input names the CLI command with a dash for the space.
+        assert step["command"] == command.replace("-", " ")
+        assert step["api"] == ("sync" if command == "review" else "batch"), name
+
+
+def _command_of(workflow: Path) -> str:
+    """The `command:` input of the workflow's step that uses the action, read with PyYAML."""
+    document = yaml.safe_load(workflow.read_text())
+    for job in document["jobs"].values():
+        for step in job.get("steps", []):
+            if "with" in step and "command" in step["with"]:
+                return str(step["with"]["command"])
+    raise AssertionError(f"{workflow.name} has no step with a command input")
 
 
 def test_inputs_reach_the_cli_only_through_env(

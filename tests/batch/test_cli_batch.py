@@ -12,10 +12,10 @@ import pytest
 
 from ci_reviewer.cli import main
 from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator, Reply
-from ci_reviewer.github.actions import parse_outputs
 from tests.batch.conftest import commit_files, git
 from tests.batch.test_jobs_security_audit import sarif_schema
 from tests.batch.test_pipeline import cid_of
+from tests.github_output import read_github_output
 
 CONFIG = """
 jobs:
@@ -240,7 +240,7 @@ def actions_files(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
 
 
 def step_outputs(path: Path) -> dict[str, str]:
-    values = parse_outputs(path.read_text())
+    values = read_github_output(path.read_text())
     path.write_text("")  # the next step starts with a fresh file, as on a runner
     return values
 

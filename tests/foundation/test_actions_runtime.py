@@ -9,6 +9,7 @@ import pytest
 
 from ci_reviewer.errors import InputError
 from ci_reviewer.github import actions
+from tests.github_output import read_github_output
 
 TRICKY = ["plain", "50% done", "a:b,c", "line1\nline2", "cr\r\nlf", "%0A literal", "::error::x", ""]
 
@@ -55,12 +56,20 @@ def test_outputs_single_and_multiline_round_trip(tmp_path: Path) -> None:
     text = out.read_text()
     assert "findings-count=3\n" in text
     assert "summary<<ghadelimiter_" in text
-    assert actions.parse_outputs(text) == {**values, "cost-usd": "0.0123"}
+    assert read_github_output(text) == {**values, "cost-usd": "0.0123"}
 
 
-def test_outputs_without_runner_file_write_nothing(tmp_path: Path) -> None:
+def test_outputs_without_runner_file_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run locally (no GITHUB_OUTPUT, no GITHUB_STEP_SUMMARY), nothing lands in the folder
+    # the user runs from: not a file named "None", not an empty one.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     actions.write_outputs(None, {"a": "b"})
     actions.append_summary(None, "# nothing")
+    actions.write_outputs("", {"a": "b"})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -112,3 +121,10 @@ def test_bad_event_payload_is_a_user_error(
 def test_unset_event_path_says_what_to_do() -> None:
     with pytest.raises(InputError, match="GITHUB_EVENT_PATH is not set"):
         actions.load_event(None)
+
+
+def test_the_output_reader_reads_githubs_documented_example() -> None:
+    # docs.github.com, "Workflow commands for GitHub Actions", multiline strings: the
+    # heredoc example, followed by a plain `name=value` line.
+    text = 'JSON_RESPONSE<<EOF\n{\n  "a": 1\n}\nEOF\nsteps=2\n'
+    assert read_github_output(text) == {"JSON_RESPONSE": '{\n  "a": 1\n}', "steps": "2"}

@@ -10,11 +10,11 @@ import pytest
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
 from ci_reviewer.errors import EXIT_API, GitHubAPIError
+from ci_reviewer.github.markers import fingerprint_marker
 from ci_reviewer.github.publish_issue import (
     MAX_BODY,
     IssueDraft,
     IssuePublisher,
-    fingerprint_marker,
 )
 from ci_reviewer.secrets import Redactor
 from tests.emulators.github_fixtures import client, emulator, git_repo, github_openapi_responses

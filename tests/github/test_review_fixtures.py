@@ -16,7 +16,6 @@ from ci_reviewer.claude import build_client
 from ci_reviewer.config import ReviewConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
-from ci_reviewer.github.actions import parse_outputs
 from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.review_flow import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.review_source import PullRequestRef
@@ -24,6 +23,7 @@ from ci_reviewer.review.diff import ReviewSource
 from ci_reviewer.review.engine import ReviewResult, run_review
 from ci_reviewer.secrets import Redactor
 from tests.emulators.github_fixtures import TOKEN, commit_files, git
+from tests.github_output import read_github_output
 from tests.review.conftest import answer, file_of, finding_json
 
 MODEL = "claude-sonnet-5-5"
@@ -119,7 +119,7 @@ class World:
 
     def outputs(self) -> dict[str, str]:
         path = self.tmp / "output.txt"
-        return parse_outputs(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return read_github_output(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def files_asked(self, since: int = 0) -> set[str]:
         """The files the model was asked to review, from its `since`-th request on."""

@@ -224,6 +224,11 @@ def test_a_3000_file_change_stops_at_the_budget_and_says_so(
     reviews = document["files"]
     assert isinstance(reviews, list) and len(reviews) == 3000
     not_reviewed = [r for r in reviews if r["status"] != "reviewed"]
-    assert len(claude.requests) + len(not_reviewed) >= 3000
+    # A file the budget stopped before its first call sent nothing; every call the
+    # emulator received belongs to a file whose record counts it as a turn.
+    asked = [call.body["messages"][0]["content"][1]["text"].split()[1] for call in claude.requests]
+    never_asked = {r["path"] for r in reviews if r["reason"] == "max_cost_usd spent before it"}
+    assert set(asked) == {r["path"] for r in reviews} - never_asked
+    assert len(asked) == sum(r["turns"] for r in reviews)
     assert not_reviewed, "the budget should stop a 3,000-file review"
     assert f"{len(not_reviewed)} not reviewed (max_cost_usd reached)" in err

@@ -36,11 +36,11 @@ from ci_reviewer.batch.jobs.context import (
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
+from ci_reviewer.github.markers import fingerprint_marker
 from ci_reviewer.github.publish_issue import (
     EarlierFinding,
     IssueDraft,
     IssuePublisher,
-    fingerprint_marker,
 )
 from ci_reviewer.sarif import rule_id, to_sarif
 from ci_reviewer.secret_policy import SecretPolicy

@@ -1,0 +1,186 @@
+"""Mutation testing of the modules whose failures hurt users most, with mutmut.
+
+For each module below, mutmut (https://github.com/boxed/mutmut) makes small changes to the
+code (a comparison flipped, a constant changed, a call's argument dropped) and runs the tests
+that exercise the changed function; a mutant that no test fails "survived". The suite's real
+clients against real emulators are the tests: only tests that run the product in-process can
+kill a mutant (mutmut switches mutants inside the test process), so each module is paired
+with the test files that import it.
+
+Runs in a scratch copy of the checkout (`git archive HEAD`), never in the working tree, and
+prints a Markdown table (module, mutants, killed, timed out, survived, score) plus, with
+--survivors, the diff of each survivor. Slow: about 3-12 minutes a module on a 2-vCPU
+machine, so it is not part of every CI run.
+
+    pip install '.[dev]' mutmut==3.8.1
+    python benchmarks/mutation.py [--only sandbox] [--survivors] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str  # the file mutated
+    tests: tuple[str, ...]  # the test files that exercise it in-process
+
+
+TARGETS = (
+    Target(
+        "sandbox",
+        "ci_reviewer/review/sandbox.py",
+        (
+            "tests/review/test_sandbox.py",
+            "tests/review/test_sandbox_resolve.py",
+            "tests/review/test_sandbox_reads.py",
+            "tests/review/test_secret_review.py",
+        ),
+    ),
+    Target("batch path scope", "ci_reviewer/batch/path_scope.py", ("tests/batch",)),
+    Target("state document", "ci_reviewer/batch/state.py", ("tests/batch",)),
+    Target("directory store", "ci_reviewer/batch/store_dir.py", ("tests/batch",)),
+    Target("GitHub store", "ci_reviewer/batch/store_github.py", ("tests/batch", "tests/github")),
+    Target("store retry", "ci_reviewer/batch/store_retry.py", ("tests/batch",)),
+    Target("result classification", "ci_reviewer/batch/results.py", ("tests/batch",)),
+    Target("manifest and custom_id", "ci_reviewer/batch/manifest.py", ("tests/batch",)),
+    Target("fingerprints", "ci_reviewer/review/findings.py", ("tests/review", "tests/github")),
+    Target("exit codes", "ci_reviewer/errors.py", ("tests/foundation", "tests/reliability")),
+    Target("SLA arithmetic", "ci_reviewer/batch/sla.py", ("tests/batch", "tests/planning")),
+    Target("secret redaction", "ci_reviewer/secrets.py", ("tests/foundation", "tests/review")),
+    Target("secret policy", "ci_reviewer/secret_policy.py", ("tests/foundation", "tests/review")),
+)
+
+
+def scratch_copy(into: Path) -> None:
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    cache = ROOT / ".ci-cache"
+    for part in ("openapi", "sarif", "recordings"):  # what the test session checks against
+        if (cache / part).is_dir():
+            shutil.copytree(cache / part, into / ".ci-cache" / part, symlinks=True)
+
+
+def configure(copy: Path, target: Target) -> None:
+    tests = [t for t in target.tests if (copy / t).exists()]
+    pyproject = copy / "pyproject.toml"
+    base = pyproject.read_text().split("\n[tool.mutmut]")[0]
+    pyproject.write_text(
+        base
+        + "\n[tool.mutmut]\n"
+        + 'source_paths = ["ci_reviewer"]\n'
+        + f"only_mutate = {json.dumps([target.module])}\n"
+        + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        + 'also_copy = [".ci-cache", "scripts"]\n'
+    )
+
+
+def run_target(copy: Path, target: Target, jobs: int) -> dict[str, object]:
+    shutil.rmtree(copy / "mutants", ignore_errors=True)
+    configure(copy, target)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    started = time.monotonic()
+    # mutmut puts mutants/ first on sys.path; an installed copy of the project comes later.
+    env = dict(os.environ)
+    done = subprocess.run(
+        [*mutmut, "run", "--max-children", str(jobs)],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    minutes = (time.monotonic() - started) / 60
+    if done.returncode != 0:
+        return {"target": target.name, "error": done.stderr[-2000:], "minutes": minutes}
+    subprocess.run(
+        [*mutmut, "export-cicd-stats"], cwd=copy, env=env, capture_output=True, check=True
+    )
+    stats = json.loads((copy / "mutants" / "mutmut-cicd-stats.json").read_text())
+    results = subprocess.run(
+        [*mutmut, "results"], cwd=copy, env=env, capture_output=True, text=True, check=False
+    )
+    survivors = [
+        line.strip().rsplit(":", 1)[0]
+        for line in results.stdout.splitlines()
+        if line.strip().endswith(": survived")
+    ]
+    diffs = {
+        name: subprocess.run(
+            [*mutmut, "show", name], cwd=copy, env=env, capture_output=True, text=True, check=False
+        ).stdout
+        for name in survivors
+    }
+    return {
+        "target": target.name,
+        "module": target.module,
+        "minutes": minutes,
+        **stats,
+        "survivors": diffs,
+    }
+
+
+def table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| module | file | mutants | killed | timed out | survived | no tests | score | minutes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['target']} | | | | | | | error | {row['minutes']:.1f} |")
+            continue
+        total = int(row["total"])  # type: ignore[call-overload]
+        # A mutant that makes the tests hang is caught too: the run fails on a timeout.
+        caught = int(row["killed"]) + int(row["timeout"])  # type: ignore[call-overload]
+        score = caught / total if total else 1.0
+        lines.append(
+            f"| {row['target']} | `{row['module']}` | {total} | {row['killed']} | "
+            f"{row['timeout']} | {row['survived']} | {row['no_tests']} | {score:.0%} | "
+            f"{row['minutes']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", help="run only targets whose name has this")
+    parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args()
+    targets = [t for t in TARGETS if not args.only or any(o in t.name for o in args.only)]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ci-reviewer-mutation-") as scratch:
+        copy = Path(scratch)
+        scratch_copy(copy)
+        for target in targets:
+            row = run_target(copy, target, args.jobs)
+            rows.append(row)
+            print(table([row]).splitlines()[-1], flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(rows, indent=1))
+    print()
+    print(table(rows))
+    if args.survivors:
+        for row in rows:
+            for name, diff in dict(row.get("survivors") or {}).items():  # type: ignore[call-overload]
+                print(f"\n## {name}\n{diff}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
