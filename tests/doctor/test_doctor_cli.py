@@ -224,3 +224,21 @@ def _clone(world: World, checkout: Path, *args: str) -> None:
 
 def _state_branch(world: World) -> None:
     git(world.repo, "branch", "ci-reviewer-state")
+
+
+def test_text_on_stdout_and_markdown_in_the_job_summary(world: World) -> None:
+    world.claude.api_key = "sk-ant-another-key"
+    summary = world.tmp / "summary.md"
+    summary.write_text("earlier step\n")
+
+    outcome = world.run(env={"GITHUB_STEP_SUMMARY": str(summary)})
+
+    assert outcome.code == 2
+    lines = outcome.stdout.splitlines()
+    assert lines[0].startswith("ci-reviewer doctor: ") and "1 problem" in lines[0]
+    assert any(line.startswith("  PROBLEM     anthropic key: ") for line in lines)
+    assert any(line.strip().startswith("fix: set ANTHROPIC_API_KEY") for line in lines)
+    written = summary.read_text()
+    assert written.startswith("earlier step\n## ci-reviewer doctor\n")  # appended
+    assert "| ❌ | anthropic key |" in written
+    assert "| ✅ | github repository | the token can read octo/demo |  |" in written
