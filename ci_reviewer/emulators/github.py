@@ -80,6 +80,10 @@ class GitHubEmulator(EmulatorServer):
         # scope -> none|read|write of the token, as a workflow job's `permissions:` sets it;
         # None: every scope (a token whose permissions are not modelled).
         self.token_scopes: dict[str, str] | None = None
+        # A classic personal access token's scopes, which GitHub sends back on every answer
+        # in `x-oauth-scopes` (recorded: octokit fixtures, e.g. "repo, user, workflow");
+        # None: not a classic token. The scopes are reported, not enforced.
+        self.oauth_scopes: str | None = None
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -192,6 +196,8 @@ class GitHubEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Response:
         response = self._answer(request)
+        if self.oauth_scopes is not None:
+            response.headers["x-oauth-scopes"] = self.oauth_scopes
         for observer in list(RESPONSE_OBSERVERS):
             observer(request, response)
         return response

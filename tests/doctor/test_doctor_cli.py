@@ -115,8 +115,9 @@ def test_pull_requests_by_actions_turned_off_is_a_problem(world: World) -> None:
     assert "Allow GitHub Actions to create and approve pull requests" in check["fix"]
 
 
-def test_pull_requests_by_actions_allowed_passes(world: World) -> None:
-    world.github.actor = "octocat"
+def test_a_person_s_classic_token_with_repo_passes_every_check(world: World) -> None:
+    world.github.actor = "octocat"  # may read the Actions setting, which allows pull requests
+    world.github.oauth_scopes = "repo, workflow"
 
     outcome = world.run("--format", "json")
 
@@ -242,3 +243,15 @@ def test_text_on_stdout_and_markdown_in_the_job_summary(world: World) -> None:
     assert written.startswith("earlier step\n## ci-reviewer doctor\n")  # appended
     assert "| ❌ | anthropic key |" in written
     assert "| ✅ | github repository | the token can read octo/demo |  |" in written
+
+
+def test_a_classic_token_without_the_repo_scope_is_a_problem(world: World) -> None:
+    world.github.actor = "octocat"
+    world.github.oauth_scopes = "gist, read:org, workflow"
+
+    outcome = world.run("--format", "json")
+
+    assert outcome.code == 2
+    check = outcome.checks()["github token scopes"]
+    assert check["status"] == "problem"
+    assert "gist, read:org, workflow" in check["detail"] and "public_repo" in check["fix"]
