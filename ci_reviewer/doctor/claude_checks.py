@@ -24,6 +24,7 @@ def claude_checks(
     client: anthropic.Anthropic | None, models: Sequence[str], batches: bool
 ) -> list[Check]:
     """The key (by the first model's look-up), each model, then the batches API."""
+    assert models, "needs_of always names a model"
     if client is None:
         return [problem("anthropic key", "ANTHROPIC_API_KEY is not set", KEY_FIX)]
     found: list[Check] = []
@@ -32,8 +33,6 @@ def claude_checks(
         if check.name == "anthropic key":
             return [*found, check]  # a key refused once is refused for every model
         found.append(check)
-    if not found:
-        found.append(_key_only(client))
     if batches:
         found.append(_batches(client))
     return found
@@ -75,14 +74,6 @@ def _lifecycle(name: str, model: str, info: object) -> Check:
             name, f"{model!r} is deprecated{when}", f"move to a current model, e.g. {_known()}"
         )
     return ok(name, f"the API serves {model!r} and accepts the key")
-
-
-def _key_only(client: anthropic.Anthropic) -> Check:
-    try:
-        answer = ask_claude("list the models", lambda: client.models.list(limit=1))
-    except ClaudeAPIError as error:
-        return unreachable("anthropic key", str(error))
-    return _key_refused(answer) or ok("anthropic key", "the Claude API accepts the key")
 
 
 def _batches(client: anthropic.Anthropic) -> Check:

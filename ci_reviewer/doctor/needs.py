@@ -1,9 +1,11 @@
 """What the configured setup will ask of the services: which models, whether batches, and
 what the GitHub token must be allowed to do.
 
-The workflows say what runs: when some step runs ci-reviewer, the needs are those of the
-review (if a step runs it) and of the jobs the batch steps name; with no such step (a
-local run before the workflows exist), those of the review and of every configured job.
+The workflows say what runs: when some step runs the review or a batch command, the needs
+are those of the review (if a step runs it) and of the jobs the batch steps name; with no
+such step (a local run before the workflows exist, or only `plan` and `doctor` steps),
+those of the review and of every configured job. The key is checked with the config's
+model when nothing else names one.
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ class Needs:
 
 
 def needs_of(config: Config, workflows: Sequence[Workflow], model: str | None = None) -> Needs:
-    steps = [step for workflow in workflows for step in workflow.steps]
+    steps = [
+        step
+        for workflow in workflows
+        for step in workflow.steps
+        if step.command == "review" or step.command.startswith("batch ")
+    ]
     if steps:
         review = any(step.command == "review" for step in steps)
         named = {step.job_name for step in steps if step.command.startswith("batch")}
@@ -58,6 +65,7 @@ def needs_of(config: Config, workflows: Sequence[Workflow], model: str | None = 
         review, jobs = True, tuple(config.jobs.items())
     models = [model or config.review.model or config.model] if review else []
     models += [config.model_for(model, job=name) for name, _ in jobs]
+    models = models or [model or config.model]
     return Needs(review, jobs, tuple(dict.fromkeys(models)), _token_needs(review, jobs))
 
 

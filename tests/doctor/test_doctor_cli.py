@@ -255,3 +255,18 @@ def test_a_classic_token_without_the_repo_scope_is_a_problem(world: World) -> No
     check = outcome.checks()["github token scopes"]
     assert check["status"] == "problem"
     assert "gist, read:org, workflow" in check["detail"] and "public_repo" in check["fix"]
+
+
+def test_a_doctor_workflow_alone_checks_everything_configured(world: World) -> None:
+    doctor_only = AUDIT_WORKFLOW.replace("command: batch-run", "command: doctor").replace(
+        "          job: weekly-audit\n", ""
+    )
+    world.workflow("doctor.yml", doctor_only)
+
+    outcome = world.run("--format", "json")
+
+    assert outcome.code == 0, outcome.stdout
+    checked = set(outcome.statuses())
+    assert {"github token checks: write", "github token issues: write"} <= checked
+    assert {"checkout depth for weekly-audit", "checkout depth for nightly-tests"} <= checked
+    assert outcome.statuses()["workflow .github/workflows/doctor.yml"] == "ok"
