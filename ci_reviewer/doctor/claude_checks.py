@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ci_reviewer.claude import ApiAnswer, ask_claude
+from ci_reviewer.config import DEFAULT_MODEL
 from ci_reviewer.doctor.check import Check, ok, problem, unreachable, warning
 from ci_reviewer.errors import ClaudeAPIError
 from ci_reviewer.models import model_table
@@ -111,4 +112,6 @@ def _refusal(answer: ApiAnswer) -> str:
 
 
 def _known() -> str:
-    return ", ".join(model_table().callable_ids()[:3]) + " (ci_reviewer/data/models.json)"
+    """A few ids to choose from, the default first, and where the rest are listed."""
+    ids = dict.fromkeys([DEFAULT_MODEL, *model_table().callable_ids()])
+    return ", ".join(list(ids)[:3]) + " (the model table: ci_reviewer/data/models.json)"

@@ -64,7 +64,7 @@ def test_an_unknown_model_is_named_with_models_the_api_serves(world: World) -> N
     model = outcome.checks()["model claude-sonnet-9"]
     assert model["status"] == "problem"
     assert "404 not_found_error" in model["detail"]
-    assert "claude-" in model["fix"] and "models.json" in model["fix"]
+    assert "claude-sonnet-5-5" in model["fix"] and "models.json" in model["fix"]
 
 
 def test_a_batches_api_that_keeps_failing_is_unreachable(world: World) -> None:
