@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from ci_reviewer.cli.context import Settings, common_options, emit, format_option, output_option
+from ci_reviewer.cli.context import (
+    Settings,
+    common_options,
+    diagnostic,
+    emit,
+    format_option,
+    output_option,
+)
 from ci_reviewer.cli.context import settings as resolve_settings
 
 
@@ -20,7 +27,7 @@ def doctor(ctx: click.Context, *, output_format: str, output_file: str | None) -
     """Check keys, models, batch access, token permissions, repository settings, checkout
     depth, state branch and workflows before the first run (exit 0 ok, 2 problem, 3 API)."""
     from ci_reviewer.doctor.check import exit_code
-    from ci_reviewer.doctor.render import as_json, as_markdown, as_text
+    from ci_reviewer.doctor.render import as_json, as_markdown, as_text, summary_line
     from ci_reviewer.doctor.run import DoctorSetup, run_doctor
     from ci_reviewer.github.actions import append_summary
 
@@ -39,7 +46,10 @@ def doctor(ctx: click.Context, *, output_format: str, output_file: str | None) -
     render = {"json": as_json, "markdown": as_markdown}.get(output_format, as_text)
     emit(render(checks), run.redact, output_file)
     append_summary(run.environ.get("GITHUB_STEP_SUMMARY"), run.redact(as_markdown(checks)))
-    return exit_code(checks)
+    code = exit_code(checks)
+    if code != 0:
+        diagnostic(f"{summary_line(checks)}; exit {code}", run.redact)
+    return code
 
 
 def _claude(run: Settings) -> Any:

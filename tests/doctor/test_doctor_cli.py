@@ -235,6 +235,7 @@ def test_text_on_stdout_and_markdown_in_the_job_summary(world: World) -> None:
     outcome = world.run(env={"GITHUB_STEP_SUMMARY": str(summary)})
 
     assert outcome.code == 2
+    assert outcome.stderr.strip().endswith("1 problem; exit 2")  # said where a log shows it
     lines = outcome.stdout.splitlines()
     assert lines[0].startswith("ci-reviewer doctor: ") and "1 problem" in lines[0]
     assert any(line.startswith("  PROBLEM     anthropic key: ") for line in lines)
