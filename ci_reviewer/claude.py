@@ -15,7 +15,7 @@ the loop's CPU in benchmark P1); the reply's JSON is decoded once into a plain `
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -251,3 +251,26 @@ class UsageMeter:
         with self._lock:
             usage, calls, dollars = self._usage, self._calls, self._dollars
         return UsageReport(self.model, usage, calls, dollars)
+
+
+@dataclass(frozen=True)
+class ApiAnswer:
+    """The Claude API's answer to a look-up: 200 with its `value`, or a refusal (4xx but
+    429) with the status, the error's type and its message."""
+
+    status: int
+    error_type: str | None = None
+    message: str = ""
+    value: Any = None
+
+
+def ask_claude(action: str, call: Callable[[], Any]) -> ApiAnswer:
+    """`call()` (a look-up such as `client.models.retrieve`); a refusal is an answer to
+    judge, anything the SDK's retries could not get past is ClaudeAPIError (exit 3)."""
+    with claude_errors(action):
+        try:
+            return ApiAnswer(200, value=call())
+        except anthropic.APIStatusError as error:
+            if not 400 <= error.status_code < 500 or error.status_code == 429:
+                raise
+            return ApiAnswer(error.status_code, api_error_type(error), _api_message(error))

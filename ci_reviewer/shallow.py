@@ -47,11 +47,11 @@ def boundary_commits(workdir: Path) -> frozenset[str]:
 def ensure_window(workdir: Path, head: str, after: datetime, *, fetch: bool = True) -> None:
     """Make every commit of `head` newer than `after` have its parent in the checkout."""
     what = f"the commits since {after.isoformat(timespec='seconds')}"
-    if not _cut_in_window(workdir, head, after):
+    if not window_is_cut(workdir, head, after):
         return
     _fetch(workdir, what, fetch, ["--shallow-since", after.isoformat(), REMOTE, head])
     for _ in range(_MAX_DEEPEN_ROUNDS):
-        if not _cut_in_window(workdir, head, after):
+        if not window_is_cut(workdir, head, after):
             return
         _fetch(workdir, what, fetch, ["--deepen=1", REMOTE, head])
     raise ShallowCheckoutError(
@@ -72,7 +72,7 @@ def ensure_commit(workdir: Path, sha: str, *, fetch: bool = True) -> bool:
     return _has_commit(workdir, sha)
 
 
-def _cut_in_window(workdir: Path, head: str, after: datetime) -> bool:
+def window_is_cut(workdir: Path, head: str, after: datetime) -> bool:
     """Whether a commit of the window is a shallow boundary: git would list its whole tree."""
     if not is_shallow(workdir):
         return False

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "config": "ci_reviewer.cli.config_cmd:config",
     "init": "ci_reviewer.cli.init:init",
     "emulate": "ci_reviewer.cli.emulate:emulate",
+    "doctor": "ci_reviewer.cli.doctor:doctor",
 }
 
 

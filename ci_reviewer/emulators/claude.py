@@ -1,8 +1,9 @@
 """A local Claude API for tests, benchmarks and `ci-reviewer emulate`.
 
-Routes: POST /v1/messages, POST /v1/messages/count_tokens, and the Message Batches API
+Routes: POST /v1/messages, POST /v1/messages/count_tokens, the Message Batches API
 (POST/GET /v1/messages/batches, GET/DELETE /v1/messages/batches/{id},
-POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results).
+POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results), and
+GET /v1/models/{id} (`claude_models`).
 
 Every response carries a `request-id` header; errors use the API's JSON shape
 `{"type": "error", "error": {"type", "message"}, "request_id"}` with the status of their type.
@@ -43,6 +44,7 @@ from ci_reviewer.emulators.claude_batches import (
     validate_batch_requests,
 )
 from ci_reviewer.emulators.claude_clock import EmulatedClock
+from ci_reviewer.emulators.claude_models import model_info
 from ci_reviewer.emulators.claude_replies import (
     Predicate,
     Reply,
@@ -72,6 +74,7 @@ __all__ = ["BatchPolicy", "ClaudeEmulator", "EmulatedClock", "MessageCall", "Rep
 
 Responder = Callable[[Mapping[str, Any]], "Reply | None"]
 _BATCH_PATH = "/v1/messages/batches/"
+_MODELS_PATH = "/v1/models/"
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,8 @@ class ClaudeEmulator(EmulatorServer):
             return self._list_batches(request)
         if path.startswith(_BATCH_PATH):
             return self._batch_route(method, path[len(_BATCH_PATH) :].split("/"))
+        if path.startswith(_MODELS_PATH) and method == "GET":
+            return Response(200, model_info(path[len(_MODELS_PATH) :], self.extra_models))
         raise ApiError("not_found_error", f"{method} {request.path} is not an API route")
 
     # -- messages -------------------------------------------------------------------------

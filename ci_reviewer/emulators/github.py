@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from ci_reviewer.emulators import (
     github_actions_settings,
+    github_branches,
     github_checks,
     github_contents,
     github_gitdata,
@@ -25,7 +26,7 @@ from ci_reviewer.emulators import (
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, GitStore
 from ci_reviewer.emulators.github_payloads import DOCS, Links, error
-from ci_reviewer.emulators.github_permissions import required_scope
+from ci_reviewer.emulators.github_permissions import required_read_scope, required_scope
 from ci_reviewer.emulators.github_routes import (
     ACTIONS_BOT,
     Context,
@@ -41,6 +42,7 @@ ROUTERS: tuple[Router, ...] = (
     github_issues.router,
     github_checks.router,
     github_gitdata.router,
+    github_branches.router,  # before contents: its /branches/{b} would take /protection
     github_contents.router,
     github_actions_settings.router,
 )
@@ -78,6 +80,10 @@ class GitHubEmulator(EmulatorServer):
         # scope -> none|read|write of the token, as a workflow job's `permissions:` sets it;
         # None: every scope (a token whose permissions are not modelled).
         self.token_scopes: dict[str, str] | None = None
+        # A classic personal access token's scopes, which GitHub sends back on every answer
+        # in `x-oauth-scopes` (recorded: octokit fixtures, e.g. "repo, user, workflow");
+        # None: not a classic token. The scopes are reported, not enforced.
+        self.oauth_scopes: str | None = None
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
@@ -123,6 +129,21 @@ class GitHubEmulator(EmulatorServer):
         "ref-creation-restricted" and "ref-update-failed")."""
         with self._state_lock:
             self.state.creation_rules.append((pattern, answer_key))
+
+    def protect_branch(
+        self, branch: str, *, reviews: bool = True, checks: tuple[str, ...] = ()
+    ) -> None:
+        """Branch protection on `branch`: pull request reviews required (`reviews`) and the
+        status checks `checks` required; GET /branches/{branch} then says `protected`."""
+        with self._state_lock:
+            self.state.branch_protections[branch] = (reviews, tuple(checks))
+
+    def add_branch_rule(self, pattern: str, rule_type: str) -> None:
+        """A ruleset rule (`update`, `pull_request`, `required_status_checks`...) on refs
+        matching `pattern`, as GET /rules/branches/{branch} reports it. Only creation rules
+        (`restrict_ref_creation`) are enforced on writes."""
+        with self._state_lock:
+            self.state.branch_rules.append((pattern, rule_type))
 
     def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
         """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
@@ -175,6 +196,8 @@ class GitHubEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Response:
         response = self._answer(request)
+        if self.oauth_scopes is not None:
+            response.headers["x-oauth-scopes"] = self.oauth_scopes
         for observer in list(RESPONSE_OBSERVERS):
             observer(request, response)
         return response
@@ -202,7 +225,11 @@ class GitHubEmulator(EmulatorServer):
 
     def _missing_scope(self, method: str, path: str) -> Response | None:
         prefix = f"/repos/{self.full_name}"
-        if self.token_scopes is None or method == "GET" or not path.startswith(prefix + "/"):
+        if not path.startswith(prefix + "/"):
+            return None
+        if method == "GET":
+            return self._missing_read_scope(path[len(prefix) :])
+        if self.token_scopes is None:
             return None
         scope = required_scope(method, path[len(prefix) :], self.state)
         if scope is None or self.token_scopes.get(scope) == "write":
@@ -210,6 +237,18 @@ class GitHubEmulator(EmulatorServer):
         return answer(
             "missing-token-permission", {"x-accepted-github-permissions": f"{scope}=write"}
         )
+
+    def _missing_read_scope(self, path: str) -> Response | None:
+        """A read that needs more than access to the repository: refused to the Actions bot
+        (no workflow `permissions:` key grants it) and to a token whose scopes lack it."""
+        rule = required_read_scope(path)
+        if rule is None:
+            return None
+        scope, refusal = rule
+        granted = self.token_scopes is None or self.token_scopes.get(scope) in ("read", "write")
+        if self.actor != ACTIONS_BOT and granted:
+            return None
+        return answer(refusal, {"x-accepted-github-permissions": f"{scope}=read"})
 
     def _authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("authorization", "")

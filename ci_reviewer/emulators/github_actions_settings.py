@@ -3,12 +3,12 @@
 Only the workflow permissions: the default GITHUB_TOKEN access and "Allow GitHub Actions to
 create and approve pull requests" (`can_approve_pull_request_reviews`), which the pull
 request endpoints consult. Reading them needs the repository Administration permission,
-which a workflow's GITHUB_TOKEN never has, so the Actions bot is refused as on GitHub.
+which a workflow's GITHUB_TOKEN never has, so the Actions bot is refused as on GitHub (the
+refusal is `github_permissions`' read rule).
 """
 
 from __future__ import annotations
 
-from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_routes import ACTIONS_BOT, Context, Router
 from ci_reviewer.emulators.server import Request, Response
 
@@ -23,8 +23,7 @@ def actions_may_open_pull_requests(ctx: Context) -> bool:
 
 @router.add("GET", r"/actions/permissions/workflow")
 def read_workflow_permissions(ctx: Context, _: Request, __: dict[str, str]) -> Response:
-    if ctx.actor == ACTIONS_BOT:
-        return answer("workflow-permissions-need-administration")
+    # The Actions bot is refused before this (github_permissions.required_read_scope).
     return Response(
         200,
         {

@@ -52,8 +52,8 @@ def read_branch(ctx: Context, _: Request, params: dict[str, str]) -> Response:
             "name": name,
             "commit": ctx.links.commit(ctx.git.commit(sha)),
             "_links": {"self": url, "html": f"{ctx.links.html}/tree/{name}"},
-            "protected": False,
-            "protection": {"enabled": False},
+            "protected": name in ctx.state.branch_protections,
+            "protection": {"enabled": name in ctx.state.branch_protections},
             "protection_url": f"{url}/protection",
         },
     )

@@ -70,3 +70,27 @@ def required_scope(method: str, path: str, state: EmulatorState) -> str | None:
 def writes_listed(method: str, path: str) -> bool:
     """Whether a write route has a rule (every emulated write route must)."""
     return any(method in methods and pattern.match(path) for methods, pattern, _ in _RULES)
+
+
+# Reads needing a scope beyond the repository's metadata: (path relative to
+# /repos/{owner}/{repo}, the scope that must be `read`, the key of GitHub's refusal). The
+# rules of a branch (GET /rules/branches/{branch}) need only metadata: not listed.
+_READ_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), scope, refusal)
+    for pattern, scope, refusal in (
+        (r"^/branches/.+/protection$", "administration", "branch-protection-needs-administration"),
+        (
+            r"^/actions/permissions/workflow$",
+            "administration",
+            "workflow-permissions-need-administration",
+        ),
+    )
+)
+
+
+def required_read_scope(path: str) -> tuple[str, str] | None:
+    """(scope, refusal answer key) of a read that needs more than repository access."""
+    for pattern, scope, refusal in _READ_RULES:
+        if pattern.match(path):
+            return scope, refusal
+    return None

@@ -45,6 +45,10 @@ class EmulatorState:
     can_approve_pull_request_reviews: bool = True
     # Rulesets refusing ref creation: (ref_name pattern, key of the answer GitHub gives).
     creation_rules: list[tuple[str, str]] = field(default_factory=list)
+    # Other ruleset rules, reported by GET /rules/branches/{branch}: (ref_name pattern, type).
+    branch_rules: list[tuple[str, str]] = field(default_factory=list)
+    # Branch protections: branch -> (pull request reviews required, required status checks).
+    branch_protections: dict[str, tuple[bool, tuple[str, ...]]] = field(default_factory=dict)
     next_number: int = 1
     next_id: int = 1
 

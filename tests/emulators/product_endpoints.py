@@ -53,7 +53,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R,
-        "cli/batch.py, github/review_source.py: Github.get_repo",
+        "cli/batch.py, github/review_source.py: Github.get_repo; doctor (the token's access)",
         ("full_name", "default_branch", "url"),
         (("full_name", "{owner}/{repo}"),),
         (
@@ -119,7 +119,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         R + "/pulls/{pull_number}/reviews",
-        "publish_review.post_review: PullRequest.create_review",
+        "publish_review.post_review: PullRequest.create_review; doctor (pull-requests: "
+        "write, probed on pull request 0, which no repository has)",
         ("id", "html_url", "body"),
         (("body", "{body[body]}"), ("commit_id", "{body[commit_id]}")),
         ("pygithub:PullRequestReview.setUp.txt#0",),
@@ -127,7 +128,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/commits/{ref}",
-        "review_flow (the commit a review is on), checks (its check runs): Repository.get_commit",
+        "review_flow (the commit a review is on), checks (its check runs): "
+        "Repository.get_commit; doctor (contents: read, the default branch's head)",
         ("sha", "url"),
         (("sha", "{ref}"),),
         ("pygithub:Commit.setUp.txt#2",),
@@ -181,7 +183,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         R + "/check-runs",
-        "checks._create: Repository.create_check_run",
+        "checks._create: Repository.create_check_run; doctor (checks: write, probed with an "
+        "empty body that GitHub refuses either way)",
         _CHECK_RUN,
         (
             ("name", "{body[name]}"),
@@ -236,7 +239,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         R + "/issues",
-        "publish_issue.publish: Repository.create_issue",
+        "publish_issue.publish: Repository.create_issue; doctor (issues: write, probed with "
+        "an empty body)",
         ("number", "html_url", "url", "body"),
         (("title", "{body[title]}"), ("body", "{body[body]}")),
         ("pygithub:Issue87.testCreateIssueWithPercentInBody.txt#0",),
@@ -268,7 +272,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/pulls",
-        "publish_pr._find: Repository.get_pulls(state=..., sort=created, direction=desc)",
+        "publish_pr._find: Repository.get_pulls(state=..., sort=created, direction=desc); "
+        "doctor (pull-requests: read)",
         ("[].number", "[].state", "[].body", "[].html_url", "[].url", "[].head.ref"),
         (("[].state", "{query[state]}"),),
         ("pygithub:Repository.testGetPullsWithArguments.txt#0",),
@@ -300,8 +305,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/branches/{branch}",
-        "publish_pr._commit_onto (the base branch's head): Repository.get_branch",
-        ("name", "commit.sha"),
+        "publish_pr._commit_onto (the base branch's head): Repository.get_branch; doctor "
+        "(whether the state branch exists and is protected)",
+        ("name", "commit.sha", "protected"),
         (("name", "{branch}"),),
         ("pygithub:Branch.setUp.txt#4", "pygithub:PullRequest.testDeleteBranch.txt#4"),
     ),
@@ -342,7 +348,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         R + "/git/refs",
-        "client.create_ref: Repository.create_git_ref",
+        "client.create_ref: Repository.create_git_ref; doctor (contents: write, probed with "
+        "an empty body)",
         ("ref", "object.sha"),
         (("ref", "{body[ref]}"), ("object.sha", "{body[sha]}")),
         ("pygithub:Repository.testCreateGitRef.txt#0",),
@@ -389,4 +396,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         ("pygithub:GitBlob.setUp.txt#2",),
     ),
 )
+DOCTOR: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        R + "/actions/permissions/workflow",
+        "doctor/repo_checks.actions_pull_requests_check: whether GitHub Actions may open "
+        "the pull requests of test-generation jobs",
+        ("can_approve_pull_request_reviews",),
+    ),
+    Endpoint(
+        "GET",
+        R + "/branches/{branch}/protection",
+        "doctor/repo_checks (the state branch's protection)",
+        ("required_pull_request_reviews", "required_status_checks", "restrictions"),
+        (),
+        ("octokit:branch-protection#0", "pygithub:Branch.testRemoveProtection.txt#2"),
+    ),
+    Endpoint(
+        "GET",
+        R + "/rules/branches/{branch}",
+        "doctor/repo_checks (the rulesets' rules on the state branch)",
+        ("[].type", "[].ruleset_id", "[].ruleset_source"),
+    ),
+)
+ENDPOINTS += DOCTOR
 BY_KEY = {endpoint.key: endpoint for endpoint in ENDPOINTS}

@@ -109,6 +109,16 @@ def _branch(tmp_path: Path, exchange: Exchange) -> Prepared:
     return w, {"branch": "main"}, None
 
 
+@scenario("GET", "/branches/{branch}/protection")
+def _protection(tmp_path: Path, exchange: Exchange) -> Prepared:
+    w = _own(tmp_path, exchange)
+    # Both were recorded with a person's classic token (x-oauth-scopes: repo, ...), which
+    # may read branch protection; the Actions bot may not.
+    w.emu.actor = "octocat"
+    git(w.git_dir, "branch", "integrations")  # the recorded unprotected branches
+    return w, {"branch": exchange.path.split("/branches/", 1)[1].rsplit("/", 1)[0]}, None
+
+
 @scenario("GET", "/commits/{ref}")
 def _commit(tmp_path: Path, exchange: Exchange) -> Prepared:
     w = _own(tmp_path, exchange)
