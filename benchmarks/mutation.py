@@ -106,7 +106,8 @@ def run_target(copy: Path, target: Target, jobs: int) -> dict[str, object]:
     )
     minutes = (time.monotonic() - started) / 60
     if done.returncode != 0:
-        return {"target": target.name, "error": done.stderr[-2000:], "minutes": minutes}
+        output = (done.stdout + done.stderr).replace("\r", "\n")
+        return {"target": target.name, "error": output[-3000:], "minutes": minutes}
     subprocess.run(
         [*mutmut, "export-cicd-stats"], cwd=copy, env=env, capture_output=True, check=True
     )
