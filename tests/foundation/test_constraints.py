@@ -8,7 +8,7 @@ also checked for every Python the file was resolved for."""
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -17,6 +17,11 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "constraints.txt"
