@@ -25,22 +25,52 @@ class ApproximateCounter:
 
 
 class ApiCounter:
-    """Asks POST /v1/messages/count_tokens; falls back to the approximation if it fails."""
+    """Asks POST /v1/messages/count_tokens. After the first failure it asks no more and
+    counts by the approximation; `failure` says what failed (`fell_back` that one did)."""
+
+    # What count_tokens takes of a Messages request (the SDK's own parameters): anything
+    # else, such as max_tokens, the API refuses as an extra input.
+    PARAMETERS = (
+        "model",
+        "messages",
+        "system",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "output_config",
+        "cache_control",
+        "speed",
+    )
 
     def __init__(self, client: Any) -> None:
         self._client = client
         self._fallback = ApproximateCounter()
-        self.fell_back = False
+        self.failure: str | None = None
+
+    @property
+    def fell_back(self) -> bool:
+        return self.failure is not None
 
     def count(self, params: Mapping[str, Any]) -> int:
         import anthropic
 
-        body = {k: params[k] for k in ("model", "system", "tools", "messages") if k in params}
+        if self.failure is not None:
+            return self._fallback.count(params)
+        body = {k: params[k] for k in self.PARAMETERS if k in params}
         try:
             return int(self._client.messages.count_tokens(**body).input_tokens)
-        except anthropic.AnthropicError:
-            self.fell_back = True
-            return self._fallback.count(params)
+        except anthropic.APIStatusError as error:
+            self.failure = f"count_tokens answered {error.status_code} ({_error_type(error)})"
+        except anthropic.AnthropicError as error:
+            self.failure = f"count_tokens could not be reached ({type(error).__name__})"
+        return self._fallback.count(params)
+
+
+def _error_type(error: Any) -> str:
+    body = getattr(error, "body", None)
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    kind = inner.get("type") if isinstance(inner, Mapping) else None
+    return str(kind or "no error type")
 
 
 @dataclass(frozen=True)
@@ -81,3 +111,33 @@ def estimate_requests(
         usd=table.cost(model, usage, batch=batch, requests=len(requests)),
         sync_usd=table.cost(model, usage, batch=False, requests=len(requests)),
     )
+
+
+@dataclass(frozen=True)
+class CountedEstimate:
+    """An estimate and how its tokens were counted: "count_tokens" (every request counted by
+    the endpoint) or "characters / 4" (none was: `why` says why)."""
+
+    estimate: CostEstimate
+    counted_by: str
+    why: str = ""
+
+
+def estimate_counted(
+    requests: list[Mapping[str, Any]],
+    model: str,
+    client: Any | None,
+    *,
+    batch: bool,
+    why_not: str = "no API client",
+) -> CountedEstimate:
+    """Count with the count_tokens endpoint when `client` is given and it answers every
+    request; otherwise all by the approximation, so one estimate never mixes the two."""
+    if client is not None:
+        counter = ApiCounter(client)
+        counted = estimate_requests(requests, model, counter, batch=batch)
+        if counter.failure is None:
+            return CountedEstimate(counted, "count_tokens")
+        why_not = counter.failure
+    approximate = estimate_requests(requests, model, ApproximateCounter(), batch=batch)
+    return CountedEstimate(approximate, "characters / 4", why_not)

@@ -103,23 +103,58 @@ def collect_json(result: CollectResult) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "adopted": list(result.adopted),
         "withheld": result.withheld,
+        "succeeded": result.accepted,
+        "to_ask_again": [
+            {"path": r.entry.path, "reason": r.reason, "attempt": r.entry.attempt}
+            for r in result.retries
+        ],
     }
 
 
+# How many files a summary line names before "and N more" (each is listed below it).
+_NAMED = 3
+
+
+def _named(files: list[tuple[str, str]]) -> str:
+    if not files:
+        return ""
+    shown = "; ".join(f"{path}: {reason}" for path, reason in files[:_NAMED])
+    more = f"; and {len(files) - _NAMED} more" if len(files) > _NAMED else ""
+    return f" ({shown}{more})"
+
+
+def outcome_line(result: CollectResult) -> str:
+    """What happened to each file of the collected batches, in one line: the API's own
+    "succeeded" is not the file's fate (its answer may still be refused), so the line
+    counts files by what the job did with them."""
+    failed = sorted((f.path, f.reason) for f in result.failures)
+    again = sorted((r.entry.path, r.reason) for r in result.retries)
+    files = result.accepted + len(failed) + len(again)
+    if files == 0:
+        return f"collected {len(result.collected)} batch(es): no file results"
+    return (
+        f"collected {len(result.collected)} batch(es), {files} file(s): "
+        f"{result.accepted} succeeded, {len(failed)} failed for good{_named(failed)}, "
+        f"{len(again)} to ask again on the next run{_named(again)}"
+    )
+
+
 def collect_text(result: CollectResult, markdown: bool = False) -> str:
-    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.counts.items())) or "none"
     head = f"## ci-reviewer batch: {result.job}" if markdown else f"{result.job}:"
-    lines = [
-        head,
-        f"collected {len(result.collected)} batch(es); results: {counts}; "
-        f"{result.retried} to retry, {len(result.failures)} failed",
-    ]
+    lines = [head, outcome_line(result)]
     if result.published:
         lines.append(f"published: {result.published.location} {result.published.detail}".rstrip())
     if result.withheld:
         counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.withheld.items()))
         lines.append(f"not sent to the model (secret policy): {counts}")
-    lines += [f"  failed {f.path} (attempt {f.attempt}): {f.reason}" for f in result.failures]
+    # Results arrive in any order; files are listed by path.
+    failures = sorted(result.failures, key=lambda f: f.path)
+    retries = sorted(result.retries, key=lambda r: r.entry.path)
+    lines += [f"  failed {f.path} (attempt {f.attempt}): {f.reason}" for f in failures]
+    lines += [
+        f"  asking again {r.entry.path} (attempt {r.entry.attempt} next): {r.reason}"
+        for r in retries
+    ]
     if result.pending:
         lines.append(f"{len(result.pending)} batch(es) still pending:")
         lines += [age_line(age) for age in result.pending]

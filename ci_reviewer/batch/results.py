@@ -59,6 +59,9 @@ class CollectResult:
     findings: tuple[SarifFinding, ...] = ()
     # What the secret policy kept out of the collected work (reason -> files).
     withheld: dict[str, int] = field(default_factory=dict)
+    # Per file: how many answers the job took, and which files are sent again and why.
+    accepted: int = 0
+    retries: tuple[RetryItem, ...] = ()
 
     @property
     def result_count(self) -> int:
@@ -120,6 +123,8 @@ def collect(run: JobRun) -> CollectResult:
         adopted=recovery.adopted,
         findings=findings_of(ingest.accepted),
         withheld=withheld,
+        accepted=len(ingest.accepted),
+        retries=tuple(ingest.retries),
     )
 
 

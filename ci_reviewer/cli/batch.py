@@ -88,7 +88,7 @@ def submit_command(
     from ci_reviewer.batch.format import dumps, submit_json, submit_text
     from ci_reviewer.batch.submit import submit
 
-    run = settings(ctx)
+    run = _in_checkout(settings(ctx))
     with job_run(run, job_name, state_dir, dry_run=dry_run) as job:
         if dry_run:
             target = Path(requests_file) if requests_file else _scratch_file(run, job_name)
@@ -127,7 +127,7 @@ def collect_command(
     """Poll pending batches; when ended, hand results to the job and requeue failures."""
     from ci_reviewer.batch.results import collect
 
-    run = settings(ctx)
+    run = _in_checkout(settings(ctx))
     with job_run(run, job_name, state_dir) as job:
         result = collect(job)
     _emit_collect(run, result, output_format, output_file, job.job.kind)
@@ -165,7 +165,7 @@ def run_command(
     from ci_reviewer.batch.format import dumps, submit_json, submit_text
     from ci_reviewer.batch.pipeline import run as run_pipeline
 
-    run = settings(ctx)
+    run = _in_checkout(settings(ctx))
     with job_run(run, job_name, state_dir) as job:
         result = run_pipeline(job)
     _annotate(run, result.collected)
@@ -268,6 +268,15 @@ def _annotate(run: Settings, result: Any) -> None:
         diagnostic(f"warning: {message}", run.redact)
         if in_actions:
             click.echo(run.redact(annotation("warning", message, title="ci-reviewer batch")))
+
+
+def _in_checkout(run: Settings) -> Settings:
+    """Refuse a workdir that is no git checkout before anything else (the job's name,
+    credentials): run from the wrong directory, that is the one thing to fix."""
+    from ci_reviewer.git import ensure_checkout
+
+    ensure_checkout(run.workdir)
+    return run
 
 
 def _scratch_file(run: Settings, job_name: str) -> Path:

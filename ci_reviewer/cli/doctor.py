@@ -72,5 +72,5 @@ def _github(run: Settings) -> Any:
     from ci_reviewer.github.client import make_github
     from ci_reviewer.github.review_source import github_settings
 
-    settings = github_settings(run)
+    settings = github_settings(run.environ)
     return make_github(settings) if settings.token else None

@@ -15,6 +15,7 @@ from ci_reviewer.cli.context import (
     settings,
 )
 from ci_reviewer.config import DEFAULT_CONFIG_PATH
+from ci_reviewer.git import ensure_checkout
 from ci_reviewer.planning.checkout import read_checkout
 from ci_reviewer.planning.plan import PlanOptions, build_plan
 from ci_reviewer.planning.render import as_json, plan_json, plan_text
@@ -60,6 +61,9 @@ def plan(
 ) -> int:
     """Match every workflow step to the API that fits it; flag anti-patterns (exit 2 on errors)."""
     run = settings(ctx, load=False)
+    # The workflows, the config and the history it prices are the checkout's: elsewhere it
+    # would find nothing and call that a clean plan.
+    ensure_checkout(run.workdir)
     explicit = run.config_path != run.workdir / DEFAULT_CONFIG_PATH
     repository, early = read_checkout(
         run.workdir, run.config_path, required=explicit, now=datetime.now(timezone.utc)

@@ -9,7 +9,6 @@ own module (`github/review_source.py`) and is imported only when used.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -41,7 +40,20 @@ FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 @click.option("--max-turns", type=click.IntRange(1, 50), default=None, help="Turns per file.")
 @format_option("text", "markdown", "json", "sarif")
 @output_option
-@click.option("--dry-run", is_flag=True, help="Build the requests, estimate cost, send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Build every file's first request, write them as JSONL, estimate cost, send nothing.",
+)
+@click.option(
+    "--requests-file",
+    "--requests-out",
+    "requests_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where --dry-run writes the requests (default: ci-reviewer-review-requests.jsonl in "
+    "the runner's or the system's temporary directory, never the checkout).",
+)
 @click.option("--full", is_flag=True, help="Review every file, even if reviewed at this SHA.")
 @click.pass_context
 def review(
@@ -55,6 +67,7 @@ def review(
     output_format: str,
     output_file: str | None,
     dry_run: bool,
+    requests_file: str | None,
     full: bool,
 ) -> int:
     """Review a pull request (or local commits) with Claude; exit 1 when blocking."""
@@ -79,6 +92,7 @@ def review(
             output_format=output_format,
             output_file=output_file,
             dry_run=dry_run,
+            requests_file=requests_file,
             full=full,
         )
 
@@ -95,6 +109,7 @@ def _review_command(
     output_format: str,
     output_file: str | None,
     dry_run: bool,
+    requests_file: str | None,
     full: bool,
 ) -> int:
     from ci_reviewer.globs import PathFilter
@@ -133,7 +148,16 @@ def _review_command(
     for skipped in source.skipped:
         diagnostic(f"skipped {skipped.path}: {skipped.reason}", run.redact)
     if dry_run:
-        return _dry_run(run, source, model, output_format, output_file)
+        from ci_reviewer.cli.review_dry_run import dry_run as dry_run_review
+
+        return dry_run_review(
+            run,
+            source,
+            model,
+            output_format=output_format,
+            output_file=output_file,
+            requests_file=requests_file,
+        )
     return _review(
         run,
         source,
@@ -311,46 +335,6 @@ def _github_review(
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
-
-
-def _dry_run(
-    run: Settings, source: Any, model: str, output_format: str, output_file: str | None
-) -> int:
-    from ci_reviewer.estimate import ApproximateCounter, estimate_requests
-    from ci_reviewer.review.engine import first_requests
-
-    config = run.config.review
-    requests: list[Mapping[str, Any]] = list(
-        first_requests(
-            source, config, model=model, workdir=run.workdir, policy=run.config.secret_policy
-        )
-    )
-    estimate = estimate_requests(requests, model, ApproximateCounter(), batch=False)
-    cost = (
-        "unknown (model not in the price table)"
-        if estimate.usd is None
-        else (f"${estimate.usd:.4f}")
-    )
-    if output_format == "json":
-        document = {
-            "dry_run": True,
-            "model": model,
-            "files": [changed.path for changed in source.files],
-            "first_turn_requests": estimate.requests,
-            "input_tokens": estimate.input_tokens,
-            "estimated_cost_usd": estimate.usd,
-            "max_turns": config.max_turns,
-        }
-        emit(json.dumps(document, indent=2), run.redact, output_file)
-        return 0
-    lines = [
-        f"dry run: nothing sent. {estimate.requests} files would be reviewed with {model}.",
-        f"first turns: ~{estimate.input_tokens} input tokens, estimated {cost} "
-        f"(each file may take up to {config.max_turns} turns; cached prefixes cost less)",
-        *(f"  {changed.path}" for changed in source.files),
-    ]
-    emit("\n".join(lines), run.redact, output_file)
-    return 0
 
 
 def _status_only(outcome: FlowOutcome, output_format: str) -> str:

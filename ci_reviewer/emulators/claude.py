@@ -65,6 +65,7 @@ from ci_reviewer.emulators.claude_validation import (
     error_body,
     error_type_for,
     served_model,
+    validate_count_request,
     validate_message_request,
 )
 from ci_reviewer.emulators.server import EmulatorServer, Fault, Request, Response
@@ -232,6 +233,7 @@ class ClaudeEmulator(EmulatorServer):
             return self._messages(request, request_id)
         if path == "/v1/messages/count_tokens" and method == "POST":
             body = _json(request)
+            validate_count_request(body)
             validate_message_request(body, counting=True, extra_models=self.extra_models)
             return Response(200, {"input_tokens": input_tokens(body)})
         if path == "/v1/messages/batches" and method == "POST":

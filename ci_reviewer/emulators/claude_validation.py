@@ -95,6 +95,32 @@ def validate_message_request(
     _validate_turns(messages)
 
 
+# The body count_tokens takes (the SDK's `messages.count_tokens` sends exactly these);
+# the API refuses anything else, max_tokens included, as pydantic words it. Source: the
+# answer quoted in Wei-Shaw/sub2api#4913 ("strip max_tokens from Anthropic count tokens").
+COUNT_TOKENS_FIELDS = frozenset(
+    {
+        "messages",
+        "model",
+        "cache_control",
+        "output_config",
+        "speed",
+        "system",
+        "thinking",
+        "tool_choice",
+        "tools",
+    }
+)
+
+
+def validate_count_request(body: Any) -> None:
+    """count_tokens refuses fields of a Messages request it does not count."""
+    if not isinstance(body, Mapping):
+        raise _invalid("request body must be a JSON object")
+    for name in sorted(set(body) - COUNT_TOKENS_FIELDS):
+        raise _invalid(f"{name}: Extra inputs are not permitted")
+
+
 def served_model(model: str, extra: Mapping[str, ModelFacts] | None = None) -> ModelFacts:
     """The model's row in the model table (or in `extra`, models served beyond it); 404 for
     one the API does not serve (unknown or retired)."""

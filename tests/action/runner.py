@@ -53,8 +53,10 @@ def run_action(
     runner_temp: Path,
     *,
     timeout: float = 600,
+    path: str | None = None,
 ) -> ActionRun:
-    """Run every step of `action_dir/action.yml`; stop at the first failing step."""
+    """Run every step of `action_dir/action.yml`; stop at the first failing step. `path`
+    replaces the runner's PATH (after setup-python's directory), to run with fewer tools."""
     action = yaml.safe_load((action_dir / "action.yml").read_text())
     declared = action.get("inputs", {})
     context: dict[str, Any] = {
@@ -83,7 +85,7 @@ def run_action(
         output_file = runner_temp / f"output-{index}"
         output_file.touch()
         env = {
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '') if path is None else path}",
             "HOME": os.environ.get("HOME", str(runner_temp)),
             **job_env,
             **{k: evaluate(str(v), context) for k, v in (step.get("env") or {}).items()},

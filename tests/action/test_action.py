@@ -26,6 +26,7 @@ def _workspace(tmp_path: Path) -> Path:
     shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
     for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
         shutil.copy(example, workspace / ".github" / "workflows" / example.name)
+    git(workspace, "init", "-q", "-b", "main")  # the checkout a workflow runs in
     return workspace
 
 

@@ -172,7 +172,8 @@ def test_errored_and_expired_requests_still_exit_zero(
     claude.clock.advance(hours=25)
     code, out, _ = cli("collect", "--job", "digest", "--state-dir", state)
     assert code == 0
-    assert "2 expired" in out and "2 to retry" in out
+    assert "0 succeeded, 0 failed for good, 2 to ask again on the next run" in out
+    assert "(src/a.py: expired; src/b.py: expired)" in out
 
 
 def test_a_tool_using_job_is_refused_with_exit_2(cli, repo: Path) -> None:

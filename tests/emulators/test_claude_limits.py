@@ -276,3 +276,21 @@ def test_each_model_has_its_own_context_window(emu: ClaudeEmulator) -> None:
     assert answer["error"]["message"].endswith(" > 200000 maximum")
     status, _ = raw_post(emu, "/v1/messages", {**body, "model": "claude-sonnet-5-5"})
     assert status == 200
+
+
+def test_count_tokens_refuses_what_it_does_not_count(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    """count_tokens takes the prompt, not a request's output settings: `max_tokens` is an
+    extra input to it (the 400 quoted in Wei-Shaw/sub2api#4913, which strips max_tokens
+    before counting). The SDK's own count_tokens sends only what it takes."""
+    status, answer = raw_post(emu, "/v1/messages/count_tokens", _body())
+    assert status == 400
+    assert answer["error"] == {
+        "type": "invalid_request_error",
+        "message": "max_tokens: Extra inputs are not permitted",
+    }
+    counted = client.messages.count_tokens(
+        model="claude-sonnet-5-5", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert counted.input_tokens > 0

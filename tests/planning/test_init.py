@@ -54,6 +54,7 @@ PINNED = "claude-ci-reviewer/claude-ci-reviewer@" + "3f" * 20
 def test_init_written_repo_plans_clean_once_the_action_is_pinned(
     tmp_path: Path, run_cli: Callable[..., Outcome]
 ) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # plan reads a checkout
     assert run_cli("init", "--workdir", str(tmp_path), "--action-ref", PINNED).code == 0
     done = run_cli("plan", "--workdir", str(tmp_path), "--format", "json")
     assert done.code == 0, done.out
@@ -64,6 +65,7 @@ def test_init_written_repo_plans_clean_once_the_action_is_pinned(
 def test_init_without_an_action_ref_writes_a_placeholder_that_plan_reports(
     tmp_path: Path, run_cli: Callable[..., Outcome]
 ) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # plan reads a checkout
     done = run_cli("init", "--workdir", str(tmp_path))
     assert done.code == 0
     assert "placeholder commit" in done.err and "--action-ref" in done.err

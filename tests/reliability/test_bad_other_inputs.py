@@ -59,6 +59,7 @@ jobs:
 def test_a_bad_cron_in_a_workflow_is_an_error_naming_the_line(
     cli: CLI, tmp_path: Path, cron: str
 ) -> None:
+    git(tmp_path, "init", "-q")
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / ".github/ci-reviewer.yml").write_text("jobs:\n  nightly:\n    kind: report\n")
     (tmp_path / ".github/workflows/nightly.yml").write_text(WORKFLOW.format(cron=cron))
@@ -73,6 +74,7 @@ def test_a_bad_cron_in_a_workflow_is_an_error_naming_the_line(
 
 
 def test_a_workflow_that_is_not_yaml_is_named(cli: CLI, tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / ".github/workflows/broken.yml").write_text("on: [push\njobs: {\n")
     run = cli("plan", "--workdir", str(tmp_path))
@@ -111,6 +113,7 @@ def test_init_over_an_existing_config_writes_nothing(cli: CLI, tmp_path: Path) -
 def test_bad_batch_jobs_are_exit_2(
     cli: CLI, tmp_path: Path, config: str, args: tuple[str, ...], expected: str
 ) -> None:
+    git(tmp_path, "init", "-q")
     (tmp_path / ".github").mkdir()
     (tmp_path / ".github/ci-reviewer.yml").write_text(config)
     run = cli("batch", "submit", "--workdir", str(tmp_path), "--state-dir", "s", *args)
