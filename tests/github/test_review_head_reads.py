@@ -36,6 +36,7 @@ CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("read_file", {"path": "app.py"}),
     ("read_file", {"path": "pkg/added.py"}),
     ("read_file", {"path": "escape.txt"}),
+    ("read_file", {"path": "alias.py"}),
     ("read_file", {"path": "settings_local.py"}),
     ("list_directory", {"path": "pkg"}),
     ("search_code", {"query": "HEAD_VERSION"}),
@@ -119,6 +120,7 @@ def fork(git_repo: Path, emulator: GitHubEmulator, tmp_path: Path) -> Iterator[F
     files = {"app.py": app, "pkg/added.py": ADDED, "settings_local.py": f"T = '{GITHUB_TOKEN}'\n"}
     commit_files(git_repo, files, "the fork's change")
     (git_repo / "escape.txt").symlink_to("../outside.txt")
+    (git_repo / "alias.py").symlink_to("app.py")
     head = commit_files(git_repo, {}, "a link out")
     (tmp_path / "outside.txt").write_text(OUTSIDE, encoding="utf-8")
     number = emulator.open_pull("feature", "main", fork=True, user="outsider")
@@ -175,6 +177,8 @@ def test_a_head_symlink_leaving_the_checkout_is_refused(fork: Fork) -> None:
     link = fork.tool_results()[key("read_file", {"path": "escape.txt"})]
     assert link["is_error"] is True
     assert text_of(link) == "escape.txt: a symlink leads outside the repository; refused"
+    alias = text_of(fork.tool_results()[key("read_file", {"path": "alias.py"})])
+    assert alias.startswith("app.py (lines 1-40 of 40)") and f" 5| {HEAD_LINE}" in alias
     sent = json.dumps([call.body for call in fork.claude.requests])
     assert "must never be read" not in sent
 
@@ -207,6 +211,13 @@ def test_without_the_head_in_origin_the_contents_api_serves_the_head(fork: Fork)
     assert "only in the head" in text_of(added)
     search = results[key("search_code", {"query": "HEAD_VERSION"})]
     assert search["is_error"] is True and "cannot search the pull request's head" in text_of(search)
+    # GitHub serves a link to a file of the repository as that file, and refuses the rest.
+    alias = text_of(results[key("read_file", {"path": "alias.py"})])
+    assert alias.startswith("app.py (lines 1-40 of 40)") and f" 5| {HEAD_LINE}" in alias
+    escape = results[key("read_file", {"path": "escape.txt"})]
+    assert escape["is_error"] is True
+    assert text_of(escape) == "escape.txt: a symlink leads outside the repository; refused"
+    assert "must never be read" not in json.dumps([call.body for call in fork.claude.requests])
     assert_working_tree_is_the_base(fork)
 
 
