@@ -42,6 +42,11 @@ class HeadSandbox(Sandbox):
         super().__init__(root, policy)
         self.files = files
 
+    def resolve(self, requested: object) -> Path | Refusal:
+        """The working tree is not the head: nothing is resolved there (reads, listings
+        and searches go through `files`)."""
+        return Refusal(f"{requested}: the checkout does not hold the pull request's head")
+
     def _read(self, requested: object, limit: int) -> HeadFile | Refusal:
         parts = self.relative_parts(requested)
         if isinstance(parts, Refusal):
