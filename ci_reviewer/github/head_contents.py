@@ -12,6 +12,7 @@ wording of an answer.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ci_reviewer.github.client import describe
@@ -19,10 +20,21 @@ from ci_reviewer.github.client import describe
 if TYPE_CHECKING:
     from github.Repository import Repository
 
+# The wording the working-tree sandbox gives a link it will not follow.
+ESCAPES = "a symlink leads outside the repository; refused"
 NOT_SEARCHABLE = (
     "search_code cannot search the pull request's head here: its commit could not be fetched "
     "into the checkout; read files with read_file and list_directory instead"
 )
+
+
+@dataclass(frozen=True)
+class ContentsFile:
+    """A file as GitHub served it: the path it resolved to, its first bytes, its size."""
+
+    path: str
+    data: bytes
+    size: int
 
 
 class ContentsAtCommit:
@@ -71,10 +83,8 @@ class ContentsAtCommit:
                 self._commit_known = False
         return self._commit_known
 
-    def read(self, parts: tuple[str, ...], limit: int) -> Any:
-        """A `HeadFile`-shaped answer (path, data, size) or why not."""
-        from ci_reviewer.review.head_tree import ESCAPES, HeadFile
-
+    def read(self, parts: tuple[str, ...], limit: int) -> ContentsFile | str:
+        """The first `limit` bytes of the file at `parts`, or why not."""
         path = "/".join(parts)
         got = self._get(path)
         if isinstance(got, str):
@@ -88,7 +98,7 @@ class ContentsAtCommit:
         data = self._data(got)
         if data is None:
             return self._unreadable("GitHub sent no content for it")
-        return HeadFile(got.path or path, data[:limit], int(got.size or len(data)))
+        return ContentsFile(got.path or path, data[:limit], int(got.size or len(data)))
 
     def _data(self, got: Any) -> bytes | None:
         import github
@@ -103,7 +113,7 @@ class ContentsAtCommit:
         except (github.GithubException, requests.RequestException, ValueError):
             return None
 
-    def children(self, parts: tuple[str, ...]) -> Any:
+    def children(self, parts: tuple[str, ...]) -> tuple[str, list[tuple[str, bool]]] | str:
         path = "/".join(parts)
         got = self._get(path)
         if isinstance(got, str):

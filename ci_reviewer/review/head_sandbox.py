@@ -14,9 +14,21 @@ from pathlib import Path
 from typing import Protocol
 
 from ci_reviewer.git import GitResult
-from ci_reviewer.review.head_tree import HeadFile
 from ci_reviewer.review.sandbox import MAX_SCANNED_BYTES, Refusal, Sandbox, TextFile, is_binary
 from ci_reviewer.secret_policy import SecretPolicy
+
+
+class ReadFile(Protocol):
+    """A file read at the head: its resolved path, its first bytes, its whole size."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 class HeadFiles(Protocol):
@@ -26,7 +38,7 @@ class HeadFiles(Protocol):
     # One line for the run's log: what the review reads and why.
     note: str
 
-    def read(self, parts: tuple[str, ...], limit: int) -> HeadFile | str: ...
+    def read(self, parts: tuple[str, ...], limit: int) -> ReadFile | str: ...
 
     def children(self, parts: tuple[str, ...]) -> tuple[str, list[tuple[str, bool]]] | str: ...
 
@@ -47,7 +59,7 @@ class HeadSandbox(Sandbox):
         and searches go through `files`)."""
         return Refusal(f"{requested}: the checkout does not hold the pull request's head")
 
-    def _read(self, requested: object, limit: int) -> HeadFile | Refusal:
+    def _read(self, requested: object, limit: int) -> ReadFile | Refusal:
         parts = self.relative_parts(requested)
         if isinstance(parts, Refusal):
             return parts
