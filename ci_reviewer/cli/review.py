@@ -137,6 +137,8 @@ def _review_command(
         else:
             emit(message, run.redact, output_file)
         return 0
+    if source.head_files is not None:
+        diagnostic(f"ci-reviewer: {source.head_files.note}", run.redact)
     path_filter = PathFilter.build(config.include, config.exclude, config.skip_generated)
     source = select_reviewable(
         source,

@@ -147,12 +147,51 @@ def read_contents(ctx: Context, request: Request, params: dict[str, str]) -> Res
         ]
         return Response(200, items)
     raw = ctx.git.read_object(entry.sha)
+    if entry.mode == _LINK:
+        target = _link_target(ctx, commit, path, raw)
+        if target is None:
+            return Response(200, _symlink_item(ctx, entry, path, raw, ref))
+        entry, path, raw = target, target.path, ctx.git.read_object(target.sha)
     body = _content_item(ctx, TreeEntry(entry.mode, entry.type, entry.sha, path, len(raw)), ref)
     if len(raw) > CONTENT_LIMIT:
         body |= {"content": "", "encoding": "none"}
     else:
         body |= {"content": encode_content(raw), "encoding": "base64"}
     return Response(200, body)
+
+
+_LINK = "120000"
+
+
+def _link_target(ctx: Context, commit: str, path: str, raw: bytes) -> TreeEntry | None:
+    """The regular file of the repository a link leads to, as GitHub serves it in the
+    link's place ("If the content is a symlink and the symlink's target is a normal file in
+    the repository, then the API responds with the content of the file", docs "Get
+    repository content"; the answer's `path` is the target's, hub4j/github-api#875); None
+    for any other link (out of the repository, to a folder, to another link, dangling)."""
+    target = raw.decode("utf-8", "surrogateescape")
+    if target.startswith("/"):
+        return None
+    parts: list[str] = path.split("/")[:-1]
+    for part in target.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    entry = ctx.git.entry_at(commit, "/".join(parts)) if parts else None
+    if entry is None or entry.type != "blob" or entry.mode == _LINK:
+        return None
+    return TreeEntry(entry.mode, entry.type, entry.sha, "/".join(parts), entry.size)
+
+
+def _symlink_item(
+    ctx: Context, entry: TreeEntry, path: str, raw: bytes, ref: str
+) -> dict[str, Any]:
+    """GitHub's `content-symlink` answer: the link itself, its target and no content."""
+    item = _content_item(ctx, TreeEntry(entry.mode, entry.type, entry.sha, path, len(raw)), ref)
+    return item | {"type": "symlink", "target": raw.decode("utf-8", "replace")}
 
 
 def _conflict(path: str, sha: str) -> Response:

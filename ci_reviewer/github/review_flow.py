@@ -115,9 +115,10 @@ def run_github_review(
         return _refresh(run, previous)
     source = _source(run, scope)
     result = reviewer(source) if source.files else _nothing(source, options)
-    if result.api_error:
-        return _api_failed(run, result)
-    return _publish(run, scope, source, result)
+    outcome = _api_failed(run, result) if result.api_error else _publish(run, scope, source, result)
+    if source.head_files is not None:  # say which files the review read
+        outcome = replace(outcome, diagnostics=(source.head_files.note, *outcome.diagnostics))
+    return outcome
 
 
 def _source(run: _Run, scope: Scope) -> ReviewSource:

@@ -18,13 +18,17 @@ from ci_reviewer.errors import ConfigError, InputError, UsageError
 from ci_reviewer.git import run_git
 from ci_reviewer.github.actions import ActionsEnv, load_event
 from ci_reviewer.github.client import GitHubSettings, github_errors, make_github
+from ci_reviewer.github.head_contents import ContentsAtCommit
+from ci_reviewer.head_objects import checkout_head, fetch_head
 from ci_reviewer.review.diff import ReviewSource, diff_from_pr_files
+from ci_reviewer.review.head_tree import CommitTree
 
 if TYPE_CHECKING:
     import github
     from github.PullRequest import PullRequest
     from github.Repository import Repository
 
+    from ci_reviewer.review.head_sandbox import HeadFiles
 
 PR_EVENTS = ("pull_request", "pull_request_target")
 TARGET_RISK = (
@@ -154,8 +158,34 @@ def pull_source(
     the PR forked from its base branch (see `fork_point`)."""
     with github_errors(f"listing the files of pull request #{info.number}"):
         files = list(pull.get_files())
+    head = head_files(repo, info, workdir) if workdir else None
     base = fork_point(repo, info, workdir)
-    return diff_from_pr_files(files, workdir, base, info.head_sha, title=info.title, body=info.body)
+    return diff_from_pr_files(
+        files, workdir, base, info.head_sha, title=info.title, body=info.body, head_files=head
+    )
+
+
+def head_files(repo: Repository, info: PullRequestInfo, workdir: Path) -> HeadFiles | None:
+    """Where the review reads the head's files when the checkout's HEAD is not the PR's
+    head (pull_request_target with the base checked out, a merge or stale checkout): its
+    git objects, fetched if need be, else GitHub's contents API at the head SHA. None when
+    the checkout holds the head: its working tree is read."""
+    checked_out = checkout_head(workdir)
+    if checked_out == info.head_sha:
+        return None
+    what = (
+        f"the checkout's HEAD ({checked_out[:12] or 'none'}) is not the head of pull request "
+        f"#{info.number} ({info.head_sha[:12]})"
+    )
+    failed = fetch_head(workdir, info.head_sha, info.number)
+    if failed is None:
+        note = f"{what}: the review reads the head commit's files from git objects"
+        return CommitTree(workdir, info.head_sha, note)
+    note = (
+        f"{what} and its objects could not be fetched ({failed}): the review reads the head's "
+        "files through GitHub's contents API"
+    )
+    return ContentsAtCommit(repo, info.head_sha, note)
 
 
 def fork_point(repo: Repository, info: PullRequestInfo, workdir: Path | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
@@ -21,6 +21,9 @@ from ci_reviewer.errors import InputError
 from ci_reviewer.git import ensure_checkout, resolve_ref, run_git
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.secret_policy import SecretPolicy
+
+if TYPE_CHECKING:
+    from ci_reviewer.review.head_sandbox import HeadFiles
 
 Side = Literal["LEFT", "RIGHT"]
 # Markers tools write into generated files; reviewing them is wasted money.
@@ -91,6 +94,9 @@ class ReviewSource:
     skipped: tuple[SkippedFile, ...] = field(default=())
     # Why a pull request is not reviewed at all ("closed", "merged"); empty when it is open.
     not_open: str = ""
+    # Where the head's files are read when the checkout does not hold the head (None: the
+    # checkout's working tree is the head).
+    head_files: HeadFiles | None = field(default=None, compare=False, repr=False)
 
     def file(self, path: str) -> ChangedFile | None:
         return next((changed for changed in self.files if changed.path == path), None)
@@ -121,6 +127,7 @@ def diff_from_pr_files(
     *,
     title: str = "",
     body: str = "",
+    head_files: HeadFiles | None = None,
 ) -> ReviewSource:
     """From GitHub's pull-request files (dicts or PyGithub `File` objects: filename, status,
     patch, previous_filename). A file without a patch is taken from the local checkout."""
@@ -142,7 +149,9 @@ def diff_from_pr_files(
             skipped.append(SkippedFile(path, "GitHub sent no patch and the checkout lacks it"))
         else:
             files.append(replace(local, status=status))
-    return ReviewSource(tuple(files), base_sha, head_sha, title, body, tuple(skipped))
+    return ReviewSource(
+        tuple(files), base_sha, head_sha, title, body, tuple(skipped), head_files=head_files
+    )
 
 
 def _field(entry: Any, name: str) -> Any:
@@ -267,12 +276,13 @@ def select_reviewable(
     policy = policy or SecretPolicy()
     kept: list[ChangedFile] = []
     skipped = list(source.skipped)
+    head = _HeadBytes(workdir, source.head_files)
     for changed in source.files:
-        secret = secret_reason(changed, workdir, policy)
+        secret = secret_reason(changed, workdir, policy, source.head_files)
         if secret is not None:
             skipped.append(SkippedFile(changed.path, f"not sent to the model: {secret}", True))
             continue
-        reason = _skip_reason(changed, path_filter, workdir, skip_generated)
+        reason = _skip_reason(changed, path_filter, head, skip_generated)
         if reason is None:
             kept.append(changed)
         else:
@@ -280,7 +290,12 @@ def select_reviewable(
     return replace(source, files=tuple(kept), skipped=tuple(skipped))
 
 
-def secret_reason(changed: ChangedFile, workdir: Path | None, policy: SecretPolicy) -> str | None:
+def secret_reason(
+    changed: ChangedFile,
+    workdir: Path | None,
+    policy: SecretPolicy,
+    head_files: HeadFiles | None = None,
+) -> str | None:
     """Why the secret policy withholds a changed file: its name (or the name it had before a
     rename), what its diff shows (added, removed and context lines are all sent), or its
     content at the head, which the model could otherwise be led to by the diff."""
@@ -292,26 +307,50 @@ def secret_reason(changed: ChangedFile, workdir: Path | None, policy: SecretPoli
     reason = policy.content_reason(changed.path, shown.encode("utf-8", "surrogateescape"))
     if reason or workdir is None:
         return reason
-    head = _head_bytes(workdir / changed.path)
+    head = _HeadBytes(workdir, head_files).read(changed.path, _SCANNED_BYTES)
     return policy.content_reason(changed.path, head) if head else None
 
 
-def _head_bytes(path: Path) -> bytes:
-    """The file in the checkout, up to `_SCANNED_BYTES` (empty when it is not a regular
-    file: deleted, a directory, or a symlink, which the review skips anyway)."""
+@dataclass(frozen=True)
+class _HeadBytes:
+    """A changed file at the head: in the working tree, or in `files` when the checkout
+    does not hold the head (never the working tree's version then)."""
+
+    workdir: Path | None
+    files: HeadFiles | None
+
+    def read(self, path: str, limit: int) -> bytes:
+        """Up to `limit` bytes (empty when it is not a regular file: deleted, a directory,
+        or a symlink, which the review skips anyway)."""
+        if self.files is not None:
+            if self.files.is_link(path):
+                return b""
+            read = self.files.read(tuple(path.split("/")), limit)
+            return b"" if isinstance(read, str) else read.data
+        if self.workdir is None:
+            return b""
+        return _head_bytes(self.workdir / path, limit)
+
+    def is_link(self, path: str) -> bool:
+        if self.files is not None:
+            return self.files.is_link(path)
+        return self.workdir is not None and (self.workdir / path).is_symlink()
+
+
+def _head_bytes(path: Path, limit: int) -> bytes:
     try:
         if path.is_symlink() or not path.is_file():
             return b""
         with path.open("rb") as handle:
-            return handle.read(_SCANNED_BYTES)
+            return handle.read(limit)
     except OSError:
         return b""
 
 
 def _skip_reason(
-    changed: ChangedFile, path_filter: PathFilter, workdir: Path | None, skip_generated: bool
+    changed: ChangedFile, path_filter: PathFilter, head: _HeadBytes, skip_generated: bool
 ) -> str | None:
-    kind = _not_text_reason(changed, workdir)
+    kind = _not_text_reason(changed, head)
     if kind is not None:
         return kind
     if changed.status == "removed":
@@ -321,24 +360,20 @@ def _skip_reason(
     reason = path_filter.reason_to_skip(changed.path)
     if reason is not None:
         return reason
-    if skip_generated and workdir is not None and _looks_generated(workdir / changed.path):
+    if skip_generated and _looks_generated(head.read(changed.path, 1024)):
         return "generated file (marked as generated in its header)"
     return None
 
 
-def _not_text_reason(changed: ChangedFile, workdir: Path | None) -> str | None:
+def _not_text_reason(changed: ChangedFile, head: _HeadBytes) -> str | None:
     if changed.is_binary:
         return "binary file"
-    if workdir is not None and (workdir / changed.path).is_symlink():
+    if changed.status != "removed" and head.is_link(changed.path):
         # Its "content" is a target path; the tools refuse to follow it out of the checkout.
         return "symbolic link"
     return None
 
 
-def _looks_generated(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(1024).decode("utf-8", errors="replace").lower()
-    except OSError:
-        return False
-    return any(marker in head for marker in _GENERATED_MARKERS)
+def _looks_generated(head: bytes) -> bool:
+    text = head.decode("utf-8", errors="replace").lower()
+    return any(marker in text for marker in _GENERATED_MARKERS)

@@ -29,6 +29,7 @@ from ci_reviewer.review.agent import (
 )
 from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
 from ci_reviewer.review.findings import SEVERITIES, Finding, is_blocking, severity_rank
+from ci_reviewer.review.head_sandbox import HeadSandbox
 from ci_reviewer.review.sandbox import Sandbox
 from ci_reviewer.review.tools import RepoTools
 from ci_reviewer.secret_policy import SecretPolicy
@@ -137,7 +138,7 @@ def make_context(
     return ReviewContext(
         client=client,
         model=model,
-        tools=RepoTools(Sandbox(workdir, policy), source.base_sha),
+        tools=RepoTools(_sandbox(source, workdir, policy), source.base_sha),
         meter=UsageMeter(model, config.max_cost_usd),
         budgets=budgets,
         system=prompts.system_blocks(config.instructions),
@@ -146,6 +147,13 @@ def make_context(
         structured_output=structured_output,
         prompt_caching=prompt_caching,
     )
+
+
+def _sandbox(source: ReviewSource, workdir: Path, policy: SecretPolicy | None) -> Sandbox:
+    """The tools read the head: the checkout when it holds it, else its `head_files`."""
+    if source.head_files is not None:
+        return HeadSandbox(workdir, source.head_files, policy)
+    return Sandbox(workdir, policy)
 
 
 def run_review(

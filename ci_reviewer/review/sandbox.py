@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ci_reviewer.git import GitResult, run_git
 from ci_reviewer.secret_policy import SecretPolicy
 
 BINARY_SNIFF_BYTES = 8000
@@ -125,6 +126,21 @@ class Sandbox:
             return Refusal(f"{requested}: {secret}")
         text = data.decode("utf-8", errors="replace")
         return TextFile(self.display(resolved), text, size, truncated=size > limit)
+
+    def children(self, requested: object) -> tuple[str, list[tuple[str, bool]]] | Refusal:
+        """(the folder's path, [(name, is a folder)]) of a folder, or why it is refused;
+        names the policy must not show are the caller's to hide."""
+        resolved = self.resolve(requested)
+        if isinstance(resolved, Refusal):
+            return resolved
+        if not resolved.is_dir():
+            return Refusal(f"{requested}: not a directory")
+        listed = sorted(resolved.iterdir(), key=lambda item: item.name)
+        return self.display(resolved), [(child.name, child.is_dir()) for child in listed]
+
+    def grep(self, options: list[str], scope: list[str]) -> GitResult | Refusal:
+        """`git grep options -- scope` over the checkout's tracked files."""
+        return run_git(self.root, [*options, *scope], check=False)
 
 
 @dataclass(frozen=True)

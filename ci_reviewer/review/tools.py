@@ -158,19 +158,17 @@ class RepoTools:
         return _numbered(f"{path} at base {self.base_sha[:12]}", text, arguments)
 
     def _list_directory(self, arguments: Mapping[str, Any]) -> ToolOutcome:
-        resolved = self.sandbox.resolve(arguments.get("path", "."))
-        if isinstance(resolved, Refusal):
-            return _error(resolved.reason)
-        if not resolved.is_dir():
-            return _error(f"{arguments.get('path')}: not a directory")
-        base = self.sandbox.display(resolved)
+        listed = self.sandbox.children(arguments.get("path", "."))
+        if isinstance(listed, Refusal):
+            return _error(listed.reason)
+        base, children = listed
+        prefix = () if base == "." else tuple(base.split("/"))
         entries, hidden = [], 0
-        for child in sorted(resolved.iterdir(), key=lambda item: item.name):
-            relative = (*resolved.relative_to(self.sandbox.root).parts, child.name)
-            if self.sandbox.name_refusal(relative):
+        for name, is_dir in children:
+            if self.sandbox.name_refusal((*prefix, name)):
                 hidden += 1
                 continue
-            entries.append(child.name + ("/" if child.is_dir() else ""))
+            entries.append(name + ("/" if is_dir else ""))
         shown = entries[:MAX_ENTRIES]
         lines = [f"{base}/ ({len(entries)} entries)", *shown]
         if len(entries) > len(shown):
@@ -190,23 +188,10 @@ class RepoTools:
                 return _error(parts.reason)
             scope = ["--", "/".join(parts) or "."]
         mode = "-E" if arguments.get("regex") else "-F"
-        result = run_git(
-            self.sandbox.root,
-            [
-                "-c",
-                "core.quotepath=false",
-                "grep",
-                "-n",
-                "-I",
-                "-z",
-                "--no-color",
-                mode,
-                "-e",
-                query,
-                *scope,
-            ],
-            check=False,
-        )
+        options = ["-c", "core.quotepath=false", "grep", "-n", "-I", "-z", "--no-color"]
+        result = self.sandbox.grep([*options, mode, "-e", query], scope)
+        if isinstance(result, Refusal):
+            return _error(result.reason)
         if result.returncode == 1:
             return ToolOutcome(f"no matches for {query!r}")
         if result.returncode != 0:

@@ -370,8 +370,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/contents/{path}",
-        "store_github.load: Repository.get_contents(path, ref=state branch)",
-        ("type", "sha", "encoding", "content"),
+        "store_github.load: Repository.get_contents(path, ref=state branch); "
+        "head_contents.ContentsAtCommit (the review's head without its git objects): "
+        "Repository.get_contents(path, ref=head sha)",
+        ("type", "sha", "encoding", "content", "path", "size", "[].name", "[].type"),
         (("path", "{path}"), ("type", "file"), ("encoding", "base64")),
         ("pygithub:Repository.testGetContents.txt#1",),
     ),

@@ -448,3 +448,24 @@ def test_authenticated_user_validates_and_names_the_actor(
     me = gh.get_user()
     assert me.login == emulator.actor
     assert me.type == "Bot"
+
+
+def test_contents_of_a_symlink_as_github_answers_it(
+    git_repo: Path, emulator: GitHubEmulator, gh: github.Github
+) -> None:
+    """Docs, "Get repository content": a link to a regular file of the repository is
+    answered with that file (its `path` is the target's, hub4j/github-api#875); any other
+    link with `"type": "symlink"` and its `target`, no content."""
+    (git_repo / "alias.py").symlink_to("app.py")
+    (git_repo / "out").symlink_to("../elsewhere.txt")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "links")
+    repo = gh.get_repo("octo/demo")
+
+    alias = repo.get_contents("alias.py", ref="main")
+    out = repo.get_contents("out", ref="main")
+
+    assert not isinstance(alias, list) and not isinstance(out, list)
+    assert (alias.type, alias.path) == ("file", "app.py")
+    assert alias.decoded_content.decode().splitlines()[0] == "line 1"
+    assert (out.type, out.path, out.target) == ("symlink", "out", "../elsewhere.txt")
