@@ -210,7 +210,7 @@ class SecurityAuditKind:
     def _finding_path(self, proposed: str, audited: str) -> str:
         """The model's path when it names a tracked file, else the audited file's."""
         clean = PurePosixPath(proposed.strip().lstrip("./")).as_posix()
-        return clean if clean in set(self.repository.tracked) else audited
+        return clean if clean in self.repository.index.paths else audited
 
     def publish(self, collection: Collection) -> Published | None:
         if not (collection.accepted or collection.failures):
