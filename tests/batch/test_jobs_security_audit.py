@@ -182,15 +182,25 @@ def test_no_new_issue_when_every_finding_is_already_open(
     assert "all already open" in result.published.detail
 
 
-def test_an_answer_off_schema_is_a_reported_failure(audit: Audit, origin: GitHubEmulator) -> None:
-    bad = {**SQLI, "cwe": "SQL-INJECTION"}
-    result, _ = audit({"src/db.py": [bad], "src/a.py": Reply.text("I found nothing.")})
+def test_a_finding_off_schema_is_dropped_alone_and_counted(
+    audit: Audit, origin: GitHubEmulator
+) -> None:
+    repaired = {**SQLI, "cwe": "CWE 89", "severity": "High"}
+    unusable = {**SQLI, "cwe": "SQL-INJECTION", "title": "second"}
+    other = finding("src/db.py", 4, "medium", "cwe_20", "unchecked input")
+    answers = {"src/db.py": [repaired, unusable, other], "src/a.py": Reply.text("nothing")}
+    result, _ = audit(answers)
 
     reasons = {f.path: f.reason for f in result.failures}
-    assert "findings.0.cwe" in reasons["src/db.py"]
-    assert "not the JSON" in reasons["src/a.py"]
+    assert list(reasons) == ["src/a.py"] and "not the JSON" in reasons["src/a.py"]
     body = issues(origin)[0]["body"]
-    assert "### Not audited" in body and "`src/db.py`" in body
+    assert "`src/db.py:3` (CWE-89, high confidence)" in body
+    assert "`src/db.py:4` (CWE-20, high confidence)" in body
+    assert "### High (1)" in body and "### Medium (1)" in body
+    assert "**Dropped:** 1 finding(s) dropped" in body and "finding 2, cwe:" in body
+    [warning] = [w for w in result.warnings if "dropped" in w]
+    assert warning.startswith("1 finding(s) dropped") and "src/db.py: finding 2, cwe" in warning
+    assert "### Not audited" in body and "`src/a.py`" in body
 
 
 def test_sarif_output_validates_against_the_sarif_2_1_0_schema(

@@ -141,14 +141,10 @@ def _only_thinking(blocks: Any) -> bool:
     return bool(kinds) and kinds <= {"thinking", "redacted_thinking"}
 
 
-def validated_answer(
-    message: Mapping[str, Any], model: type[AnswerModel]
-) -> AnswerModel | Rejected:
-    """The structured answer of `message` validated as `model`, or why it cannot be used:
-    an answer that breaks the schema is a reported failure for its file, never a crash."""
-    value = structured_output(message)
-    if isinstance(value, Rejected):
-        return value
+def validated(value: Mapping[str, Any], model: type[AnswerModel]) -> AnswerModel | Rejected:
+    """A decoded answer (`structured_output`) validated as `model`, or why it cannot be
+    used: an answer that breaks the schema is a reported failure for its file, never a
+    crash."""
     try:
         return model.model_validate(value)
     except ValidationError as error:

@@ -14,32 +14,24 @@ is reported, through `take_withheld`, to be counted with the run's skipped files
 
 from __future__ import annotations
 
-import ast
 import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ci_reviewer.batch.jobs.base import Collection
+from ci_reviewer.batch.jobs.imports import TEST_NAME, TrackedIndex
 from ci_reviewer.batch.manifest import is_sync_batch
 from ci_reviewer.git import run_git
 from ci_reviewer.pricing import Usage, price_table
 from ci_reviewer.secret_policy import SecretPolicy
 
-_TEST_NAME = re.compile(
-    r"(^|/)(test_[^/]+\.py|[^/]+_test\.(py|go)|[^/]+\.(test|spec)\.(js|jsx|ts|tsx|mjs))$"
-)
-_JS_IMPORT = re.compile(
-    r"""(?:from\s+|require\(\s*|import\s*\(\s*|import\s+)['"](\.{1,2}/[^'"]+)['"]"""
-)
-_JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js")
 _JS_RUNNERS = ("vitest", "jest", "mocha", "ava")
 EXAMPLE_CHARS = 6000
-IMPORT_CHARS = 6000
-IMPORTS_TOTAL_CHARS = 20000
+IMPORT_CHARS = 6000  # bytes of one imported module sent, at most
+IMPORTS_TOTAL_CHARS = 20000  # characters of all the imports of one file, at most
 CONTEXT_FILE_BYTES = 2_000_000  # a context file read for the secret scan, at most
 
 
@@ -60,6 +52,9 @@ class Withheld:
     reason: str
 
 
+_UNSEEN = Withheld("not read yet")
+
+
 @dataclass(frozen=True)
 class ImportedFile:
     path: str
@@ -74,6 +69,7 @@ class RepositoryContext:
         self.workdir = workdir
         self.policy = policy or SecretPolicy()
         self._withheld: list[tuple[str, str]] = []
+        self._verdicts: dict[str, Withheld | None] = {}
 
     @cached_property
     def tracked(self) -> tuple[str, ...]:
@@ -81,8 +77,13 @@ class RepositoryContext:
         return tuple(p for p in out.split("\0") if p)
 
     @cached_property
+    def index(self) -> TrackedIndex:
+        """Built once per run: every per-file lookup below is a set or dict lookup."""
+        return TrackedIndex.of(self.tracked)
+
+    @cached_property
     def test_files(self) -> tuple[str, ...]:
-        return tuple(p for p in self.tracked if _TEST_NAME.search(p))
+        return tuple(p for p in self.tracked if TEST_NAME.search(p))
 
     def framework(self, language: str) -> TestFramework:
         """The test framework of `language` ("python", "javascript", "go")."""
@@ -96,28 +97,43 @@ class RepositoryContext:
     def existing_tests_for(self, source_path: str) -> tuple[str, ...]:
         """Tracked test files whose name points at `source_path`'s module."""
         stem = PurePosixPath(source_path).stem
-        names = {f"test_{stem}.py", f"{stem}_test.py", f"{stem}_test.go"}
-        names |= {f"{stem}.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "ts")}
-        return tuple(p for p in self.test_files if PurePosixPath(p).name in names)
+        names = [f"test_{stem}.py", f"{stem}_test.py", f"{stem}_test.go"]
+        names += [f"{stem}.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "ts")]
+        return self.index.tests_named(names)
 
     def imports_of(self, path: str, text: str) -> tuple[ImportedFile, ...]:
         """The repository files `path` imports (Python and JS/TS), bounded in total size."""
-        candidates = (
-            _python_imports(path, text) if path.endswith(".py") else _js_imports(path, text)
-        )
-        tracked = set(self.tracked)
         found: list[ImportedFile] = []
         budget = IMPORTS_TOTAL_CHARS
-        for candidate in dict.fromkeys(candidates):
-            if candidate == path or candidate not in tracked or budget <= 0:
-                continue
-            body, truncated = self._context(candidate, min(IMPORT_CHARS, budget))
+        for candidate in self.index.imports_of(path, text):
+            if budget <= 0:
+                break
+            body, truncated = self._imported(candidate, min(IMPORT_CHARS, budget))
             if not isinstance(body, str):
                 self._withheld.append((candidate, body.reason))
                 continue
             budget -= len(body)
             found.append(ImportedFile(candidate, body, truncated))
         return tuple(found)
+
+    def _imported(self, path: str, limit: int) -> tuple[str | Withheld, bool]:
+        """Up to `limit` bytes of an imported module (cut at a character boundary), or why
+        the secret policy withholds it. Many files import the same modules: the policy
+        reads a module whole once per run, and later asks read only the part sent."""
+        verdict = self._verdicts.get(path, _UNSEEN)
+        if isinstance(verdict, Withheld) and verdict is not _UNSEEN:
+            return verdict, False
+        try:
+            with (self.workdir / path).open("rb") as handle:
+                data = handle.read(CONTEXT_FILE_BYTES if verdict is _UNSEEN else limit + 1)
+        except OSError:
+            return "", False
+        if verdict is _UNSEEN:
+            reason = self.policy.reason(path, data)
+            self._verdicts[path] = None if reason is None else Withheld(reason)
+            if reason is not None:
+                return Withheld(reason), False
+        return _prefix(data, limit), len(data) > limit
 
     def take_withheld(self) -> tuple[tuple[str, str], ...]:
         """(path, reason) of the imports left out under the secret policy since the last
@@ -175,6 +191,15 @@ class RepositoryContext:
         return useful[0][1] if useful else None
 
 
+def _prefix(data: bytes, limit: int) -> str:
+    """The text of the first `limit` bytes of `data`, a character cut in two left out."""
+    if len(data) > limit:
+        while limit > 0 and data[limit] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+            limit -= 1
+        data = data[:limit]
+    return data.decode("utf-8", errors="replace")
+
+
 def language_of(path: str) -> str:
     suffix = PurePosixPath(path).suffix.lower()
     if suffix in (".py", ".pyi"):
@@ -182,60 +207,6 @@ def language_of(path: str) -> str:
     if suffix in (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"):
         return "javascript"
     return "go" if suffix == ".go" else suffix.lstrip(".") or "text"
-
-
-def _python_imports(path: str, text: str) -> list[str]:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return []
-    package = PurePosixPath(path).parent
-    modules: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = _relative_base(package, node.level) if node.level else ""
-            module = ".".join(part for part in (base, node.module or "") if part)
-            modules.append(module)
-            modules += [f"{module}.{alias.name}" if module else alias.name for alias in node.names]
-    return [candidate for module in modules for candidate in _module_files(module)]
-
-
-def _relative_base(package: PurePosixPath, level: int) -> str:
-    parts = package.parts[: len(package.parts) - (level - 1)] if level > 1 else package.parts
-    return ".".join(parts)
-
-
-def _module_files(module: str) -> Iterable[str]:
-    if not module:
-        return ()
-    stem = module.replace(".", "/")
-    return [f"{root}{stem}{tail}" for root in ("", "src/") for tail in (".py", "/__init__.py")]
-
-
-def _js_imports(path: str, text: str) -> list[str]:
-    folder = PurePosixPath(path).parent
-    found: list[str] = []
-    for spec in _JS_IMPORT.findall(text):
-        joined = _normalise(folder / spec)
-        if joined is None:
-            continue
-        found.append(joined)
-        found += [joined + ext for ext in _JS_EXTENSIONS]
-    return found
-
-
-def _normalise(path: PurePosixPath) -> str | None:
-    parts: list[str] = []
-    for part in path.parts:
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return "/".join(parts)
 
 
 # -- the run's account, which every published body opens with --------------------------------

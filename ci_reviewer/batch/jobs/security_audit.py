@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
     Published,
     Rejected,
-    validated_answer,
+    structured_output,
     with_instructions,
 )
 from ci_reviewer.batch.jobs.context import (
@@ -74,11 +75,23 @@ CONSTRAINTS: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "path": {"type": "string"},
-                    "line": {"type": "integer", "minimum": 0},
+                    "path": {"type": "string", "description": "the audited file's path"},
+                    "line": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "the line the weakness is on (0: the whole file)",
+                    },
                     "severity": {"type": "string", "enum": list(SEVERITIES)},
-                    "cwe": {"type": "string", "pattern": "^CWE-[0-9]+$"},
-                    "title": {"type": "string", "minLength": 1},
+                    "cwe": {
+                        "type": "string",
+                        "pattern": "^CWE-[0-9]+$",
+                        "description": "the CWE identifier, written CWE-<number>, e.g. CWE-89",
+                    },
+                    "title": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "a short title, never empty",
+                    },
                     "description": {"type": "string"},
                     "recommendation": {"type": "string"},
                     "confidence": {"type": "string", "enum": ["low", "medium", "high"]},
@@ -167,6 +180,9 @@ class SecurityAuditKind:
         self.sarif_path = sarif_path or workdir / f"ci-reviewer-{name}.sarif"
         self.repository = RepositoryContext(workdir, policy)
         self.ledger = UsageLedger()
+        # custom_id -> why each of its dropped findings was dropped (a replayed result
+        # replaces its entry, so nothing is counted twice)
+        self.dropped: dict[str, tuple[str, ...]] = {}
 
     def system_prompt(self, job: JobConfig) -> str:
         return with_instructions(SYSTEM, job)
@@ -188,33 +204,54 @@ class SecurityAuditKind:
     def accept(
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
+        """The file's findings. A finding that breaks the schema after repair
+        (`repair.finding`) is dropped alone and counted; the others are kept."""
         self.ledger.record(message)
-        answer = validated_answer(message, _AuditAnswer)
-        if isinstance(answer, Rejected):
-            return answer
-        findings = tuple(
-            AuditFinding(
-                path=self._finding_path(f.path, entry.path),
-                line=max(1, f.line),
-                severity=f.severity,
-                cwe=f.cwe,
-                title=f.title.strip(),
-                description=f.description.strip(),
-                recommendation=f.recommendation.strip(),
-                confidence=f.confidence,
-            )
-            for f in answer.findings
+        value = structured_output(message)
+        if isinstance(value, Rejected):
+            return value
+        raw = value.get("findings")
+        if not isinstance(raw, list) or set(value) != {"findings"}:
+            return Rejected("the answer does not match the output schema (findings: a list)")
+        kept: list[AuditFinding] = []
+        dropped: list[str] = []
+        for number, item in enumerate(raw):
+            try:
+                f = _FindingAnswer.model_validate(repair.finding(item))
+            except ValidationError as error:
+                dropped.append(f"{entry.path}: finding {number + 1}, {_problem(error)}")
+                continue
+            kept.append(self._finding(f, entry.path))
+        self.dropped[custom_id] = tuple(dropped)
+        return Accepted(custom_id, entry, tuple(kept))
+
+    def _finding(self, f: _FindingAnswer, audited: str) -> AuditFinding:
+        return AuditFinding(
+            path=self._finding_path(f.path, audited),
+            line=max(1, f.line),
+            severity=f.severity,
+            cwe=f.cwe,
+            title=f.title.strip(),
+            description=f.description.strip(),
+            recommendation=f.recommendation.strip(),
+            confidence=f.confidence,
         )
-        return Accepted(custom_id, entry, findings)
 
     def _finding_path(self, proposed: str, audited: str) -> str:
         """The model's path when it names a tracked file, else the audited file's."""
         clean = PurePosixPath(proposed.strip().lstrip("./")).as_posix()
-        return clean if clean in set(self.repository.tracked) else audited
+        return clean if clean in self.repository.index.paths else audited
 
     def publish(self, collection: Collection) -> Published | None:
         if not (collection.accepted or collection.failures):
             return None
+        published = self._publish(collection)
+        dropped = [r for a in collection.accepted for r in self.dropped.get(a.custom_id, ())]
+        if not dropped:
+            return published
+        return replace(published, warnings=(*published.warnings, dropped_line(dropped)))
+
+    def _publish(self, collection: Collection) -> Published:
         findings = _unique(
             f for a in collection.accepted if isinstance(a.payload, tuple) for f in a.payload
         )
@@ -227,8 +264,15 @@ class SecurityAuditKind:
         known = [(f, earlier[f.fingerprint]) for f in findings if f.fingerprint in earlier]
         if not fresh and not collection.failures:
             return Published("", f"{len(findings)} finding(s), all already open: no new issue")
+        dropped = [r for a in collection.accepted for r in self.dropped.get(a.custom_id, ())]
         body = render_issue(
-            self.name, self.job, collection, fresh=fresh, known=known, ledger=self.ledger
+            self.name,
+            self.job,
+            collection,
+            fresh=fresh,
+            known=known,
+            ledger=self.ledger,
+            dropped=dropped,
         )
         title = f"ci-reviewer {self.name}: {len(fresh)} security finding(s)"
         draft = IssueDraft(self.name, collection.collection_id, title, body, self.job.labels)
@@ -255,6 +299,18 @@ def sarif_log(findings: list[AuditFinding]) -> dict[str, Any]:
     return log
 
 
+def _problem(error: ValidationError) -> str:
+    problem = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "finding"
+    return f"{where}: {problem['msg']}"
+
+
+def dropped_line(reasons: Sequence[str]) -> str:
+    """How many findings were dropped for breaking the schema, and why (bounded)."""
+    shown = "; ".join(reasons[:5]) + (f"; and {len(reasons) - 5} more" if len(reasons) > 5 else "")
+    return f"{len(reasons)} finding(s) dropped (the answer broke the output schema): {shown}"
+
+
 def _unique(findings: Any) -> list[AuditFinding]:
     by_print: dict[str, AuditFinding] = {}
     for finding in findings:
@@ -275,10 +331,13 @@ def render_issue(
     fresh: list[AuditFinding],
     known: list[tuple[AuditFinding, EarlierFinding]],
     ledger: UsageLedger,
+    dropped: Sequence[str] = (),
 ) -> str:
     asked = "security findings (path, line, severity, CWE, recommendation, confidence)"
     lines = [f"## Security audit: {name}", ""]
     lines += RunAccount(asked, job.instructions, collection, ledger).markdown()
+    if dropped:
+        lines.append(f"**Dropped:** {table_cell(dropped_line(dropped), 1500)}  ")
     lines.append("")
     if not fresh:
         lines += ["No new findings.", ""]

@@ -18,12 +18,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
     Published,
     Rejected,
-    validated_answer,
+    structured_output,
+    validated,
     with_instructions,
 )
 from ci_reviewer.batch.jobs.context import (
@@ -58,8 +60,13 @@ SYSTEM = (
 CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "target_path": {"type": "string", "minLength": 1},
-        "content": {"type": "string", "minLength": 1},
+        "target_path": {
+            "type": "string",
+            "minLength": 1,
+            "description": "the test file's path relative to the generated-tests directory, "
+            "named as the language's tests are (e.g. test_<module>.py); no '..', not absolute",
+        },
+        "content": {"type": "string", "minLength": 1, "description": "the whole test file"},
         "framework": {"type": "string"},
         "notes": {"type": "string"},
     },
@@ -169,7 +176,13 @@ class TestGenerationKind:
         self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]
     ) -> Accepted | Rejected:
         self.ledger.record(message)
-        answer = validated_answer(message, TestAnswer)
+        value = structured_output(message)
+        if isinstance(value, Rejected):
+            return value
+        # An empty or unusable target path is derived from the source file, so a small
+        # deviation does not lose the test (a path leaving output_dir is refused later).
+        fixed = repair.test_generation_answer(value, entry.path, self.job.output_dir)
+        answer = validated(fixed, TestAnswer)
         if isinstance(answer, Rejected):
             return answer
         test = GeneratedTest(
