@@ -124,6 +124,14 @@ class GitHubEmulator(EmulatorServer):
         with self._state_lock:
             self.state.creation_rules.append((pattern, answer_key))
 
+    def protect_branch(
+        self, pattern: str = "~ALL", answer_key: str = "contents-branch-protected"
+    ) -> None:
+        """Branch protection (or a ruleset) requiring pull requests or status checks on refs
+        matching `pattern`: a contents PUT or DELETE there is refused with `answer_key`."""
+        with self._state_lock:
+            self.state.protected_branches.append((pattern, answer_key))
+
     def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
         """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
         (a job's `permissions:`); every scope it does not name is `none`."""

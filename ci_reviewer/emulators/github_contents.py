@@ -15,7 +15,7 @@ from typing import Any
 
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, TreeEntry
-from ci_reviewer.emulators.github_gitdata import encode_content
+from ci_reviewer.emulators.github_gitdata import encode_content, ruleset_matches
 from ci_reviewer.emulators.github_payloads import DOCS, error
 from ci_reviewer.emulators.github_routes import (
     Context,
@@ -173,6 +173,14 @@ def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool)
     return None
 
 
+def _protection_error(ctx: Context, ref: str) -> Response | None:
+    """A protected branch's refusal of any contents write (whatever the sha)."""
+    for pattern, key in ctx.state.protected_branches:
+        if ruleset_matches(pattern, ref, ctx.links.default_branch):
+            return answer(key)
+    return None
+
+
 def _write(ctx: Context, request: Request, path: str, deleting: bool) -> Response:
     data = json_body(request)
     if not data.get("message"):
@@ -183,7 +191,7 @@ def _write(ctx: Context, request: Request, path: str, deleting: bool) -> Respons
     if tip is None:
         return Response(404, error(f"Branch {branch} not found", CONTENTS_DOCS, status="404"))
     current = ctx.git.entry_at(tip, path)
-    refused = _cas_error(current, data.get("sha"), path, deleting)
+    refused = _protection_error(ctx, ref) or _cas_error(current, data.get("sha"), path, deleting)
     if refused is not None:
         return refused
     entry: TreeEntry | None = None

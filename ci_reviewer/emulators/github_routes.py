@@ -45,6 +45,8 @@ class EmulatorState:
     can_approve_pull_request_reviews: bool = True
     # Rulesets refusing ref creation: (ref_name pattern, key of the answer GitHub gives).
     creation_rules: list[tuple[str, str]] = field(default_factory=list)
+    # (ref pattern, answer key): branches whose protection refuses contents writes.
+    protected_branches: list[tuple[str, str]] = field(default_factory=list)
     next_number: int = 1
     next_id: int = 1
 

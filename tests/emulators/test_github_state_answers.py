@@ -137,3 +137,23 @@ def test_a_secondary_rate_limit_fault_carries_retry_after_when_given(
     )
     assert headers["retry-after"] == "30"
     assert headers["x-ratelimit-remaining"] != "0"  # KnpLabs/php-github-api#1072
+
+
+def test_a_contents_write_on_a_protected_branch_is_409_like_a_stale_sha(
+    emulator: GitHubEmulator, gh: github.Github
+) -> None:
+    """GitHub's answer quoted in BobAnkh/auto-generate-changelog#78 (a branch requiring
+    status checks): the status a stale sha gets too, whatever sha is sent."""
+    repo = gh.get_repo("octo/demo")
+    current = repo.get_contents("README.md", ref="main")
+    emulator.protect_branch("refs/heads/main")
+
+    with pytest.raises(GithubException) as raised:
+        repo.update_file("README.md", "edit", "new\n", sha=current.sha, branch="main")  # type: ignore[union-attr]
+
+    assert raised.value.status == 409
+    assert raised.value.data["message"] == (
+        "Could not update file: 2 of 2 required status checks are expected. "
+        "Changes must be made through a pull request."
+    )
+    assert "about-protected-branches" in raised.value.data["documentation_url"]
