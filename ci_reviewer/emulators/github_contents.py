@@ -156,7 +156,7 @@ def read_contents(ctx: Context, request: Request, params: dict[str, str]) -> Res
 
 
 def _conflict(path: str, sha: str) -> Response:
-    return Response(409, error(f"{path} does not match {sha}", CONTENTS_DOCS, status="409"))
+    return answer("contents-sha-mismatch", path=path, sha=sha)
 
 
 def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool) -> Response | None:
@@ -164,10 +164,7 @@ def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool)
     if deleting and current is None:
         return Response(404, error("Not Found", CONTENTS_DOCS, status="404"))
     if current is not None and not given:
-        return Response(
-            422,
-            error('Invalid request.\n\n"sha" wasn\'t supplied.', CONTENTS_DOCS, status="422"),
-        )
+        return answer("contents-sha-missing")
     if current is not None and given != current.sha:
         return _conflict(path, str(given))
     return None
