@@ -33,7 +33,8 @@ PWN_REQUESTS = (
 SAFE_WAYS = (
     "Fork pull requests: a second workflow on `pull_request_target` with `types: [labeled]`, "
     "run only when a maintainer who has read the change adds a label "
-    "(`if: github.event.label.name == 'ci-review'`). Keep its checkout on the base branch "
+    "(`if: github.event.label.name == 'ci-review'`; new commits need the label again, "
+    "after someone has read them). Keep its checkout on the base branch "
     "(the default for `pull_request_target`): ci-reviewer reads the pull request's diff from "
     "GitHub, and refuses a checkout of the PR's head there unless the base branch's "
     "`.github/ci-reviewer.yml` sets `review.allow_pull_request_target_checkout: true`. "
