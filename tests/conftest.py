@@ -38,6 +38,7 @@ _ISOLATED = (
     "GITHUB_OUTPUT",
     "GITHUB_STEP_SUMMARY",
     "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
     "CI_REVIEWER_KILL_AT",
 )
 # The discard port on loopback: nothing listens, so a connection is refused immediately.

@@ -11,7 +11,9 @@ What GitHub answered is read from its status and a follow-up lookup, never its w
 404 for the state file (GitHub words it "No commit found for the ref ..." while the branch
 does not exist) is "no state yet" once the branch's ref has been looked up; a 422 on
 creating the branch is another run's doing only if the ref exists afterwards, otherwise a
-rule of the repository refused it.
+rule of the repository refused it; a 409 or 422 on writing the file is another run's only if
+the file changed; refused again and again while it did not, the branch's protection refuses
+it (GitHub answers both 409).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 STATE_BRANCH = "ci-reviewer-state"
+# Refusals in a row of a write to an unchanged state file before it is taken for the
+# branch's protection rather than for a race on the branch's tip.
+REFUSALS_OF_PROTECTION = 3
 _README = (
     "# ci-reviewer state\n\nState of scheduled batch jobs, written by ci-reviewer. "
     "Do not edit while a job runs; deleting a file forgets that job's pending batches.\n"
@@ -53,6 +58,7 @@ class GitHubStore:
     def __init__(self, repository: Repository, branch: str = STATE_BRANCH) -> None:
         self.repository = repository
         self.branch = branch
+        self._unchanged_refusals = 0
 
     def describe(self, job: str) -> str:
         return f"{self.repository.full_name}@{self.branch}:{_path(job)}"
@@ -97,12 +103,47 @@ class GitHubStore:
                     path, message, data, sha=version, branch=self.branch
                 )
         except github.GithubException as error:
-            if error.status in (409, 422):
+            if error.status not in (409, 422):
+                with github_errors(f"write the batch state {self.describe(document.job)}"):
+                    raise
+            # A stale sha and a protected branch are both 409: the file tells them apart. An
+            # unchanged file can also meet a 409 for the branch's tip moving (another job's
+            # state written at the same time), so only a refusal that repeats is protection.
+            if self._version(document.job) != version:
+                self._unchanged_refusals = 0
                 raise StateConflict(f"{self.describe(document.job)} changed since loaded") from None
-            with github_errors(f"write the batch state {self.describe(document.job)}"):
-                raise
+            self._unchanged_refusals += 1
+            if self._unchanged_refusals < REFUSALS_OF_PROTECTION:
+                raise StateConflict(f"{self.describe(document.job)}: write refused") from None
+            raise self._write_refused(document.job, error) from None
+        self._unchanged_refusals = 0
         sha: str = result["content"].sha
         return sha
+
+    def _version(self, job: str) -> str | None:
+        """The state file's blob sha now, None when there is none."""
+        import github
+
+        try:
+            contents: Any = self.repository.get_contents(_path(job), ref=self.branch)
+        except github.GithubException as error:
+            if error.status == 404:
+                return None
+            with github_errors(f"read the batch state {self.describe(job)}"):
+                raise
+        return None if isinstance(contents, list) else str(contents.sha)
+
+    def _write_refused(self, job: str, error: Exception) -> GitHubAPIError:
+        name = self.repository.full_name
+        return GitHubAPIError(
+            f"GitHub refused to write the batch state {self.describe(job)}, which no other "
+            f"run changed ({describe(error)})",
+            hint=f"a branch protection rule or ruleset of {name} covers {self.branch} "
+            "(Settings -> Branches, or Settings -> Rules -> Rulesets): leave "
+            f"refs/heads/{self.branch} out of the rules that require pull requests or status "
+            "checks, or add the workflow's token (GitHub Actions) to the ruleset's bypass "
+            "list; or keep the state in a directory with --state-dir",
+        )
 
     def _branch_tip(self) -> str | None:
         """The sha the state branch points at, or None when it does not exist."""

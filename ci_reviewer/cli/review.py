@@ -272,6 +272,7 @@ def _github_review(
     """The review of a pull request on GitHub (`ci_reviewer.github.review_flow`); this edge
     builds the clients and writes what the flow returns: workflow commands on stdout, then
     the formatted result; diagnostics on stderr; step outputs and the job summary."""
+    from ci_reviewer.cli.review_withheld import no_review_without_secrets, withheld_secrets_of
     from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
     from ci_reviewer.github.client import make_github
     from ci_reviewer.github.review_flow import FlowOptions, run_github_review
@@ -285,6 +286,9 @@ def _github_review(
 
     env = ActionsEnv.from_environ(run.environ)
     ref = pull_request_ref(env, run.repo, pr_number)
+    withheld = withheld_secrets_of(run, env, ref)
+    if withheld is not None:
+        return no_review_without_secrets(run, env, withheld, output_format, output_file)
     config = run.config.review
 
     def reviewer(source: Any) -> Any:

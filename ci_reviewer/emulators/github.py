@@ -145,6 +145,14 @@ class GitHubEmulator(EmulatorServer):
         with self._state_lock:
             self.state.branch_rules.append((pattern, rule_type))
 
+    def refuse_contents_writes(
+        self, pattern: str = "~ALL", answer_key: str = "contents-branch-protected"
+    ) -> None:
+        """Branch protection (or a ruleset) requiring pull requests or status checks on refs
+        matching `pattern`: a contents PUT or DELETE there is refused with `answer_key`."""
+        with self._state_lock:
+            self.state.protected_branches.append((pattern, answer_key))
+
     def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
         """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
         (a job's `permissions:`); every scope it does not name is `none`."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from ci_reviewer.emulators.github_answers import answer
 from ci_reviewer.emulators.github_git import GitError, TreeEntry
-from ci_reviewer.emulators.github_gitdata import encode_content
+from ci_reviewer.emulators.github_gitdata import encode_content, ruleset_matches
 from ci_reviewer.emulators.github_payloads import DOCS, error
 from ci_reviewer.emulators.github_routes import (
     Context,
@@ -195,7 +195,7 @@ def _symlink_item(
 
 
 def _conflict(path: str, sha: str) -> Response:
-    return Response(409, error(f"{path} does not match {sha}", CONTENTS_DOCS, status="409"))
+    return answer("contents-sha-mismatch", path=path, sha=sha)
 
 
 def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool) -> Response | None:
@@ -203,12 +203,17 @@ def _cas_error(current: TreeEntry | None, given: Any, path: str, deleting: bool)
     if deleting and current is None:
         return Response(404, error("Not Found", CONTENTS_DOCS, status="404"))
     if current is not None and not given:
-        return Response(
-            422,
-            error('Invalid request.\n\n"sha" wasn\'t supplied.', CONTENTS_DOCS, status="422"),
-        )
+        return answer("contents-sha-missing")
     if current is not None and given != current.sha:
         return _conflict(path, str(given))
+    return None
+
+
+def _protection_error(ctx: Context, ref: str) -> Response | None:
+    """A protected branch's refusal of any contents write (whatever the sha)."""
+    for pattern, key in ctx.state.protected_branches:
+        if ruleset_matches(pattern, ref, ctx.links.default_branch):
+            return answer(key)
     return None
 
 
@@ -222,7 +227,7 @@ def _write(ctx: Context, request: Request, path: str, deleting: bool) -> Respons
     if tip is None:
         return Response(404, error(f"Branch {branch} not found", CONTENTS_DOCS, status="404"))
     current = ctx.git.entry_at(tip, path)
-    refused = _cas_error(current, data.get("sha"), path, deleting)
+    refused = _protection_error(ctx, ref) or _cas_error(current, data.get("sha"), path, deleting)
     if refused is not None:
         return refused
     entry: TreeEntry | None = None

@@ -49,6 +49,8 @@ class EmulatorState:
     branch_rules: list[tuple[str, str]] = field(default_factory=list)
     # Branch protections: branch -> (pull request reviews required, required status checks).
     branch_protections: dict[str, tuple[bool, tuple[str, ...]]] = field(default_factory=dict)
+    # (ref pattern, answer key): branches whose protection refuses contents writes.
+    protected_branches: list[tuple[str, str]] = field(default_factory=list)
     next_number: int = 1
     next_id: int = 1
 

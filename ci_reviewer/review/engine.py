@@ -52,9 +52,15 @@ class ReviewResult:
 
     @property
     def findings(self) -> tuple[Finding, ...]:
+        """Every finding once: a conversation may report on another file than its own, so
+        two can return the same finding (same fingerprint); the most severe report is kept,
+        so it is counted, gated on and published once."""
         every = [finding for review in self.files for finding in review.findings]
         every.sort(key=lambda f: (-severity_rank(f.severity), f.path, f.line))
-        return tuple(every)
+        unique: dict[str, Finding] = {}
+        for finding in every:
+            unique.setdefault(finding.fingerprint, finding)
+        return tuple(unique.values())
 
     @property
     def highest_severity(self) -> str | None:

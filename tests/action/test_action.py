@@ -183,3 +183,34 @@ def test_batch_run_through_the_action_submits_then_publishes(
         assert batch_id in issue["body"]
         assert [label["name"] for label in issue["labels"]] == ["overnight"]
         assert "overnight" in second.summary
+
+
+def test_a_forks_pull_request_ends_the_step_green_with_a_notice(
+    action_dir: Path, runner_temp: Path, tmp_path: Path, git_repo: Path
+) -> None:
+    """On a fork's pull request GitHub gives `secrets.ANTHROPIC_API_KEY` as an empty string:
+    the step passes (exit 0) and the notice and job summary say why no review ran."""
+    from tests.github.test_withheld_secrets import FORK, notices, recorded_event
+
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps(recorded_event(FORK)), encoding="utf-8")
+    run = run_action(
+        action_dir,
+        {"command": "review", "fail-on": "high", "anthropic-api-key": ""},
+        {
+            "GITHUB_WORKSPACE": str(git_repo),
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_REPOSITORY": "PyGithub/PyGithub",
+            "GITHUB_ACTOR": "Ferada",
+            "GITHUB_TOKEN": "ghs_readonlyForkToken000000000000000",
+        },
+        runner_temp,
+    )
+
+    assert run.returncode == 0, run.stderr
+    [(title, message)] = notices(run.stdout)
+    assert title == "ci-reviewer: no review"
+    assert "comes from the fork Ferada/PyGithub" in message
+    assert "## ci-reviewer: no review of pull request #1171" in run.summary
+    assert run.outputs["findings-count"] == "0"

@@ -152,6 +152,8 @@ def test_one_pull_request_holds_only_files_under_output_dir_in_one_commit(
     assert "at batch prices" in body and "synchronous Messages API would have cost" in body
     assert result.collected[0] in body  # the batch id
     assert "<!-- ci-reviewer:nightly:" in body
+    # GitHub runs no workflow for a PR its GITHUB_TOKEN opened: the body says how to get CI.
+    assert "starts no workflow" in body and "close and reopen it" in body
     # The checkout itself is left as it was.
     assert git(checkout, "status", "--porcelain") == ""
     assert result.published.location.endswith(f"/pull/{pull['number']}")

@@ -132,3 +132,33 @@ def test_a_ruleset_refusing_the_state_branch_is_exit_3_before_any_batch(
     assert "Cannot create ref due to creations being restricted." in err
     assert "Settings -> Rules -> Rulesets" in err
     assert not [r for r in claude.log if r.method == "POST"]  # nothing submitted, nothing paid
+
+
+def test_a_protected_state_branch_is_exit_3_naming_the_rule_before_any_batch(
+    checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator
+) -> None:
+    """GitHub refuses a write to a protected branch with 409, the status of a stale sha:
+    the file did not change, so no other run is to blame."""
+    origin.refuse_contents_writes("refs/heads/ci-reviewer-state")
+
+    code, _, err = run(checkout, origin, claude)
+
+    assert code == 3, err
+    assert "GitHub refused to write the batch state octo/demo@ci-reviewer-state" in err
+    assert "Changes must be made through a pull request." in err
+    assert "Settings -> Branches, or Settings -> Rules -> Rulesets" in err
+    assert "another run" not in err.replace("which no other run changed", "")
+    assert not [r for r in claude.log if r.method == "POST"]  # nothing submitted, nothing paid
+
+
+def test_a_state_branch_protected_after_a_first_run_is_refused_not_taken_for_another_run(
+    checkout: Path, origin: GitHubEmulator, claude: ClaudeEmulator
+) -> None:
+    assert run(checkout, origin, claude)[0] == 0
+    origin.refuse_contents_writes("refs/heads/ci-reviewer-state")
+
+    code, _, err = run(checkout, origin, claude)
+
+    assert code == 3, err
+    assert "GitHub refused to write the batch state" in err
+    assert "refs/heads/ci-reviewer-state" in err

@@ -137,3 +137,42 @@ def test_a_secondary_rate_limit_fault_carries_retry_after_when_given(
     )
     assert headers["retry-after"] == "30"
     assert headers["x-ratelimit-remaining"] != "0"  # KnpLabs/php-github-api#1072
+
+
+def test_a_contents_write_on_a_protected_branch_is_409_like_a_stale_sha(
+    emulator: GitHubEmulator, gh: github.Github
+) -> None:
+    """GitHub's answer quoted in BobAnkh/auto-generate-changelog#78 (a branch requiring
+    status checks): the status a stale sha gets too, whatever sha is sent."""
+    repo = gh.get_repo("octo/demo")
+    current = repo.get_contents("README.md", ref="main")
+    emulator.refuse_contents_writes("refs/heads/main")
+
+    with pytest.raises(GithubException) as raised:
+        repo.update_file("README.md", "edit", "new\n", sha=current.sha, branch="main")  # type: ignore[union-attr]
+
+    assert raised.value.status == 409
+    assert raised.value.data["message"] == (
+        "Could not update file: 2 of 2 required status checks are expected. "
+        "Changes must be made through a pull request."
+    )
+    assert "about-protected-branches" in raised.value.data["documentation_url"]
+
+
+def test_a_contents_write_with_a_stale_or_no_sha_is_409_or_422_as_on_github(
+    gh: github.Github,
+) -> None:
+    """Quoted in agorapulse/pierrot#45 and octokit/octokit.js#1374 (stale: "<path> does not
+    match <sha>", 409) and xorbitsai/xagent#2403 (no sha: 422)."""
+    repo = gh.get_repo("octo/demo")
+    stale = "5717457c84de250e7d17c4714e1217d76b6dc123"
+
+    with pytest.raises(GithubException) as raised:
+        repo.update_file("README.md", "edit", "new\n", sha=stale, branch="main")
+    assert raised.value.status == 409
+    assert raised.value.data["message"] == f"README.md does not match {stale}"
+
+    with pytest.raises(GithubException) as raised:
+        repo.create_file("README.md", "again", "new\n", branch="main")
+    assert raised.value.status == 422
+    assert raised.value.data["message"] == 'Invalid request.\n\n"sha" wasn\'t supplied.'

@@ -11,6 +11,7 @@ from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.summary import SUMMARY_MARKER, ReviewedState
 from tests.emulators.github_fixtures import TOKEN, git
 from tests.github.test_review_fixtures import REPO, World, numbered, world
+from tests.review.conftest import finding_json
 from tests.secret_samples import filler
 
 __all__ = ["world"]
@@ -275,3 +276,28 @@ def test_a_pr_adding_a_dotenv_is_reviewed_and_the_summary_says_it_was_not_sent(
     assert world.files_asked() == {"app.py"}
     summary = world.summaries(number)[0]["body"]
     assert "**Not sent to the model (secret policy):**\n- `.env`: secret by name: .env" in summary
+
+
+def test_the_same_finding_from_two_conversations_is_one_comment_counted_once(
+    world: World,
+) -> None:
+    """The conversation about util.py reports the finding on app.py that app.py's own
+    conversation reports (same path, line, category and title: one fingerprint)."""
+    world.push({"app.py": numbered({5: "eval(input())"}), "util.py": "import app\n"})
+    number = world.open_pr()
+    same = {"line": 5, "title": "eval of user input", "severity": "high"}
+    world.findings("app.py", same)
+    world.answers["util.py"] = [finding_json(path="app.py", **same)]
+
+    outcome = world.run(number)
+
+    assert world.files_asked() == {"app.py", "util.py"}  # two conversations answered
+    [comment] = world.comments(number)
+    assert comment["path"] == "app.py" and comment["line"] == 5
+    [review] = world.reviews(number)
+    assert "already posted" not in review["body"]
+    body = world.summaries(number)[0]["body"]
+    assert "| 🟠 high | 1 |" in body
+    assert "already posted" not in body + outcome.job_summary
+    assert outcome.outputs["findings-count"] == "1"
+    assert "1 finding in 2 files" in outcome.status

@@ -340,6 +340,14 @@ def _remove_empty(directory: Path) -> None:
 # -- the pull request's words -------------------------------------------------------------------
 
 ASKED = "a new unit-test file in the repository's own framework"
+# GitHub docs, "Triggering a workflow from a workflow": events caused by GITHUB_TOKEN, but
+# workflow_dispatch and repository_dispatch, create no workflow run.
+NO_CHECKS_NOTE = (
+    "**Checks:** opened or updated with a workflow's own `GITHUB_TOKEN` (author "
+    "`github-actions[bot]`), this pull request starts no workflow: GitHub runs none for "
+    "events that token causes. To run the checks, close and reopen it or push a commit to "
+    "its branch, or give the job a GitHub App token (the action's `github-token` input)."
+)
 
 
 def title(name: str, plan: TestPlan) -> str:
@@ -352,6 +360,7 @@ def render_body(
     lines = [f"## Generated tests: {name}", ""]
     lines += RunAccount(ASKED, job.instructions, collection, ledger).markdown()
     lines += ["", f"Files are under `{job.output_dir}`. Review them like any contribution.", ""]
+    lines += [NO_CHECKS_NOTE, ""]
     kept = [o for o in plan.outcomes if o.status in ("passed", "not verified", "kept failing")]
     if kept:
         lines += ["### Tests", "", "| source | test | verification | notes |", "|---|---|---|---|"]
