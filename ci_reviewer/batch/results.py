@@ -59,6 +59,8 @@ class CollectResult:
     findings: tuple[SarifFinding, ...] = ()
     # What the secret policy kept out of the collected work (reason -> files).
     withheld: dict[str, int] = field(default_factory=dict)
+    # The noise the collected work left out (reason -> files).
+    noise: dict[str, int] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -86,6 +88,7 @@ def collect(run: JobRun) -> CollectResult:
         _ingest_batch(run, document, submission, ingest)
     published = None
     withheld: dict[str, int] = {}
+    noise: dict[str, int] = {}
     if ended:
         batch_ids = tuple(info.id for _, info in ended)
         run.checkpoint("publishing")
@@ -97,9 +100,10 @@ def collect(run: JobRun) -> CollectResult:
             failures=ingest.failures,
             retried=ingest.retries,
             withheld=withheld_by(s for s, _ in ended),
+            noise=noise_by(s for s, _ in ended),
         )
         published = run.kind.publish(collection)
-        withheld = dict(collection.withheld)
+        withheld, noise = dict(collection.withheld), dict(collection.noise)
         done = {s.intent_id for s, _ in ended}
         save_until_applied(
             run.store,
@@ -120,6 +124,7 @@ def collect(run: JobRun) -> CollectResult:
         adopted=recovery.adopted,
         findings=findings_of(ingest.accepted),
         withheld=withheld,
+        noise=noise,
     )
 
 
@@ -144,6 +149,14 @@ def withheld_by(submissions: Iterable[Submission]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for submission in submissions:
         total.update(submission.withheld)
+    return dict(sorted(total.items()))
+
+
+def noise_by(submissions: Iterable[Submission]) -> dict[str, int]:
+    """The noise the runs behind `submissions` left out, summed."""
+    total: Counter[str] = Counter()
+    for submission in submissions:
+        total.update(submission.noise)
     return dict(sorted(total.items()))
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.account import failures_table, retried_table, table_cell
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
@@ -31,8 +32,6 @@ from ci_reviewer.batch.jobs.context import (
     RepositoryContext,
     RunAccount,
     UsageLedger,
-    failures_table,
-    table_cell,
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
@@ -302,4 +301,5 @@ def render_issue(
         ]
         lines.append("")
     lines += failures_table(collection, "### Not audited")
+    lines += retried_table(collection, "### Audited again on the next run")
     return "\n".join(lines).rstrip() + "\n"

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.account import failures_table, retried_table, table_cell
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
@@ -30,9 +31,7 @@ from ci_reviewer.batch.jobs.context import (
     RepositoryContext,
     RunAccount,
     UsageLedger,
-    failures_table,
     language_of,
-    table_cell,
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.paths import RefusedPath, place, with_marker
@@ -350,8 +349,7 @@ def render_body(
     lines += _section(plan, "dropped", "### Dropped: failed verification", "test")
     lines += _section(plan, "refused", "### Refused paths", "proposed path")
     lines += failures_table(collection, "### Not generated")
-    if collection.retried:
-        lines.append(f"{len(collection.retried)} file(s) will be asked again on the next run.")
+    lines += retried_table(collection, "### Asked again on the next run")
     return "\n".join(lines).rstrip() + "\n"
 
 
