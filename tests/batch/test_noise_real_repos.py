@@ -146,8 +146,11 @@ def sizes(repo: Path, paths: list[str]) -> int:
 
 @pytest.mark.parametrize(
     ("job", "expected"),
-    [("tests", HAND_COUNT_TEST_GENERATION), ("audit", HAND_COUNT_TEST_GENERATION)]
-    + [("digest", HAND_COUNT_REPORT)],
+    [
+        ("tests", HAND_COUNT_TEST_GENERATION),
+        ("audit", HAND_COUNT_TEST_GENERATION),
+        ("digest", HAND_COUNT_REPORT),
+    ],
 )
 def test_dry_run_skips_the_noise_of_real_repositories_as_counted_by_hand(
     real_repo: Path, tmp_path: Path, job: str, expected: dict[str, int]
