@@ -263,3 +263,22 @@ def test_a_collection_with_no_results_publishes_nothing(
 
     assert kind.publish(empty) is None
     assert origin.state.pulls == {}
+
+
+def test_the_pull_request_names_each_file_asked_again_and_why(
+    generate: Collect, origin: GitHubEmulator
+) -> None:
+    result, _ = generate(
+        {
+            "src/a.py": Reply.error("overloaded_error", "Overloaded"),
+            "src/b.py": Reply.error("api_error", "Internal server error"),
+            "src/calc.py": answer("test_calc.py", PASSING),
+        }
+    )
+
+    assert result.retried == 2
+    body = next(iter(origin.state.pulls.values()))["body"]
+    assert "### Asked again on the next run" in body
+    assert "| `src/a.py` | 2 | errored (overloaded_error) |" in body
+    assert "| `src/b.py` | 2 | errored (api_error) |" in body
+    assert "will be asked again" not in body
