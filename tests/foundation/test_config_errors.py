@@ -127,9 +127,7 @@ def test_bad_config_exits_2_with_location_and_fix(
     assert "Traceback" not in err
 
 
-def test_a_job_noise_config_is_accepted(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_job_noise_config_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (
         "jobs:\n  n:\n    kind: test-generation\n    noise:\n"
         "      allow: ['docs/**/*.md']\n      allow_kinds: [changelog, broken-fixture]\n"
