@@ -197,7 +197,6 @@ def test_an_answer_off_schema_is_a_reported_failure(audit: Audit, origin: GitHub
     assert "### Not audited" in body and "`src/db.py`" in body
 
 
-
 def test_files_to_audit_again_are_named_with_why(audit: Audit, origin: GitHubEmulator) -> None:
     result, _ = audit({"src/db.py": [SQLI], "src/a.py": Reply.error("overloaded_error")})
 
