@@ -28,11 +28,10 @@ from ci_reviewer.batch.collect import (
 from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
 from ci_reviewer.batch.fanout import default_workers, ordered_map
 from ci_reviewer.batch.job_run import JobRun
-from ci_reviewer.batch.noise import NoisePolicy
+from ci_reviewer.batch.noise import noise_policy
 from ci_reviewer.batch.requests import BatchRequest, PlannedRequest, RequestBuilder
 from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, RecordSpool, split
 from ci_reviewer.batch.state import RetryItem, StateDocument
-from ci_reviewer.config import JobConfig
 from ci_reviewer.globs import PathFilter
 
 Planned = BatchRequest | PlannedRequest
@@ -48,16 +47,6 @@ class Withheld(NamedTuple):
 
 
 Outcome = str | tuple[str, int] | BatchRequest | Withheld
-
-
-def noise_policy(job: JobConfig) -> NoisePolicy:
-    """The noise a job skips: its kind's, less what its `noise` config sends anyway."""
-    return NoisePolicy.for_job(
-        job.kind,
-        allow=job.noise.allow,
-        allow_kinds=job.noise.allow_kinds,
-        skip_generated=job.skip_generated,
-    )
 
 
 class Resend:

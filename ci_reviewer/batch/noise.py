@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ci_reviewer.batch.path_scope import fused
+from ci_reviewer.config import JobConfig
 from ci_reviewer.globs import compile_globs
 
 PREFIX = "noise: "
@@ -266,6 +267,16 @@ class NoisePolicy:
         if kind is None or self.allowed(path):
             return None
         return reason_of(kind)
+
+
+def noise_policy(job: JobConfig) -> NoisePolicy:
+    """The noise a job skips: its kind's, less what its `noise` config sends anyway."""
+    return NoisePolicy.for_job(
+        job.kind,
+        allow=job.noise.allow,
+        allow_kinds=job.noise.allow_kinds,
+        skip_generated=job.skip_generated,
+    )
 
 
 def _never(path: str) -> bool:
