@@ -173,6 +173,8 @@ def test_dry_run_skips_the_noise_of_real_repositories_as_counted_by_hand(
         assert path not in paths
     assert "prop-types/prop-types.min.js" not in paths
     assert {"planted/src/app.py", "planted/tests/test_ok.py", "prop-types/prop-types.js"} <= paths
+    # Its docstring says "The response generated from a Request.": prose, not a header.
+    assert "requests/src/requests/hooks.py" in paths
     # The bytes of each reason are what the skipped files weigh on disk.
     by_kind = {
         "noise: snapshot file": [p for p in every if p.endswith(".snap")],
