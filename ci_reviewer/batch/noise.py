@@ -85,8 +85,9 @@ _GENERATED_SUFFIXES = (
     "_grpc.pb.go",
 )
 _MINIFIED_SUFFIXES = (".min.js", ".min.mjs", ".min.cjs", ".min.css", "-min.js")
-_LICENSE_STEMS = ("license", "licence", "copying", "notice", "unlicense")
-_CHANGELOG_STEMS = ("changelog", "changes", "history", "news")
+# The name before its first dot: LICENSE, LICENSE-MIT, CHANGELOG-2023; not notice_board.
+_LICENSE_STEM = re.compile(r"^(?:license|licence|copying|notice|unlicense)(?:-.*)?$")
+_CHANGELOG_STEM = re.compile(r"^(?:changelog|changes|history|news)(?:-.*)?$")
 # A name such as LICENSE.txt or CHANGES.rst is a text; license.py or history.js is code.
 _CODE_SUFFIXES = frozenset(
     [
@@ -165,8 +166,8 @@ def name_kind(path: str) -> str | None:
         ("lockfile", name in _LOCKFILES or name.endswith((".lock", ".lockfile"))),
         ("generated", name.endswith(_GENERATED_SUFFIXES) or ".generated." in name),
         ("minified", name.endswith(_MINIFIED_SUFFIXES)),
-        ("license", text and stem.startswith(_LICENSE_STEMS)),
-        ("changelog", text and stem.startswith(_CHANGELOG_STEMS)),
+        ("license", text and _LICENSE_STEM.match(stem) is not None),
+        ("changelog", text and _CHANGELOG_STEM.match(stem) is not None),
         ("prose", name.endswith(_PROSE_SUFFIXES) and not _not_prose(folder, name)),
     )
     return next((kind for kind, matched in rules if matched), None)

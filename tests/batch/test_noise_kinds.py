@@ -18,6 +18,8 @@ NAMES = {
     "CHANGELOG.md": "changelog",
     "HISTORY.rst": "changelog",
     "NEWS": "changelog",
+    "docs/news_feed.md": "prose",
+    "notice_board.txt": "prose",
     "src/history.py": None,
     "web/news.js": None,
     "a/__snapshots__/App.test.js.snap": "snapshot",
