@@ -37,6 +37,17 @@ CLAUDE_MAX_RETRIES = 4
 Severity = Literal["info", "low", "medium", "high", "critical"]
 FailOn = Literal["none", "info", "low", "medium", "high", "critical"]
 JobKind = Literal["test-generation", "security-audit", "report"]
+# The kinds of noise a job skips (`ci_reviewer.batch.noise`), as `noise.allow_kinds` names them.
+NoiseKind = Literal[
+    "snapshot",
+    "generated",
+    "lockfile",
+    "minified",
+    "license",
+    "changelog",
+    "prose",
+    "broken-fixture",
+]
 
 BATCH_TOOLS_REASON = (
     "multi-turn tool calling cannot run inside a batch: a batch request is single-shot, so no "
@@ -92,6 +103,16 @@ class ReviewConfig(_Strict):
         return value
 
 
+class NoiseConfig(_Strict):
+    """What a job sends although it looks like noise: whole kinds (`allow_kinds`), or files
+    matching `allow` (globs)."""
+
+    allow: list[str] = []
+    allow_kinds: list[NoiseKind] = []
+
+    _globs = field_validator("allow")(_check_globs)
+
+
 class JobConfig(_Strict):
     """A scheduled job on the Message Batches API."""
 
@@ -103,6 +124,7 @@ class JobConfig(_Strict):
     include: list[str] = ["**"]
     exclude: list[str] = []
     skip_generated: bool = True
+    noise: NoiseConfig = NoiseConfig()
     max_cost_usd: float | None = Field(None, gt=0)
     instructions: str = ""
     output: Literal["issue", "pull-request", "sarif", "file"] | None = None
@@ -323,6 +345,8 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         return ReviewConfig
     if loc[0] == "jobs" and len(loc) == 2:
         return JobConfig
+    if loc[0] == "jobs" and len(loc) == 3 and loc[2] == "noise":
+        return NoiseConfig
     if loc[0] == "secrets" and len(loc) == 1:
         return SecretsConfig
     return None

@@ -1,6 +1,7 @@
 """The files the suite checks the product and its emulators against, which come from package
 registries rather than from this repository: GitHub's OpenAPI description and the SARIF
-2.1.0 schema (npm), and recorded real GitHub traffic (PyPI and npm).
+2.1.0 schema (npm), recorded real GitHub traffic (PyPI and npm), and real projects' published
+sources that batch collection is measured on (PyPI and npm).
 
 The test session fetches them itself, into .ci-cache/, by running the scripts that pin them
 (each script returns at once when its files are already there at the pinned version), so the
@@ -46,6 +47,12 @@ DATA = (
         "scripts/fetch-recordings.sh",
         "PyPI and the npm registry",
         "CI_REVIEWER_GITHUB_RECORDINGS",
+    ),
+    ExternalData(
+        "real projects' published sources (Flask and Requests sdists, prop-types)",
+        "scripts/fetch-noise-corpus.sh",
+        "PyPI and the npm registry",
+        "CI_REVIEWER_NOISE_CORPUS",
     ),
 )
 

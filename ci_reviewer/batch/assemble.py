@@ -28,6 +28,7 @@ from ci_reviewer.batch.collect import (
 from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
 from ci_reviewer.batch.fanout import default_workers, ordered_map
 from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.noise import noise_policy
 from ci_reviewer.batch.requests import BatchRequest, PlannedRequest, RequestBuilder
 from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, RecordSpool, split
 from ci_reviewer.batch.state import RetryItem, StateDocument
@@ -56,7 +57,10 @@ class Resend:
     def __init__(self, run: JobRun, head: str) -> None:
         self.builder = RequestBuilder(run.kind, run.job, run.model)
         self.workdir = run.workdir
-        self.content = CommittedContent.of(run.workdir, head, run.job.max_file_bytes, run.policy)
+        self.noise = noise_policy(run.job)
+        self.content = CommittedContent.of(
+            run.workdir, head, run.job.max_file_bytes, run.policy, self.noise
+        )
         self.from_store: set[str] = set()
 
     def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
@@ -82,18 +86,17 @@ class Planner:
     custom_id and size (as a plain pair: cheap to send back), or with `full` the whole
     request (a dry run writes its line)."""
 
-    def __init__(self, resend: Resend, skip_generated: bool, full: bool) -> None:
+    def __init__(self, resend: Resend, full: bool) -> None:
         self._load = resend.content.load
         self._builder = resend.builder
         self._withheld = resend.builder.kind.withheld_context
-        self._skip_generated = skip_generated
         self._full = full
 
     def __call__(self, chunk: list[Work]) -> list[Outcome]:
-        load, skip_generated, withheld = self._load, self._skip_generated, self._withheld
+        load, withheld = self._load, self._withheld
         out: list[Outcome] = []
         for path, sha, attempt in chunk:
-            loaded = load(path, sha, skip_generated)
+            loaded = load(path, sha)
             outcome: tuple[str, int] | BatchRequest
             if isinstance(loaded, str):
                 out.append(loaded)
@@ -153,14 +156,17 @@ def _requests(
         run.job.max_file_bytes,
         run.job.skip_generated,
         run.policy,
+        resend.noise,
     )
     # A dry run needs no network: in a shallow checkout it refuses rather than fetch.
     only = changed_paths(
         run.workdir, run.job.since, document.last_commit, head, run.now(), fetch=not full
     )
 
+    sizes: dict[str, int] = {}  # of the files in flight, to count the bytes of a skipped one
+
     def work() -> Iterator[Work]:
-        for path, sha in candidates(
+        for path, sha, size in candidates(
             run.workdir,
             commit=head,
             selection=selection,
@@ -170,16 +176,18 @@ def _requests(
         ):
             retry = retries.pop(path, None)
             if (path, sha) in pending:
-                stats.skipped["already in a pending batch"] += 1
+                stats.skip("already in a pending batch", size)
                 continue
+            sizes[path] = size
             same = retry is not None and retry.entry.content_hash == sha
             yield path, sha, retry.entry.attempt if retry and same else 1
 
-    planner = Planner(resend, selection.skip_generated, full)
+    planner = Planner(resend, full)
     left_out: set[str] = set()
     for (path, sha, attempt), result in ordered_map(planner, work(), workers=workers):
+        size = sizes.pop(path, 0)
         if isinstance(result, str):
-            stats.skipped[result] += 1
+            stats.skip(result, size)
             continue
         if isinstance(result, Withheld):
             _count_withheld(result.context, left_out, stats)
@@ -207,12 +215,13 @@ def _retried(
         if (entry.path, entry.content_hash) in pending:
             continue
         if not blob_exists(run.workdir, entry.content_hash):
-            stats.skipped["retry content no longer in the checkout"] += 1
+            stats.skip("retry content no longer in the checkout", 0)
             continue
         # Judged again: the policy (or its allow list) may have changed since it was sent.
-        secret = run.policy.reason(entry.path, read_blob(run.workdir, entry.content_hash))
-        if secret is not None:
-            stats.skipped[secret] += 1
+        data = read_blob(run.workdir, entry.content_hash)
+        refused = run.policy.reason(entry.path, data) or resend.noise.name_reason(entry.path)
+        if refused is not None:
+            stats.skip(refused, len(data))
             continue
         source = stored_source(run.workdir, entry.path, entry.content_hash)
         planned = resend.stored(source, entry.attempt, full)
@@ -243,7 +252,7 @@ def _measured(
 ) -> Iterator[Planned]:
     add = estimate.add
     for request in requests:
-        add(estimate_line(request.size, max_tokens))
+        add(estimate_line(request.size, max_tokens), request.custom_id, request.path)
         if dry_run_to is not None and isinstance(request, BatchRequest):
             dry_run_to.write(request.line + b"\n")
         yield request

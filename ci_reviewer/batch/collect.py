@@ -3,8 +3,9 @@ filters, with binary, huge, vendored and generated files skipped and counted.
 
 Files are yielded one at a time (paths come from one streamed `git ls-tree`, the content from
 the checkout), so the repository is never held in memory. What the secret policy withholds
-(`ci_reviewer.secret_policy`) is skipped and counted like the rest: by name with the names,
-by content when the content is read. The decision comes in two parts:
+(`ci_reviewer.secret_policy`) and what is noise (`ci_reviewer.batch.noise`: lockfiles,
+snapshots, generated code...) are skipped and counted like the rest, with their bytes: by
+name with the names, by content when the content is read. The decision comes in two parts:
 `candidates` judges names and modes (cheap, in the listing's order), `CommittedContent.load`
 what needs the content, so the second can run in worker processes (`assemble.py`). The
 checkout's copy of a file is used only when git says it does not differ from the collected
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
+from ci_reviewer.batch.noise import COMMON, NoisePolicy
 from ci_reviewer.batch.path_scope import PathScope
 from ci_reviewer.errors import InputError
 from ci_reviewer.git import GitError, run_git
@@ -34,7 +36,6 @@ from ci_reviewer.shallow import ensure_commit, ensure_window
 
 # git's own binary heuristic looks for a NUL byte in the first 8000 bytes.
 _BINARY_PROBE = 8000
-_GENERATED_PROBE = 1024
 _WINDOW = re.compile(r"^([1-9][0-9]*)([hd])$")
 _CHUNK = 1 << 16
 
@@ -53,12 +54,18 @@ class SourceFile(NamedTuple):
 
 @dataclass
 class CollectStats:
-    """What collection saw and skipped (reason -> count); filled while files stream."""
+    """What collection saw and skipped (reason -> count, and reason -> bytes: what the
+    skipped files weigh); filled while files stream."""
 
     commit: str = ""
     considered: int = 0
     selected: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_bytes: Counter[str] = field(default_factory=Counter)
+
+    def skip(self, reason: str, size: int) -> None:
+        self.skipped[reason] += 1
+        self.skipped_bytes[reason] += size
 
 
 def head_commit(workdir: Path) -> str:
@@ -120,6 +127,7 @@ class FileSelection:
     max_file_bytes: int
     skip_generated: bool
     policy: SecretPolicy = field(default_factory=SecretPolicy)
+    noise: NoisePolicy = field(default_factory=lambda: NoisePolicy(COMMON))
     scope: PathScope = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -135,14 +143,13 @@ def candidates(
     only: set[str] | None,
     stats: CollectStats,
     progress: Progress | None = None,
-) -> Iterator[tuple[str, str]]:
-    """(path, blob sha) of each file of `commit` that its name and mode allow; what is left
-    to decide needs the content (`CommittedContent.load`). Counts what it skips."""
+) -> Iterator[tuple[str, str, int]]:
+    """(path, blob sha, size) of each file of `commit` that its name and mode allow; what is
+    left to decide needs the content (`CommittedContent.load`). Counts what it skips."""
     stats.commit = commit
-    command = ["git", "-C", str(workdir), "ls-tree", "-r", "-z", "--full-tree", commit]
-    skip_path = selection.scope.reason_to_skip
-    secret_name = selection.policy.name_reason
-    skipped = stats.skipped
+    command = ["git", "-C", str(workdir), "ls-tree", "-r", "-z", "-l", "--full-tree", commit]
+    reason_by_name = _by_name(selection)
+    skip = stats.skip
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as git:
         assert git.stdout is not None
         for record in _records(git.stdout):
@@ -152,14 +159,33 @@ def candidates(
             stats.considered += 1
             if progress is not None and stats.considered % 1000 == 0:
                 progress(stats.considered, path)
-            mode, kind, sha = meta.split()
-            reason = _skip_by_metadata(mode, kind, path) or skip_path(path) or secret_name(path)
+            mode, kind, sha, size = meta.split()
+            bytes_ = int(size) if size.isdigit() else 0  # "-" for a submodule
+            reason = _skip_by_metadata(mode, kind, path) or reason_by_name(path)
             if reason is None:
-                yield path, sha
+                yield path, sha, bytes_
             else:
-                skipped[reason] += 1
+                skip(reason, bytes_)
     if git.returncode not in (0, None, -13):
         raise GitError(f"`git ls-tree {commit}` failed in {workdir}")
+
+
+def _by_name(selection: FileSelection) -> Callable[[str], str | None]:
+    """The reason a path's name rules it out: outside the job's include/exclude, a secret,
+    noise, then the default skips (vendored trees, build output), which spare what the
+    job's noise config sends on purpose."""
+    scope, secret, noise = selection.scope, selection.policy.name_reason, selection.noise
+
+    def reason(path: str) -> str | None:
+        outside = scope.outside(path)
+        if outside is not None:
+            return outside
+        found = secret(path) or noise.name_reason(path)
+        if found is not None or noise.sent_anyway(path):
+            return found
+        return scope.default_reason(path)
+
+    return reason
 
 
 def _records(stream: object) -> Iterator[str]:
@@ -197,18 +223,25 @@ class CommittedContent:
         differing: frozenset[str],
         max_bytes: int,
         policy: SecretPolicy | None = None,
+        noise: NoisePolicy | None = None,
     ) -> None:
         self._root = os.path.join(str(workdir), "")  # with its separator: paths are appended
         self._workdir = workdir
         self._differing = differing
         self._max = max_bytes
         self._secret = (policy or SecretPolicy()).content_reason
+        self._noise = (noise or NoisePolicy(COMMON)).content_reason
 
     @classmethod
     def of(
-        cls, workdir: Path, commit: str, max_bytes: int, policy: SecretPolicy | None = None
+        cls,
+        workdir: Path,
+        commit: str,
+        max_bytes: int,
+        policy: SecretPolicy | None = None,
+        noise: NoisePolicy | None = None,
     ) -> CommittedContent:
-        return cls(workdir, _differing(workdir, commit), max_bytes, policy)
+        return cls(workdir, _differing(workdir, commit), max_bytes, policy, noise)
 
     def source(self, path: str, sha: str) -> SourceFile:
         """A file collected earlier, read again exactly as it was (to send its request).
@@ -218,10 +251,10 @@ class CommittedContent:
             raise ValueError(f"{path} is now {data}")
         return SourceFile(path, sha, data.decode("utf-8"))
 
-    def load(self, path: str, sha: str, skip_generated: bool) -> SourceFile | str:
+    def load(self, path: str, sha: str) -> SourceFile | str:
         """The file as text, or the reason its content rules it out (binary, empty, too
-        large, a secret, generated). This is the per-file hot path of a large first run:
-        the secret scan runs over the bytes just read."""
+        large, a secret, noise such as generated code). This is the per-file hot path of a
+        large first run: the secret scan runs over the bytes just read."""
         data = self.read(path, sha)
         if isinstance(data, str):
             return data
@@ -233,8 +266,9 @@ class CommittedContent:
         secret = self._secret(path, data)
         if secret is not None:
             return secret
-        if skip_generated and _generated(data):
-            return _GENERATED
+        noise = self._noise(path, data, text)
+        if noise is not None:
+            return noise
         return SourceFile(path, sha, text)
 
     def read(self, path: str, sha: str) -> bytes | str:
@@ -260,21 +294,6 @@ class CommittedContent:
 
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-
-
-_GENERATED = "lockfile, vendored or generated"
-
-
-def _generated(data: bytes) -> bool:
-    """Whether the first 1024 bytes carry a generated-file marker. Three of the four markers
-    share "enerated", so two bounded searches (no slice) decide almost every file; a regex
-    alternation tried every branch at every offset (a fifth of the collection time)."""
-    if data.find(b"DO NOT EDIT", 0, _GENERATED_PROBE) != -1:
-        return True
-    if data.find(b"enerated", 0, _GENERATED_PROBE) == -1:
-        return False
-    head = data[:_GENERATED_PROBE]
-    return b"@generated" in head or b"Code generated by" in head or b"autogenerated" in head
 
 
 def _text(data: bytes) -> str | None:

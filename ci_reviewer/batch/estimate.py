@@ -4,15 +4,32 @@ Input tokens use the documented approximation (characters / 4) over each seriali
 which slightly overcounts (it includes the JSON around the prompt): a budget errs on the safe
 side. Output is unknown before the model answers: the expected length per request, capped by
 its max_tokens, stands in for it (as `ci_reviewer.estimate` does).
+
+The largest requests are kept as they stream by (a heap of `LARGEST`), so a user sees where
+the money goes before paying for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import heapq
+from dataclasses import dataclass, field, replace
 
 from ci_reviewer.pricing import CHARS_PER_TOKEN, Usage, price_table
 
 EXPECTED_OUTPUT_TOKENS = 1500
+LARGEST = 10
+
+
+@dataclass(frozen=True)
+class RequestCost:
+    """One request's share of the estimate (`usd` at the job's API's prices)."""
+
+    custom_id: str
+    path: str
+    bytes: int
+    input_tokens: int
+    output_tokens: int
+    usd: float | None = None
 
 
 @dataclass
@@ -26,25 +43,47 @@ class BatchEstimate:
     sync_usd: float | None = None
     batch_usd: float | None = None
     api: str = "batch"
+    # The largest requests, largest first (complete once priced).
+    largest: tuple[RequestCost, ...] = ()
+    _heap: list[tuple[int, int, RequestCost]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
-    def add(self, line_tokens: tuple[int, int, int]) -> None:
+    def add(self, line_tokens: tuple[int, int, int], custom_id: str = "", path: str = "") -> None:
         size, tokens, output = line_tokens
         self.requests += 1
         self.bytes += size
         self.input_tokens += tokens
         self.output_tokens += output
+        heap = self._heap
+        if len(heap) < LARGEST or size > heap[0][0]:
+            # Ties keep the earlier request: the sequence number breaks them.
+            item = (size, -self.requests, RequestCost(custom_id, path, size, tokens, output))
+            (heapq.heappush if len(heap) < LARGEST else heapq.heapreplace)(heap, item)
 
     def priced(self, model: str, api: str = "batch") -> BatchEstimate:
         usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
         table = price_table()
         batch_usd = table.cost(model, usage, batch=True, requests=self.requests)
         sync_usd = table.cost(model, usage, batch=False, requests=self.requests)
+        largest = tuple(
+            replace(
+                cost,
+                usd=table.cost(
+                    model,
+                    Usage(input_tokens=cost.input_tokens, output_tokens=cost.output_tokens),
+                    batch=api != "sync",
+                ),
+            )
+            for _, _, cost in sorted(self._heap, reverse=True)
+        )
         return replace(
             self,
             usd=sync_usd if api == "sync" else batch_usd,
             sync_usd=sync_usd,
             batch_usd=batch_usd,
             api=api,
+            largest=largest,
         )
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ci_reviewer.batch.estimate import BatchEstimate
+from ci_reviewer.batch.estimate import BatchEstimate, RequestCost
 from ci_reviewer.batch.pipeline import StatusResult
 from ci_reviewer.batch.results import CollectResult
 from ci_reviewer.batch.sla import BatchAge
@@ -59,7 +59,9 @@ def submit_json(result: SubmitResult) -> dict[str, Any]:
         "dry_run": result.dry_run,
         "considered": result.considered,
         "skipped": result.skipped,
+        "skipped_bytes": {r: result.skipped_bytes.get(r, 0) for r in result.skipped},
         "estimate": estimate_json(result.estimate),
+        "largest_requests": [request_json(r) for r in result.estimate.largest],
         "batches": [
             {"batch_id": b.batch_id, "requests": b.requests, "bytes": b.bytes}
             for b in result.batches
@@ -67,6 +69,17 @@ def submit_json(result: SubmitResult) -> dict[str, Any]:
         "adopted": list(result.adopted),
         "requeued": result.requeued,
         "notes": list(result.notes),
+    }
+
+
+def request_json(cost: RequestCost) -> dict[str, Any]:
+    return {
+        "custom_id": cost.custom_id,
+        "path": cost.path,
+        "bytes": cost.bytes,
+        "input_tokens": cost.input_tokens,
+        "output_tokens": cost.output_tokens,
+        "usd": cost.usd,
     }
 
 
@@ -84,7 +97,17 @@ def submit_text(result: SubmitResult) -> str:
         f"input tokens; estimated {_usd(e.usd)} at {e.price_label} ({_alternative(e)})",
         f"  files considered: {result.considered} at {result.commit[:12]}",
     ]
-    lines += [f"  skipped {count}: {reason}" for reason, count in sorted(result.skipped.items())]
+    lines += [
+        f"  skipped {count}: {reason} ({result.skipped_bytes.get(reason, 0)} bytes)"
+        for reason, count in sorted(result.skipped.items())
+    ]
+    if e.largest:
+        lines.append(f"  largest requests ({len(e.largest)} of {e.requests}):")
+        lines += [
+            f"    {cost.path}  {cost.custom_id}  {cost.bytes} bytes, ~{cost.input_tokens} "
+            f"input tokens, {_usd(cost.usd)}"
+            for cost in e.largest
+        ]
     lines += [f"  batch {b.batch_id}: {b.requests} request(s)" for b in result.batches]
     lines += [f"  recovered batch {batch_id} after a crash" for batch_id in result.adopted]
     lines += [f"  note: {note}" for note in result.notes]
@@ -108,6 +131,7 @@ def collect_json(result: CollectResult) -> dict[str, Any]:
             {"path": r.entry.path, "reason": r.reason, "attempt": r.entry.attempt}
             for r in result.retries
         ],
+        "noise": result.noise,
     }
 
 
@@ -147,6 +171,9 @@ def collect_text(result: CollectResult, markdown: bool = False) -> str:
     if result.withheld:
         counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.withheld.items()))
         lines.append(f"not sent to the model (secret policy): {counts}")
+    if result.noise:
+        counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.noise.items()))
+        lines.append(f"not paid for (noise): {counts}")
     # Results arrive in any order; files are listed by path.
     failures = sorted(result.failures, key=lambda f: f.path)
     retries = sorted(result.retries, key=lambda r: r.entry.path)

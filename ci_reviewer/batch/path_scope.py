@@ -37,10 +37,18 @@ class PathScope:
         return cls(fused(paths.include), fused(paths.exclude), defaults)
 
     def reason_to_skip(self, path: str) -> str | None:
+        return self.outside(path) or self.default_reason(path)
+
+    def outside(self, path: str) -> str | None:
+        """Why the job's own include/exclude leave `path` out, if they do."""
         if not self.include(path):
             return "not matched by include"
         if self.exclude(path):
             return "excluded by config"
+        return None
+
+    def default_reason(self, path: str) -> str | None:
+        """Why the default skips (`globs.DEFAULT_SKIPS`) leave `path` out, if they do."""
         if self.defaults is not None and self.defaults(path):
             return "lockfile, vendored or generated"
         return None

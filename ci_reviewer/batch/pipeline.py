@@ -81,6 +81,7 @@ def _merged(first: CollectResult, second: CollectResult) -> CollectResult:
         adopted=(*first.adopted, *second.adopted),
         findings=(*first.findings, *second.findings),
         withheld=_summed(first.withheld, second.withheld),
+        noise=_summed(first.noise, second.noise),
     )
 
 

@@ -62,6 +62,8 @@ class CollectResult:
     # Per file: how many answers the job took, and which files are sent again and why.
     accepted: int = 0
     retries: tuple[RetryItem, ...] = ()
+    # The noise the collected work left out (reason -> files).
+    noise: dict[str, int] = field(default_factory=dict)
 
     @property
     def result_count(self) -> int:
@@ -89,6 +91,7 @@ def collect(run: JobRun) -> CollectResult:
         _ingest_batch(run, document, submission, ingest)
     published = None
     withheld: dict[str, int] = {}
+    noise: dict[str, int] = {}
     if ended:
         batch_ids = tuple(info.id for _, info in ended)
         run.checkpoint("publishing")
@@ -100,9 +103,10 @@ def collect(run: JobRun) -> CollectResult:
             failures=ingest.failures,
             retried=ingest.retries,
             withheld=withheld_by(s for s, _ in ended),
+            noise=noise_by(s for s, _ in ended),
         )
         published = run.kind.publish(collection)
-        withheld = dict(collection.withheld)
+        withheld, noise = dict(collection.withheld), dict(collection.noise)
         done = {s.intent_id for s, _ in ended}
         save_until_applied(
             run.store,
@@ -125,6 +129,7 @@ def collect(run: JobRun) -> CollectResult:
         withheld=withheld,
         accepted=len(ingest.accepted),
         retries=tuple(ingest.retries),
+        noise=noise,
     )
 
 
@@ -149,6 +154,14 @@ def withheld_by(submissions: Iterable[Submission]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for submission in submissions:
         total.update(submission.withheld)
+    return dict(sorted(total.items()))
+
+
+def noise_by(submissions: Iterable[Submission]) -> dict[str, int]:
+    """The noise the runs behind `submissions` left out, summed."""
+    total: Counter[str] = Counter()
+    for submission in submissions:
+        total.update(submission.noise)
     return dict(sorted(total.items()))
 
 

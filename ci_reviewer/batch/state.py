@@ -63,10 +63,12 @@ class Submission(_Record):
     # Files of the submitting run that the secret policy kept out (reason -> count), on the
     # run's first submission only, for the account its collection publishes.
     withheld: dict[str, int] = Field(default_factory=dict)
+    # The same for the noise (`ci_reviewer.batch.noise`) the run did not pay for.
+    noise: dict[str, int] = Field(default_factory=dict)
 
     @model_serializer(mode="wrap")
     def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _unwritten_when_unset(write(self), "api", "replays", "withheld")
+        return _unwritten_when_unset(write(self), "api", "replays", "withheld", "noise")
 
     @property
     def collected_as(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from ci_reviewer.batch.assemble import Resend, assemble
 from ci_reviewer.batch.collect import CollectStats, head_commit
 from ci_reviewer.batch.estimate import BatchEstimate
 from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.noise import is_noise_reason
 from ci_reviewer.batch.recover import recover_orphans
 from ci_reviewer.batch.requests import refuse_tools
 from ci_reviewer.batch.split import PlannedBatch, RecordSpool
@@ -45,6 +46,8 @@ class SubmitResult:
     commit: str
     considered: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    # What the skipped files weigh (reason -> bytes), beside their count.
+    skipped_bytes: dict[str, int] = field(default_factory=dict)
     estimate: BatchEstimate = field(default_factory=BatchEstimate)
     batches: tuple[SubmittedBatch, ...] = ()
     adopted: tuple[str, ...] = ()
@@ -105,6 +108,7 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
             result,
             considered=stats.considered,
             skipped=dict(stats.skipped),
+            skipped_bytes=dict(stats.skipped_bytes),
             estimate=estimate.priced(run.model, run.job.api),
         )
         if dry_run_to is not None:
@@ -115,7 +119,10 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
                 run.store.save(document.model_copy(update={"last_commit": head}), version)
             return result
         withheld = {r: n for r, n in result.skipped.items() if is_secret_reason(r)}
-        intents, saved = _record_intents(run, document, version, planned, head, withheld=withheld)
+        noise = {r: n for r, n in result.skipped.items() if is_noise_reason(r)}
+        intents, saved = _record_intents(
+            run, document, version, planned, head, withheld=withheld, noise=noise
+        )
         batches = []
         for intent, batch in zip(intents, planned, strict=True):
             created, saved = _create(run, intent, batch, resend, saved)
@@ -145,10 +152,12 @@ def _record_intents(
     head: str,
     *,
     withheld: dict[str, int],
+    noise: dict[str, int],
 ) -> tuple[list[Submission], Loaded | None]:
     """Save the intents of `planned`; returns them, and what was saved (None when this run's
     save was confirmed only by reloading). The first intent carries what the secret policy
-    kept out of this run (`withheld`), for the account its collection publishes."""
+    kept out of this run (`withheld`) and the noise it did not pay for, for the account its
+    collection publishes."""
     now = run.now()
     # Unique to this run: two overlapping runs planning the same files at the same second
     # must not take each other's intent for their own (see `_landed`).
@@ -171,6 +180,7 @@ def _record_intents(
                 api=api,
                 replays=tuple(sorted(replays)),
                 withheld=withheld if index == 0 else {},
+                noise=noise if index == 0 else {},
             )
         )
         manifest.update(entries)

@@ -5,6 +5,9 @@ then the ref), so the branch never shows half a run.
 The PR body carries a hidden marker per collection run it holds. Replaying a collection (a
 re-run after a crash) finds its PR again and edits it; with `on_open_pr: update` a new run's
 files go onto the job's still-open PR as one more commit, instead of opening another.
+The body also keeps a hidden record of what it says about each file (rows the kind defines,
+JSON in an HTML comment): a draft with `render` is given the rows of the body it replaces,
+so that an updated PR describes every file it holds, not only the latest run's.
 
 A write GitHub may have carried out without saying so (a 5xx, a dropped connection) is not
 resent blindly: the pull request is looked for by its marker, the branch by its ref; git
@@ -18,10 +21,11 @@ from it.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -50,6 +54,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _REF_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MARKER = re.compile(r"<!-- ci-reviewer:([a-z0-9_-]+):([0-9a-zA-Z_-]+) -->")
+_RECORD = re.compile(r"<!-- ci-reviewer-files (\[.*?\]) -->", re.DOTALL)
+Rows = list[list[str]]
 # How far back a job's earlier pull requests are looked for (newest first).
 _SCAN_LIMIT = 300
 MAX_BODY = 65_536
@@ -75,6 +81,17 @@ class PullRequestDraft:
     body: str
     files: Mapping[str, str]
     on_open_pr: Literal["update", "new"] = "update"
+    # Given the rows recorded in the body this one replaces: the title, the body and the
+    # rows to record (`rows`, once rendered).
+    render: Callable[[Rows], tuple[str, str, Rows]] | None = None
+    rows: tuple[tuple[str, ...], ...] = ()
+
+    def rendered(self, earlier: str) -> PullRequestDraft:
+        """This draft's words given the body it replaces (`earlier`, "" for none)."""
+        if self.render is None:
+            return self
+        title, body, rows = self.render(recorded_rows(earlier))
+        return replace(self, title=title, body=body, rows=tuple(tuple(r) for r in rows))
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,7 @@ class PullRequestPublisher:
         sha = None
         if target.state == "open":
             sha = self._commit_onto(target.head.ref, draft, force=False)
+        draft = draft.rendered(target.body or "")
         body = self._body(draft, earlier=target.body or "")
         edit = partial(target.edit, title=self.redact(draft.title), body=body)
         written("edit the pull request", target, edit)
@@ -119,6 +137,7 @@ class PullRequestPublisher:
         # A waiting branch holds earlier runs' files: it is built upon, never replaced.
         sha = self._commit_onto(branch, draft, force=waiting is None)
         earlier = (waiting.issue.body or "") if waiting else ""
+        draft = draft.rendered(earlier)
         body = self._body(draft, earlier)
         by_hand = self._open_from(branch) if waiting else None
         action: Literal["opened", "updated"]
@@ -265,14 +284,38 @@ class PullRequestPublisher:
         return list(dict.fromkeys([*held, current]))
 
     def _body(self, draft: PullRequestDraft, earlier: str) -> str:
-        """The new body, keeping the markers of earlier collections this PR holds."""
+        """The new body, keeping the markers of earlier collections this PR holds, and the
+        record of its files (cut first when the body would pass GitHub's limit)."""
         markers = self._markers(draft, earlier)
+        rows = draft.rows
         body = self.redact(draft.body.rstrip())
         if len(markers) > 1:
             earlier_runs = len(markers) - 1
             body += f"\n\nThis pull request also holds {earlier_runs} earlier run(s) of the job."
-        block = "\n".join(markers)
+        record = self.redact(_record(rows)) if rows else ""
+        block = "\n".join([*markers, record]).rstrip()
+        if len(body) + len(block) > MAX_BODY - 200:
+            block = "\n".join(markers)
         room = MAX_BODY - len(block) - 200
         if len(body) > room:
             body = body[:room].rstrip() + "\n\n… (cut: GitHub's body limit)"
         return f"{body}\n\n{block}\n"
+
+
+def recorded_rows(body: str) -> Rows:
+    """The rows a body recorded (none: an older body, or one cut at the limit)."""
+    found = _RECORD.search(body)
+    if found is None:
+        return []
+    try:
+        rows = json.loads(found.group(1))
+    except ValueError:
+        return []
+    ok = isinstance(rows, list) and all(isinstance(r, list) for r in rows)
+    return [[str(cell) for cell in row] for row in rows] if ok else []
+
+
+def _record(rows: Sequence[Sequence[str]]) -> str:
+    # "--" may not appear inside an HTML comment: escaped as JSON allows.
+    encoded = json.dumps([list(r) for r in rows], ensure_ascii=False).replace("--", "-\\u002d")
+    return f"<!-- ci-reviewer-files {encoded} -->"

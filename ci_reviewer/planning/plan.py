@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ci_reviewer.batch.noise import noise_policy
 from ci_reviewer.config import Config, JobConfig
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.planning import verdicts
@@ -201,7 +202,11 @@ def _job_month(
     lead = max(parse_schedule(cron).longest_gap for cron in crons)
     firings = sorted({f for cron in crons for f in firings_between(cron, start - lead, repo.now)})
     scope = Scope(PathFilter.build(job.include, job.exclude, job.skip_generated), job.since)
-    runs = files_per_run(scope, repo.commits, firings, repo.tracked)
+    noise = noise_policy(job)  # what collection skips by name is not priced either
+    runs = [
+        [p for p in paths if noise.name_reason(p) is None]
+        for paths in files_per_run(scope, repo.commits, firings, repo.tracked)
+    ]
     model = job.model or repo.config.model
     instructions = estimate_tokens(job.instructions)
     total = CostBothWays(0, 0.0, 0.0)

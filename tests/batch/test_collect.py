@@ -27,11 +27,14 @@ def tracked_files(
 ) -> Iterator[SourceFile]:
     """The selected files, as a submission judges them: names and modes first, then what
     needs the content."""
-    content = CommittedContent.of(repo, commit, selection.max_file_bytes)
-    for path, sha in candidates(repo, commit=commit, selection=selection, only=only, stats=stats):
-        loaded = content.load(path, sha, selection.skip_generated)
+    content = CommittedContent.of(
+        repo, commit, selection.max_file_bytes, selection.policy, selection.noise
+    )
+    found = candidates(repo, commit=commit, selection=selection, only=only, stats=stats)
+    for path, sha, size in found:
+        loaded = content.load(path, sha)
         if isinstance(loaded, str):
-            stats.skipped[loaded] += 1
+            stats.skip(loaded, size)
         else:
             stats.selected += 1
             yield loaded
@@ -66,8 +69,17 @@ def test_skips_binary_huge_vendored_generated_and_counts_them(repo: Path) -> Non
     assert stats.skipped == {
         "binary": 1,
         "larger than max_file_bytes": 1,
-        "lockfile, vendored or generated": 2,
+        "lockfile, vendored or generated": 1,
+        "noise: generated code": 1,
         "excluded by config": 1,
+    }
+    # What each skipped file weighs: the sizes of the committed files, counted by hand.
+    assert stats.skipped_bytes == {
+        "binary": 12,  # 4 + 2 NULs + 6
+        "larger than max_file_bytes": 3000,
+        "lockfile, vendored or generated": 9,
+        "noise: generated code": 29,  # 23 + 6
+        "excluded by config": 6,
     }
     assert stats.considered == 7
 
@@ -143,7 +155,7 @@ def test_each_generated_marker_in_the_head_of_a_file_skips_it(repo: Path, marker
     commit_files(repo, {"gen.py": f"# {marker}\nx = 1\n", "late.py": late})
     paths, stats = collect(repo, max_file_bytes=10_000)
     assert paths == ["late.py", "src/a.py", "src/b.py"]
-    assert stats.skipped == {"lockfile, vendored or generated": 1}
+    assert stats.skipped == {"noise: generated code": 1}
 
 
 def test_a_collected_file_reads_again_as_collected_until_it_changes(repo: Path) -> None:

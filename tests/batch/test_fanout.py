@@ -249,7 +249,7 @@ def test_a_large_run_plans_the_same_batches_with_workers_as_in_one_process(
     assert plan["skipped"] == {
         "binary": 2,  # NUL bytes, and not UTF-8
         "empty": 1,
-        "lockfile, vendored or generated": 1,
+        "noise: generated code": 1,
         "larger than max_file_bytes": 1,
         "submodule or symlink": 1,
     }

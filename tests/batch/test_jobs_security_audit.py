@@ -130,6 +130,10 @@ def test_one_issue_labelled_with_the_job_grouped_by_severity(
     assert body.index("### Critical (1)") < body.index("### High (1)") < body.index("### Low (1)")
     assert "`src/db.py:3` (CWE-89, high confidence)" in body
     assert body.count("<!-- ci-reviewer:fp:") == 3
+    # Every audited file is named, those with nothing to report too.
+    audited = body.split("### Audited files", 1)[1]
+    for row in ("`src/a.py` | 1", "`src/b.py` | 1", "`src/calc.py` | none", "`src/db.py` | 1"):
+        assert f"| {row} |" in audited
     assert "at batch prices" in body and result.collected[0] in body
     assert result.published.location.endswith(f"/issues/{issue['number']}")
     # The file's local imports went to the model with it.
@@ -201,6 +205,15 @@ def test_a_finding_off_schema_is_dropped_alone_and_counted(
     [warning] = [w for w in result.warnings if "dropped" in w]
     assert warning.startswith("1 finding(s) dropped") and "src/db.py: finding 2, cwe" in warning
     assert "### Not audited" in body and "`src/a.py`" in body
+
+
+def test_files_to_audit_again_are_named_with_why(audit: Audit, origin: GitHubEmulator) -> None:
+    result, _ = audit({"src/db.py": [SQLI], "src/a.py": Reply.error("overloaded_error")})
+
+    assert result.retried == 1
+    body = issues(origin)[0]["body"]
+    again = body.split("### Audited again on the next run", 1)[1]
+    assert "| `src/a.py` | 2 | errored (overloaded_error) |" in again
 
 
 def test_sarif_output_validates_against_the_sarif_2_1_0_schema(

@@ -265,3 +265,61 @@ def test_a_collection_with_no_results_publishes_nothing(
 
     assert kind.publish(empty) is None
     assert origin.state.pulls == {}
+
+
+def test_the_pull_request_names_each_file_asked_again_and_why(
+    generate: Collect, origin: GitHubEmulator
+) -> None:
+    result, _ = generate(
+        {
+            "src/a.py": Reply.error("overloaded_error", "Overloaded"),
+            "src/b.py": Reply.error("api_error", "Internal server error"),
+            "src/calc.py": answer("test_calc.py", PASSING),
+        }
+    )
+
+    assert result.retried == 2
+    body = next(iter(origin.state.pulls.values()))["body"]
+    assert "### Asked again on the next run" in body
+    assert "| `src/a.py` | errored (overloaded_error) (next: attempt 2) |" in body
+    assert "| `src/b.py` | errored (api_error) (next: attempt 2) |" in body
+    assert "will be asked again" not in body
+
+
+def test_a_pull_request_updated_by_a_later_run_describes_every_file_it_holds(
+    generate: Collect, origin: GitHubEmulator
+) -> None:
+    generate(
+        {
+            "src/a.py": answer("test_a.py", "def test_a():\n    pass\n", notes="first run"),
+            "src/b.py": Reply.error("overloaded_error", "Overloaded"),
+            "src/calc.py": answer("test_calc.py", PASSING),
+        },
+        run_id="101",
+    )
+    generate(
+        {
+            "src/a.py": Reply.error("api_error", "Internal server error"),
+            "src/b.py": answer("test_b.py", "def test_b():\n    pass\n"),
+            "src/calc.py": answer("test_calc.py", PASSING, notes="second run"),
+        },
+        run_id="102",
+    )
+
+    assert len(origin.state.pulls) == 1
+    pull = next(iter(origin.state.pulls.values()))
+    assert committed_files(origin, pull["head"]) == [
+        "tests/generated/test_a.py",
+        "tests/generated/test_b.py",
+        "tests/generated/test_calc.py",
+    ]
+    body = pull["body"]
+    assert pull["title"] == "ci-reviewer nightly: 3 generated test file(s)"
+    # The first run's test is still described, beside what the second run made of its source.
+    assert "| `src/a.py` | `tests/generated/test_a.py` | not verified | first run |" in body
+    assert "| `src/b.py` | `tests/generated/test_b.py` | not verified |  |" in body
+    assert "| `src/calc.py` | `tests/generated/test_calc.py` | not verified | second run |" in body
+    assert body.count("`tests/generated/test_calc.py`") == 1
+    assert "| `src/a.py` | errored (api_error) (next: attempt 2) |" in body
+    assert "`src/b.py` | errored (overloaded_error)" not in body  # answered since
+    assert "also holds 1 earlier run(s)" in body

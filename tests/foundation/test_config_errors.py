@@ -97,6 +97,21 @@ BAD_CONFIGS = [
     ("bad on_api_error", "review:\n  on_api_error: ignore\n", [":2:17", "'fail'", "'neutral'"]),
     ("jobs not mapping", "jobs: [a, b]\n", [":1:7", "jobs", "dictionary"]),
     ("yaml 1.1 on key", "on: push\n", ["'on'", "valid keys here"]),
+    (
+        "noise key typo",
+        "jobs:\n  n:\n    kind: report\n    noise:\n      alow: ['*.md']\n",
+        [":5:7", "'alow'", "jobs.n.noise", "did you mean 'allow'"],
+    ),
+    (
+        "noise kind typo",
+        "jobs:\n  n:\n    kind: report\n    noise:\n      allow_kinds: [lockfiles]\n",
+        [":5:21", "jobs.n.noise.allow_kinds.0", "'lockfile'", "'lockfiles'"],
+    ),
+    (
+        "noise allow bad glob",
+        "jobs:\n  n:\n    kind: report\n    noise:\n      allow: ['[']\n",
+        [":5:14", "jobs.n.noise.allow", "unclosed '['"],
+    ),
 ]
 
 
@@ -110,6 +125,24 @@ def test_bad_config_exits_2_with_location_and_fix(
     for word in words:
         assert word in err, f"{word!r} not in {err!r}"
     assert "Traceback" not in err
+
+
+def test_a_job_noise_config_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        "jobs:\n  n:\n    kind: test-generation\n    noise:\n"
+        "      allow: ['docs/**/*.md']\n      allow_kinds: [changelog, broken-fixture]\n"
+    )
+    code, _, err = invoke_cli(tmp_path, capsys, text)
+    assert code == 0, err
+
+
+def test_the_noise_kinds_of_the_config_are_the_kinds_collection_skips() -> None:
+    from typing import get_args
+
+    from ci_reviewer.batch.noise import KINDS
+    from ci_reviewer.config import NoiseKind
+
+    assert set(get_args(NoiseKind)) == set(KINDS)
 
 
 def test_non_utf8_config_is_a_clear_error(

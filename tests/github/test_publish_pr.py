@@ -153,3 +153,32 @@ def test_secrets_never_reach_the_body(
 def test_run_ids_become_safe_branch_names() -> None:
     assert branch_name("nightly", "123") == "ci-reviewer/nightly/123"
     assert branch_name("nightly", "../x y~1") == "ci-reviewer/nightly/x-y-1"
+
+
+def test_the_rows_a_body_records_come_back_to_the_next_render_redacted(
+    publisher: PullRequestPublisher, emulator: GitHubEmulator
+) -> None:
+    seen: list[list[list[str]]] = []
+
+    def render(new: list[str]) -> Any:
+        def call(earlier: list[list[str]]) -> tuple[str, str, list[list[str]]]:
+            seen.append(earlier)
+            every = [*earlier, new]
+            return f"{len(every)} file(s)", "\n".join(r[0] for r in every), every
+
+        return call
+
+    # A cell with "-->" would end the HTML comment; one with the token must be redacted.
+    first = ["src/a.py", f"notes --> {SECRET}"]
+    publisher.publish(draft("c1", {"tests/generated/test_a.py": "a\n"}, render=render(first)))
+    second = ["src/b.py", "plain"]
+    pull = publisher.publish(
+        draft("c2", {"tests/generated/test_b.py": "b\n"}, run_id="2", render=render(second))
+    )
+
+    assert seen[0] == []
+    assert seen[1] == [["src/a.py", "notes --> ***"]]
+    stored = emulator.state.pulls[pull.number]
+    assert stored["title"] == "2 file(s)"
+    assert stored["body"].startswith("src/a.py\nsrc/b.py")
+    assert SECRET not in stored["body"]

@@ -248,3 +248,30 @@ def test_text_table_lists_steps_and_explains(
     assert ".github/workflows/ci.yml:" in done.out
     assert "blocks developers" in done.out
     assert "exit 2" in done.err
+
+
+def test_noise_changed_every_day_adds_nothing_to_a_jobs_monthly_cost(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    workflows = {
+        "nightly.yml": _workflow(EVERY_4H + "  workflow_dispatch:\n", BATCH_RUN_ACTION, EVERYTHING)
+    }
+    everything = CONFIG.replace('    include: ["src/**/*.py"]\n', "")  # every tracked file
+    repo = _repo(tmp_path, workflows, everything)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "workflows")
+
+    def nightly_usd() -> float:
+        done, plan = _plan(run_cli, repo)
+        assert done.code == 0, plan["findings"]
+        [step] = [s for s in plan["steps"] if s["workflow"].endswith("nightly.yml")]
+        return float(step["monthly_batch_usd"])
+
+    before = nightly_usd()
+    now = datetime.now(timezone.utc)
+    for day in range(10, 0, -1):  # a changelog and a lockfile touched every day
+        (repo / "CHANGES.md").write_text(f"- change {day}\n" * 2000)
+        (repo / "src/yarn.lock").write_text(f"# yarn lockfile v1 {day}\n" * 2000)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", f"release {day}", when=now - timedelta(days=day, hours=1))
+    assert nightly_usd() == before

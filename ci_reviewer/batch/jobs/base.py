@@ -52,6 +52,8 @@ class Collection:
     retried: Sequence[RetryItem]
     # What the secret policy kept out of the runs that submitted this work (reason -> files).
     withheld: Mapping[str, int] = field(default_factory=dict)
+    # The noise (lockfiles, snapshots, generated code...) those runs did not pay for.
+    noise: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ci_reviewer.batch.jobs.account import noise_line, withheld_line
 from ci_reviewer.batch.jobs.base import Collection
 from ci_reviewer.batch.jobs.imports import TEST_NAME, TrackedIndex
 from ci_reviewer.batch.manifest import is_sync_batch
@@ -280,6 +281,8 @@ class RunAccount:
             lines.append("**Synchronous runs:** " + ", ".join(runs))
         if c.withheld:
             lines.append(withheld_line(c.withheld))
+        if c.noise:
+            lines.append(noise_line(c.noise))
         if self.instructions.strip():
             quoted = " ".join(self.instructions.split())
             lines.append(f"**Instructions from the maintainers:** {quoted}")
@@ -311,28 +314,3 @@ class RunAccount:
             f"${batch:.4f} at batch prices; the same work on the synchronous Messages API "
             f"would have cost ${sync:.4f}."
         )
-
-
-def withheld_line(withheld: Mapping[str, int]) -> str:
-    """What the secret policy kept from the model, counted by reason (never the secret)."""
-    counts = ", ".join(f"{reason} ({count})" for reason, count in sorted(withheld.items()))
-    total = sum(withheld.values())
-    return f"**Not sent to the model (secret policy):** {total} file(s): {counts}."
-
-
-def failures_table(collection: Collection, heading: str) -> list[str]:
-    """The files a collection could not use, as a Markdown section (none: no lines)."""
-    if not collection.failures:
-        return []
-    lines = [heading, "", "| file | attempt | reason |", "|---|---|---|"]
-    lines += [
-        f"| `{f.path}` | {f.attempt} | {table_cell(f.reason)} |"
-        for f in sorted(collection.failures, key=lambda f: f.path)
-    ]
-    return [*lines, ""]
-
-
-def table_cell(text: str, limit: int = 300) -> str:
-    """`text` as one Markdown table cell: one line, pipes escaped, bounded."""
-    flat = " ".join(str(text).split()).replace("|", "\\|")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ci_reviewer.batch.collect import SourceFile
+from ci_reviewer.batch.jobs.account import (
+    failures_table,
+    noise_line,
+    retried_table,
+    withheld_line,
+)
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
@@ -21,8 +27,6 @@ from ci_reviewer.batch.jobs.base import (
 from ci_reviewer.batch.jobs.context import (
     RunAccount,
     UsageLedger,
-    failures_table,
-    withheld_line,
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
@@ -148,7 +152,8 @@ def render(collection: Collection) -> str:
             lines.append("")
     if collection.withheld:
         lines += [withheld_line(collection.withheld), ""]
+    if collection.noise:
+        lines += [noise_line(collection.noise), ""]
     lines += failures_table(collection, "## Not reported")
-    if collection.retried:
-        lines.append(f"{len(collection.retried)} request(s) will be retried on the next run.")
+    lines += retried_table(collection, "## Reported on the next run")
     return "\n".join(lines).rstrip() + "\n"

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs import repair
+from ci_reviewer.batch.jobs.account import failures_table, retried_table, table_cell
 from ci_reviewer.batch.jobs.base import (
     Accepted,
     Collection,
@@ -32,8 +33,6 @@ from ci_reviewer.batch.jobs.context import (
     RepositoryContext,
     RunAccount,
     UsageLedger,
-    failures_table,
-    table_cell,
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
@@ -319,6 +318,19 @@ def _unique(findings: Any) -> list[AuditFinding]:
     return sorted(by_print.values(), key=lambda f: (order[f.severity], f.path, f.line))
 
 
+def audited_table(collection: Collection) -> list[str]:
+    """Every file this collection audited, with how many findings it holds (last: cut first
+    when the body passes GitHub's limit)."""
+    counts = {
+        a.entry.path: len(a.payload) for a in collection.accepted if isinstance(a.payload, tuple)
+    }
+    if not counts:
+        return []
+    lines = ["### Audited files", "", "| file | findings |", "|---|---|"]
+    lines += [f"| `{path}` | {counts[path] or 'none'} |" for path in sorted(counts)]
+    return [*lines, ""]
+
+
 def _numbered(text: str) -> str:
     return "\n".join(f"{n:>5}  {line}" for n, line in enumerate(text.splitlines(), 1))
 
@@ -361,4 +373,6 @@ def render_issue(
         ]
         lines.append("")
     lines += failures_table(collection, "### Not audited")
+    lines += retried_table(collection, "### Audited again on the next run")
+    lines += audited_table(collection)
     return "\n".join(lines).rstrip() + "\n"

@@ -9,7 +9,7 @@ when `keep_failing_tests` is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,11 +30,16 @@ from ci_reviewer.batch.jobs.base import (
 )
 from ci_reviewer.batch.jobs.context import (
     RepositoryContext,
-    RunAccount,
     UsageLedger,
-    failures_table,
     language_of,
-    table_cell,
+)
+from ci_reviewer.batch.jobs.testgen_body import (
+    Row,
+    held_tests,
+    merged,
+    render_body,
+    rows_of,
+    title,
 )
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.paths import RefusedPath, place, with_marker
@@ -198,7 +203,8 @@ class TestGenerationKind:
         if not tests and not collection.failures:
             return None
         plan = plan_tests(tests, self.name, self.job, self.workdir, self.delivery.environ)
-        body = render_body(self.name, self.job, collection, plan, self.ledger)
+        render = self._renderer(collection, rows_of(collection, plan))
+        heading, body, _ = render([])
         if not plan.files:
             return Published("", f"no test file to publish ({plan.summary})")
         if self.delivery.publisher is None:
@@ -207,10 +213,11 @@ class TestGenerationKind:
             job=self.name,
             collection_id=collection.collection_id,
             run_id=self.delivery.run_id,
-            title=title(self.name, plan),
+            title=heading,
             body=body,
             files=plan.files,
             on_open_pr=self.job.on_open_pr,
+            render=render,
         )
         pull = self.delivery.publisher.publish(draft)
         if isinstance(pull, WaitingPullRequest):
@@ -223,6 +230,18 @@ class TestGenerationKind:
             )
             return Published(pull.issue_url, detail, warnings=(pull.warning,))
         return Published(pull.url, f"pull request #{pull.number} {pull.action}: {plan.summary}")
+
+    def _renderer(
+        self, collection: Collection, rows: list[Row]
+    ) -> Callable[[list[Row]], tuple[str, str, list[Row]]]:
+        """The words of the pull request, given the rows its body recorded before."""
+
+        def render(earlier: list[Row]) -> tuple[str, str, list[Row]]:
+            every = merged(earlier, rows)
+            body = render_body(self.name, self.job, collection, every, self.ledger)
+            return title(self.name, held_tests(every)), body, every
+
+        return render
 
     def _write(self, plan: TestPlan) -> Published:
         for path, text in plan.files.items():
@@ -335,56 +354,3 @@ def _remove_empty(directory: Path) -> None:
             (directory / cache).rmdir()
     if directory.is_dir() and not any(directory.iterdir()):
         directory.rmdir()
-
-
-# -- the pull request's words -------------------------------------------------------------------
-
-ASKED = "a new unit-test file in the repository's own framework"
-# GitHub docs, "Triggering a workflow from a workflow": events caused by GITHUB_TOKEN, but
-# workflow_dispatch and repository_dispatch, create no workflow run.
-NO_CHECKS_NOTE = (
-    "**Checks:** opened or updated with a workflow's own `GITHUB_TOKEN` (author "
-    "`github-actions[bot]`), this pull request starts no workflow: GitHub runs none for "
-    "events that token causes. To run the checks, close and reopen it or push a commit to "
-    "its branch, or give the job a GitHub App token (the action's `github-token` input)."
-)
-
-
-def title(name: str, plan: TestPlan) -> str:
-    return f"ci-reviewer {name}: {len(plan.files)} generated test file(s)"
-
-
-def render_body(
-    name: str, job: JobConfig, collection: Collection, plan: TestPlan, ledger: UsageLedger
-) -> str:
-    lines = [f"## Generated tests: {name}", ""]
-    lines += RunAccount(ASKED, job.instructions, collection, ledger).markdown()
-    lines += ["", f"Files are under `{job.output_dir}`. Review them like any contribution.", ""]
-    lines += [NO_CHECKS_NOTE, ""]
-    kept = [o for o in plan.outcomes if o.status in ("passed", "not verified", "kept failing")]
-    if kept:
-        lines += ["### Tests", "", "| source | test | verification | notes |", "|---|---|---|---|"]
-        lines += [
-            f"| `{o.source}` | `{o.path}` | {o.status}{_detail(o)} | {table_cell(o.notes)} |"
-            for o in kept
-        ]
-        lines.append("")
-    lines += _section(plan, "dropped", "### Dropped: failed verification", "test")
-    lines += _section(plan, "refused", "### Refused paths", "proposed path")
-    lines += failures_table(collection, "### Not generated")
-    if collection.retried:
-        lines.append(f"{len(collection.retried)} file(s) will be asked again on the next run.")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _detail(outcome: TestOutcome) -> str:
-    return f": {table_cell(outcome.detail)}" if outcome.detail else ""
-
-
-def _section(plan: TestPlan, status: Status, heading: str, column: str) -> list[str]:
-    rows = [o for o in plan.outcomes if o.status == status]
-    if not rows:
-        return []
-    lines = [heading, "", f"| source | {column} | reason |", "|---|---|---|"]
-    lines += [f"| `{o.source}` | `{table_cell(o.path)}` | {table_cell(o.detail)} |" for o in rows]
-    return [*lines, ""]
