@@ -2,7 +2,8 @@
 
 Routes: POST /v1/messages, POST /v1/messages/count_tokens, and the Message Batches API
 (POST/GET /v1/messages/batches, GET/DELETE /v1/messages/batches/{id},
-POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results).
+POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results); and, outside
+the API's paths, `/_emulator/clock` to move the emulated clock (`claude_control`).
 
 Every response carries a `request-id` header; errors use the API's JSON shape
 `{"type": "error", "error": {"type", "message"}, "request_id"}` with the status of their type.
@@ -34,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ci_reviewer.emulators import claude_control
 from ci_reviewer.emulators.claude_batches import (
     Batch,
     BatchPolicy,
@@ -197,8 +199,11 @@ class ClaudeEmulator(EmulatorServer):
     def handle(self, request: Request) -> Response:
         request_id = self._request_id()
         try:
-            self._authenticate(request)
-            response = self._route(request, request_id)
+            if request.path.startswith(claude_control.PREFIX):
+                response = claude_control.handle(request, self.batches)
+            else:
+                self._authenticate(request)
+                response = self._route(request, request_id)
         except ApiError as error:
             response = Response(
                 error.status, error_body(error.error_type, error.message, request_id)
