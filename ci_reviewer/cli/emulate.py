@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -15,51 +15,15 @@ from typing import Any, TypeVar
 import click
 
 from ci_reviewer.cli.context import settings
-from ci_reviewer.emulators.claude_replies import Reply
 from ci_reviewer.git import run_git
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEMO_FULL_NAME = "octo/demo"
 DUMMY_ANTHROPIC_KEY = "emulator-key"
 # Placeholders the emulators accept, printed on purpose: not secrets.
 DUMMY_GITHUB_TOKEN = "emulator-token"  # noqa: S105
-
-_DEMO_BASE = '''"""A tiny demo project for ci-reviewer's emulators."""
-
-
-def average(values: list[float]) -> float:
-    return sum(values) / len(values)
-'''
-# The PR's change: a guard (the fix) and a new function with an unclosed file (to review).
-_DEMO_HEAD = _DEMO_BASE.replace(
-    "    return sum", "    if not values:\n        return 0.0\n    return sum"
-) + ("\n\ndef load(path: str) -> str:\n    return open(path).read()\n")
-
-
-_DEMO_LINE = _DEMO_HEAD.splitlines().index("    return open(path).read()") + 1
-
-
-def _demo_reviewer(body: Mapping[str, Any]) -> Reply | None:
-    """What the demo's model says about src/stats.py once it has read it: one finding with
-    a suggested fix, so a demo review shows an inline comment and a suggestion block.
-    Everything else falls through to the emulator's documented default."""
-    messages = body.get("messages") or []
-    has_read = any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in messages)
-    asks_findings = "findings" in json.dumps(body.get("output_config") or {})
-    if not (has_read and asks_findings and "src/stats.py" in json.dumps(messages[:1])):
-        return None
-    finding = {
-        "path": "src/stats.py",
-        "line": _DEMO_LINE,
-        "end_line": None,
-        "severity": "medium",
-        "category": "resource-leak",
-        "title": "File handle is never closed",
-        "body": "`open(path).read()` leaves closing the file to the garbage collector.",
-        "suggestion": "    with open(path) as handle:\n        return handle.read()",
-        "confidence": 0.9,
-    }
-    return Reply.json({"summary": "One resource leak in load().", "findings": [finding]})
+# How long a batch takes on the emulated clock: long enough that `batch status` shows it in
+# progress, ended by moving the clock (POST /_emulator/clock?hours=1) rather than waiting.
+BATCH_HOURS = 1.0
 
 
 def _port_option(api: str) -> Callable[[F], F]:
@@ -100,16 +64,20 @@ def emulate(
     actions_pull_requests: bool,
 ) -> int:
     """Run the local Claude and GitHub emulators until interrupted (Ctrl-C)."""
-    from ci_reviewer.emulators.claude import ClaudeEmulator
+    from ci_reviewer.emulators import demo as demo_repo
+    from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator
+    from ci_reviewer.emulators.claude_control import CLOCK_PATH
     from ci_reviewer.emulators.github import GitHubEmulator
+    from ci_reviewer.emulators.github_page import PAGE_PATH
 
     run = settings(ctx, load=False)
     with tempfile.TemporaryDirectory(prefix="ci-reviewer-demo-") as scratch:
         served, demo = _served_repository(repo_dir or run.workdir, Path(scratch))
-        full_name = run.repo or DEMO_FULL_NAME
+        full_name = run.repo or demo_repo.FULL_NAME
         claude = ClaudeEmulator(port=claude_port)
+        claude.batch_policy = BatchPolicy.after(hours=BATCH_HOURS)
         if demo:
-            claude.responder = _demo_reviewer
+            claude.responder = demo_repo.answer
         github = GitHubEmulator(
             served, full_name=full_name, token=DUMMY_GITHUB_TOKEN, port=github_port
         )
@@ -118,8 +86,18 @@ def emulate(
         try:
             github.start()
             try:
-                pull = github.open_pull("feature", title="Demo change") if demo else None
-                _announce(claude.url, github.url, full_name, served, pull)
+                pull = github.open_pull("feature", title=demo_repo.PULL_TITLE) if demo else None
+                _announce(
+                    Running(
+                        claude.url,
+                        github.url,
+                        full_name,
+                        served,
+                        pull,
+                        page_url=github.url + PAGE_PATH,
+                        clock_url=claude.url + CLOCK_PATH,
+                    )
+                )
                 _wait_for_interrupt()
             finally:
                 github.stop()
@@ -129,22 +107,39 @@ def emulate(
     return 0
 
 
-def _announce(
-    claude_url: str, github_url: str, full_name: str, repo: Path, pull: int | None
-) -> None:
-    """The shell lines to export on stdout; what is running on stderr."""
+@dataclass(frozen=True)
+class Running:
+    """What `emulate` started, as the user is told."""
+
+    claude_url: str
+    github_url: str
+    full_name: str
+    repo: Path
+    pull: int | None
+    page_url: str
+    clock_url: str
+
+
+def _announce(running: Running) -> None:
+    """The shell lines to export on stdout; what is running, and where to look, on stderr."""
     for name, value in (
-        ("ANTHROPIC_BASE_URL", claude_url),
+        ("ANTHROPIC_BASE_URL", running.claude_url),
         ("ANTHROPIC_API_KEY", DUMMY_ANTHROPIC_KEY),
-        ("GITHUB_API_URL", github_url),
+        ("GITHUB_API_URL", running.github_url),
         ("GITHUB_TOKEN", DUMMY_GITHUB_TOKEN),
-        ("GITHUB_REPOSITORY", full_name),
+        ("GITHUB_REPOSITORY", running.full_name),
     ):
         click.echo(f"export {name}={value}")
-    note = f"; pull request #{pull} is open" if pull is not None else ""
+    note = f"; pull request #{running.pull} is open" if running.pull is not None else ""
     click.echo(
-        f"Claude emulator at {claude_url}, GitHub emulator at {github_url} serving "
-        f"{repo}{note}. Press Ctrl-C to stop.",
+        f"Claude emulator at {running.claude_url}, GitHub emulator at {running.github_url} "
+        f"serving {running.repo}{note}. Press Ctrl-C to stop.",
+        err=True,
+    )
+    click.echo(f"What the emulated GitHub holds, in a browser: {running.page_url}", err=True)
+    click.echo(
+        f"Batches end {BATCH_HOURS:g} h after they are submitted, on the emulated clock; "
+        f"move it on with: curl -X POST '{running.clock_url}?hours={BATCH_HOURS:g}'",
         err=True,
     )
 
@@ -154,23 +149,9 @@ def _served_repository(candidate: Path, scratch: Path) -> tuple[Path, bool]:
     inside = run_git(candidate, ["rev-parse", "--show-toplevel"], check=False)
     if candidate.is_dir() and inside.returncode == 0:
         return Path(inside.text.strip()), False
-    return _demo_repository(scratch / "demo"), True
+    from ci_reviewer.emulators.demo import create_repository
 
-
-def _demo_repository(path: Path) -> Path:
-    """A small Python project: `main`, and a `feature` branch with a change to review."""
-    (path / "src").mkdir(parents=True)
-    identity = ["-c", "user.name=ci-reviewer demo", "-c", "user.email=demo@example.invalid"]
-    run_git(path, ["init", "--quiet", "--initial-branch=main"])
-    (path / "src" / "stats.py").write_text(_DEMO_BASE)
-    (path / "README.md").write_text("# demo\n\nA repository made by `ci-reviewer emulate`.\n")
-    run_git(path, ["add", "."])
-    run_git(path, [*identity, "commit", "--quiet", "-m", "Initial commit"])
-    run_git(path, ["checkout", "--quiet", "-b", "feature"])
-    (path / "src" / "stats.py").write_text(_DEMO_HEAD)
-    run_git(path, [*identity, "commit", "--quiet", "-am", "Handle empty input; add load()"])
-    run_git(path, ["checkout", "--quiet", "main"])
-    return path
+    return create_repository(scratch / "demo"), True
 
 
 def _wait_for_interrupt() -> None:

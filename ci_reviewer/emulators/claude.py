@@ -2,8 +2,9 @@
 
 Routes: POST /v1/messages, POST /v1/messages/count_tokens, the Message Batches API
 (POST/GET /v1/messages/batches, GET/DELETE /v1/messages/batches/{id},
-POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results), and
-GET /v1/models/{id} (`claude_models`).
+POST /v1/messages/batches/{id}/cancel, GET /v1/messages/batches/{id}/results),
+GET /v1/models/{id} (`claude_models`); and, outside the API's paths, `/_emulator/clock` to
+move the emulated clock (`claude_control`).
 
 Every response carries a `request-id` header; errors use the API's JSON shape
 `{"type": "error", "error": {"type", "message"}, "request_id"}` with the status of their type.
@@ -35,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ci_reviewer.emulators import claude_control
 from ci_reviewer.emulators.claude_batches import (
     Batch,
     BatchPolicy,
@@ -201,8 +203,11 @@ class ClaudeEmulator(EmulatorServer):
     def handle(self, request: Request) -> Response:
         request_id = self._request_id()
         try:
-            self._authenticate(request)
-            response = self._route(request, request_id)
+            if request.path.startswith(claude_control.PREFIX):
+                response = claude_control.handle(request, self.batches)
+            else:
+                self._authenticate(request)
+                response = self._route(request, request_id)
         except ApiError as error:
             response = Response(
                 error.status, error_body(error.error_type, error.message, request_id)

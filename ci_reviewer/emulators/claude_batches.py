@@ -247,19 +247,24 @@ class BatchStore:
         if batch.processing_status == "ended":
             return
         now = self.clock.now()
+        # A batch whose duration ran out before its 24 h ended then, however much later
+        # someone looks (a clock moved by a day at once must not expire it).
+        due = batch.created_at + batch.policy.duration if batch.policy.duration else None
         if batch.processing_status == "canceling":
             self._finish(batch, "canceled")
+        elif due is not None and due < batch.expires_at and now >= due:
+            self._finish(batch, "processed", at=due)
         elif now >= batch.expires_at:
             self._finish(batch, "expired")
         elif _policy_done(batch, now):
             self._finish(batch, "processed")
 
-    def _finish(self, batch: Batch, reason: str) -> None:
+    def _finish(self, batch: Batch, reason: str, at: datetime | None = None) -> None:
         batch.outcomes = [
             self._outcome(custom_id, params, reason) for custom_id, params in batch.requests
         ]
         batch.processing_status = "ended"
-        batch.ended_at = min(self.clock.now(), batch.expires_at)
+        batch.ended_at = at or min(self.clock.now(), batch.expires_at)
 
     def _outcome(self, custom_id: str, params: Mapping[str, Any], reason: str) -> Outcome:
         preset = self.presets.get(custom_id)

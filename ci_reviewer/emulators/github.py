@@ -20,6 +20,7 @@ from ci_reviewer.emulators import (
     github_contents,
     github_gitdata,
     github_issues,
+    github_page,
     github_pulls,
     github_reviews,
 )
@@ -203,6 +204,10 @@ class GitHubEmulator(EmulatorServer):
         return response
 
     def handle(self, request: Request) -> Response:
+        if request.method == "GET" and github_page.is_page(request.path, self.full_name):
+            # The page for a browser, not the API: no token, and no API observers.
+            with self._state_lock:
+                return github_page.answer(self._context(), request.path)
         response = self._answer(request)
         if self.oauth_scopes is not None:
             response.headers["x-oauth-scopes"] = self.oauth_scopes
