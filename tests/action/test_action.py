@@ -26,6 +26,9 @@ def _workspace(tmp_path: Path) -> Path:
     shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
     for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
         shutil.copy(example, workspace / ".github" / "workflows" / example.name)
+    # The example workflows run the action as `uses: ./`, which is this action only in
+    # this repository: the workspace is a checkout of it.
+    shutil.copy(ROOT / "action.yml", workspace / "action.yml")
     git(workspace, "init", "-q", "-b", "main")  # the checkout a workflow runs in
     return workspace
 

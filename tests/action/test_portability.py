@@ -28,6 +28,8 @@ def _checkout(tmp_path: Path) -> Path:
     shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
     for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
         shutil.copy(example, workspace / ".github" / "workflows" / example.name)
+    # `uses: ./` in the examples is this action only in this repository's own checkout.
+    shutil.copy(ROOT / "action.yml", workspace / "action.yml")
     subprocess.run(["git", "init", "-q", "-b", "main", str(workspace)], check=True)
     subprocess.run(["git", "-C", str(workspace), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(workspace), "commit", "-qm", "setup"], check=True)

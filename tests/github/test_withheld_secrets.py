@@ -22,11 +22,12 @@ from typing import Any
 
 import pytest
 
-from ci_reviewer.github.actions import parse_outputs, unescape_data, unescape_property
+from ci_reviewer.github.actions import unescape_data, unescape_property
 from ci_reviewer.github.withheld_secrets import withheld_secrets
 from tests.emulators.github_fixtures import TOKEN
 from tests.emulators.recordings import exchange
 from tests.github.test_review_fixtures import REPO, World, world
+from tests.github_output import read_github_output
 
 __all__ = ["world"]
 
@@ -141,7 +142,7 @@ def run_review(
         check=False,
     )
     written = summary.read_text(encoding="utf-8") if summary.exists() else ""
-    outputs = parse_outputs(output.read_text(encoding="utf-8")) if output.exists() else {}
+    outputs = read_github_output(output.read_text(encoding="utf-8")) if output.exists() else {}
     return done, written, outputs
 
 
