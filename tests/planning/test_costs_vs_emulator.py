@@ -12,6 +12,7 @@ from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.estimate import ApiCounter, ApproximateCounter, TokenCounter
 from ci_reviewer.planning.costs import price_run, shape_of_requests
 from ci_reviewer.pricing import Usage
+from tests.list_prices import sonnet_5_5_dollars
 
 MODEL = "claude-sonnet-5-5"
 INSTRUCTIONS = (
@@ -19,18 +20,6 @@ INSTRUCTIONS = (
     "documented behaviour; do not test private helpers; keep each test small. "
 ) * 60
 ANSWER = "def test_it():\n    assert parse('a') == ['a']\n" * 120
-
-
-def sonnet_5_5_dollars(usage: Usage) -> float:
-    """Hand-priced at the Sonnet 5.5 page's list prices, independent of the product's
-    table: $2 input, $10 output, $2.50 a 5-minute cache write, $0.10 a cache read, per
-    million tokens."""
-    return (
-        usage.input_tokens * 2.0
-        + usage.output_tokens * 10.0
-        + usage.cache_creation_input_tokens * 2.5
-        + usage.cache_read_input_tokens * 0.1
-    ) / 1_000_000
 
 
 def _source(index: int) -> str:

@@ -15,19 +15,8 @@ from ci_reviewer.config import ReviewConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.claude_usage import input_tokens
 from ci_reviewer.pricing import Usage
+from tests.list_prices import sonnet_5_5_dollars
 from tests.review.conftest import MODEL, RepoFactory, answer, file_of, review, turn
-
-
-def sonnet_5_5_dollars(usage: Usage) -> float:
-    """Hand-priced at the Sonnet 5.5 page's list prices, independent of the product's
-    table: $2 input, $10 output, $2.50 a 5-minute cache write, $0.10 a cache read, per
-    million tokens."""
-    return (
-        usage.input_tokens * 2.0
-        + usage.output_tokens * 10.0
-        + usage.cache_creation_input_tokens * 2.5
-        + usage.cache_read_input_tokens * 0.1
-    ) / 1_000_000
 
 
 def _breakpoints(body: Mapping[str, Any]) -> int:
