@@ -77,6 +77,7 @@ def scratch_copy(into: Path) -> None:
 def configure(copy: Path, target: Target) -> None:
     tests = [t for t in target.tests if (copy / t).exists()]
     pyproject = copy / "pyproject.toml"
+    everything = sorted(p.name for p in copy.iterdir() if p.name != "mutants")
     base = pyproject.read_text().split("\n[tool.mutmut]")[0]
     pyproject.write_text(
         base
@@ -85,7 +86,9 @@ def configure(copy: Path, target: Target) -> None:
         + f"only_mutate = {json.dumps([target.module])}\n"
         + f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         + 'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
-        + 'also_copy = [".ci-cache", "scripts"]\n'
+        # mutmut copies only what it is told into mutants/; the tests read files from the
+        # whole checkout (constraints.txt, action.yml, workflows, scripts).
+        + f"also_copy = {json.dumps(everything)}\n"
     )
 
 
