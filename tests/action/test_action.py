@@ -4,7 +4,6 @@ env, installation, the CLI call and the outputs is tested, not only the CLI."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import yaml
@@ -12,6 +11,7 @@ import yaml
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
 from tests.action.runner import ActionRun, run_action
+from tests.action.workspace import own_checkout
 from tests.emulators.github_fixtures import TOKEN, commit_files, emulator, git, git_repo
 from tests.github.test_review_fixtures import World, numbered, world
 
@@ -20,26 +20,13 @@ __all__ = ["emulator", "git_repo", "world"]  # fixtures used here
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _workspace(tmp_path: Path) -> Path:
-    workspace = tmp_path / "workspace"
-    (workspace / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
-    for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
-        shutil.copy(example, workspace / ".github" / "workflows" / example.name)
-    # The example workflows run the action as `uses: ./`, which is this action only in
-    # this repository: the workspace is a checkout of it.
-    shutil.copy(ROOT / "action.yml", workspace / "action.yml")
-    git(workspace, "init", "-q", "-b", "main")  # the checkout a workflow runs in
-    return workspace
-
-
 def test_unknown_command_fails_with_an_annotation(
     action_dir: Path, runner_temp: Path, tmp_path: Path
 ) -> None:
     run = run_action(
         action_dir,
         {"command": "deploy"},
-        {"GITHUB_WORKSPACE": str(_workspace(tmp_path))},
+        {"GITHUB_WORKSPACE": str(own_checkout(tmp_path))},
         runner_temp,
     )
     assert run.returncode == 2
@@ -47,7 +34,7 @@ def test_unknown_command_fails_with_an_annotation(
 
 
 def test_plan_runs_through_the_action(action_dir: Path, runner_temp: Path, tmp_path: Path) -> None:
-    workspace = _workspace(tmp_path)
+    workspace = own_checkout(tmp_path)
     run: ActionRun = run_action(
         action_dir,
         {"command": "plan", "args": "--format json"},
@@ -91,7 +78,7 @@ def test_inputs_reach_the_cli_only_through_env(
             "model": f"$(touch {marker})",
             "args": f"--format json ;touch {marker}",
         },
-        {"GITHUB_WORKSPACE": str(_workspace(tmp_path))},
+        {"GITHUB_WORKSPACE": str(own_checkout(tmp_path))},
         runner_temp,
     )
     assert not marker.exists()

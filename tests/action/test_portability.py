@@ -17,23 +17,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.action.runner import run_action
+from tests.action.workspace import own_checkout
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _checkout(tmp_path: Path) -> Path:
-    """A checkout with the repository's config and example workflows, as `plan` reads it."""
-    workspace = tmp_path / "workspace"
-    (workspace / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy(ROOT / ".github" / "ci-reviewer.yml", workspace / ".github" / "ci-reviewer.yml")
-    for example in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"):
-        shutil.copy(example, workspace / ".github" / "workflows" / example.name)
-    # `uses: ./` in the examples is this action only in this repository's own checkout.
-    shutil.copy(ROOT / "action.yml", workspace / "action.yml")
-    subprocess.run(["git", "init", "-q", "-b", "main", str(workspace)], check=True)
-    subprocess.run(["git", "-C", str(workspace), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(workspace), "commit", "-qm", "setup"], check=True)
-    return workspace
 
 
 def _pins_here() -> dict[str, str]:
@@ -61,7 +47,7 @@ def test_with_only_bash_python_and_git_the_action_installs_the_pinned_versions(
     run = run_action(
         action_dir,
         {"command": "plan", "args": "--format json"},
-        {"GITHUB_WORKSPACE": str(_checkout(tmp_path))},
+        {"GITHUB_WORKSPACE": str(own_checkout(tmp_path))},
         runner_temp,
         path=str(tools),
     )
