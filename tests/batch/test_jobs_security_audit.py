@@ -186,6 +186,15 @@ def test_no_new_issue_when_every_finding_is_already_open(
     assert "all already open" in result.published.detail
 
 
+def test_an_audit_with_nothing_found_opens_no_issue_and_says_so(
+    audit: Audit, origin: GitHubEmulator
+) -> None:
+    result, _ = audit({"src/db.py": [], "src/a.py": []})
+
+    assert issues(origin) == []
+    assert result.published.detail == "no findings: no issue opened"
+
+
 def test_a_finding_off_schema_is_dropped_alone_and_counted(
     audit: Audit, origin: GitHubEmulator
 ) -> None:

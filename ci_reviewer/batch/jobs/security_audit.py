@@ -262,6 +262,8 @@ class SecurityAuditKind:
         fresh = [f for f in findings if f.fingerprint not in earlier]
         known = [(f, earlier[f.fingerprint]) for f in findings if f.fingerprint in earlier]
         if not fresh and not collection.failures:
+            if not findings:
+                return Published("", "no findings: no issue opened")
             return Published("", f"{len(findings)} finding(s), all already open: no new issue")
         dropped = [r for a in collection.accepted for r in self.dropped.get(a.custom_id, ())]
         body = render_issue(
