@@ -26,7 +26,7 @@ from ci_reviewer.cli.model_setting import check_before_sending, model_setting, r
 from ci_reviewer.errors import ClaudeAPIError, UsageError
 
 if TYPE_CHECKING:
-    from ci_reviewer.github.review_flow import FlowOutcome
+    from ci_reviewer.flows.review_pr import FlowOutcome
 
 FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 
@@ -269,13 +269,13 @@ def _github_review(
     output_format: str,
     output_file: str | None,
 ) -> int:
-    """The review of a pull request on GitHub (`ci_reviewer.github.review_flow`); this edge
+    """The review of a pull request on GitHub (`ci_reviewer.flows.review_pr`); this edge
     builds the clients and writes what the flow returns: workflow commands on stdout, then
     the formatted result; diagnostics on stderr; step outputs and the job summary."""
     from ci_reviewer.cli.review_withheld import no_review_without_secrets, withheld_secrets_of
+    from ci_reviewer.flows.review_pr import FlowOptions, run_github_review
     from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
     from ci_reviewer.github.client import make_github
-    from ci_reviewer.github.review_flow import FlowOptions, run_github_review
     from ci_reviewer.github.review_source import (
         config_file_in_checkout,
         github_settings,
