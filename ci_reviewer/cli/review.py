@@ -8,7 +8,9 @@ own module (`github/review_source.py`) and is imported only when used.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -281,7 +283,6 @@ def _github_review(
         github_settings,
         pull_request_ref,
     )
-    from ci_reviewer.review.engine import run_review
     from ci_reviewer.review.report import format_result, headline
 
     env = ActionsEnv.from_environ(run.environ)
@@ -292,6 +293,8 @@ def _github_review(
     config = run.config.review
 
     def reviewer(source: Any) -> Any:
+        from ci_reviewer.review.engine import run_review
+
         api_key, base_url = _claude_credentials(run)
         with _claude_client(run, api_key, base_url) as client:
             return run_review(
@@ -315,10 +318,12 @@ def _github_review(
         policy=run.config.secret_policy,
     )
     gh = make_github(github_settings(run.environ))
+    loading = _load_sdk_meanwhile()
     try:
         outcome = run_github_review(gh, ref, options, reviewer, run.redact)
     finally:
         gh.close()
+        loading.join()
     for command in outcome.commands:
         click.echo(run.redact(command))
     for line in outcome.diagnostics:
@@ -341,6 +346,21 @@ def _github_review(
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _load_sdk_meanwhile() -> threading.Thread:
+    """Import the anthropic SDK on a thread while the pull request is read: the import is most
+    of the start-up, and reading mostly waits on GitHub. PyGithub is imported already, so the
+    two imports share hardly a module; the engine's own import waits for this one."""
+
+    def load() -> None:
+        # A failed import is the review's to report, when it imports the SDK itself.
+        with contextlib.suppress(Exception):
+            import anthropic  # noqa: F401
+
+    thread = threading.Thread(target=load, name="ci-reviewer-sdk-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def _status_only(outcome: FlowOutcome, output_format: str) -> str:

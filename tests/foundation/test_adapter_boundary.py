@@ -5,6 +5,8 @@ inside a function or under TYPE_CHECKING counts as much as one at the top."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import ci_reviewer
@@ -65,3 +67,15 @@ def test_the_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
         "ci_reviewer.review.engine.run_review",
         "ci_reviewer.cli.review",
     }
+
+
+def test_reading_a_pull_request_does_not_wait_for_the_claude_sdk() -> None:
+    # The review on GitHub reads the pull request (flow, publishers, PyGithub) while the SDK,
+    # most of the start-up, loads on a thread: nothing on the reading side may import it.
+    code = (
+        "import sys\n"
+        "import github, ci_reviewer.flows.review_pr, ci_reviewer.github.review_source\n"
+        "print(sorted(m for m in ('anthropic', 'ci_reviewer.review.engine') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
