@@ -64,7 +64,7 @@ def answer_for(kind: str, body: dict[str, Any]) -> Any:
                 "severity": ("high", "medium", "low")[k],
                 "cwe": "CWE-89",
                 "title": f"SQL injection through parameter {k} of the lookup",
-                "description": DESCRIPTION.format(name=f"p{k}") * 2,
+                "description": DESCRIPTION.format(name=f"p{k}"),
                 "recommendation": RECOMMENDATION,
                 "confidence": "medium",
             }
@@ -154,12 +154,12 @@ def job_kind(kind: str, state_dir: Path) -> tuple[Any, Any]:
     if kind == "audit":
         from ci_reviewer.batch.jobs.security_audit import SecurityAuditKind
 
-        job = JobConfig(kind="security_audit", output="sarif")
+        job = JobConfig(kind="security-audit", output="sarif")
         return job, SecurityAuditKind("bench", job, state_dir, None)
     if kind == "testgen":
         from ci_reviewer.batch.jobs.test_generation import Delivery, TestGenerationKind
 
-        job = JobConfig(kind="test_generation", output="file")
+        job = JobConfig(kind="test-generation", output="file")
         return job, TestGenerationKind("bench", job, state_dir, Delivery(None))
     from ci_reviewer.batch.jobs.report import ReportKind
 
