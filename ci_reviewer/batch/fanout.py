@@ -13,7 +13,8 @@ runs in-process: same results, one core.
 
 Only the items and the results cross between processes (pickled); the function itself, and
 whatever it holds, is inherited through the fork. A worker that fails sends its exception
-back, and the caller raises it; a worker whose parent dies reads end-of-file and exits.
+back, and the caller raises it; a worker whose parent dies or stops listening (Ctrl-C, an
+error) reads end-of-file or finds the pipe closed, and exits without a word.
 """
 
 from __future__ import annotations
@@ -98,9 +99,15 @@ class _Pool:
         # Ctrl-C is held back while workers are forked: a worker must not take one before it
         # has set itself to ignore it (it would print a traceback of its own); the parent
         # takes a held one as soon as the workers are started.
-        with _sigint_held():
-            for _ in range(count):
-                self._start(context, work)
+        try:
+            with _sigint_held():
+                for _ in range(count):
+                    self._start(context, work)
+        except BaseException:
+            # A failed fork, or the held Ctrl-C, taken as the block ends: the workers
+            # started so far stop now, not when this process exits.
+            self.close(graceful=False)
+            raise
 
     def _start(self, context: Any, work: Work[Any, Any]) -> None:
         parent, child = context.Pipe()
@@ -132,14 +139,17 @@ class _Pool:
             yield from _received(*waiting.popleft())
 
     def close(self, graceful: bool) -> None:
+        if not graceful:
+            # Every worker is stopped before any pipe closes: one that finished its chunk
+            # meanwhile would otherwise write to a closed pipe.
+            for process in self._processes:
+                process.terminate()
         for connection in self._connections:
             if graceful:
                 with contextlib.suppress(OSError):  # that worker is gone already
                     connection.send(None)
             connection.close()
         for process in self._processes:
-            if not graceful:
-                process.terminate()
             process.join(_JOIN_SECONDS)
             if process.is_alive():
                 process.kill()
@@ -196,8 +206,21 @@ def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connect
         # Any failure is the caller's to report, with its type and message intact.
         except Exception as error:  # noqa: BLE001
             reply = (False, error, traceback.format_exc())
+        if not _answer(connection, reply):
+            return
+
+
+def _answer(connection: Connection, reply: tuple[bool, Any, str]) -> bool:
+    """Send `reply`; False once the parent has stopped listening (it died, was interrupted
+    or hit an error): the worker then exits quietly, the parent reports what happened."""
+    try:
+        connection.send(reply)
+    except OSError:
+        return False
+    except Exception as error:  # noqa: BLE001 (an exception that cannot be pickled)
+        failed = RuntimeError(f"a worker failed and its error could not be sent: {error!r}")
         try:
-            connection.send(reply)
-        except Exception as error:  # noqa: BLE001 (an exception that cannot be pickled)
-            failed = RuntimeError(f"a worker failed and its error could not be sent: {error!r}")
             connection.send((False, failed, reply[2]))
+        except OSError:
+            return False
+    return True

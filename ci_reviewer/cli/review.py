@@ -8,7 +8,9 @@ own module (`github/review_source.py`) and is imported only when used.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,7 +28,7 @@ from ci_reviewer.cli.model_setting import check_before_sending, model_setting, r
 from ci_reviewer.errors import ClaudeAPIError, UsageError
 
 if TYPE_CHECKING:
-    from ci_reviewer.github.review_flow import FlowOutcome
+    from ci_reviewer.flows.review_pr import FlowOutcome
 
 FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 
@@ -269,19 +271,18 @@ def _github_review(
     output_format: str,
     output_file: str | None,
 ) -> int:
-    """The review of a pull request on GitHub (`ci_reviewer.github.review_flow`); this edge
+    """The review of a pull request on GitHub (`ci_reviewer.flows.review_pr`); this edge
     builds the clients and writes what the flow returns: workflow commands on stdout, then
     the formatted result; diagnostics on stderr; step outputs and the job summary."""
     from ci_reviewer.cli.review_withheld import no_review_without_secrets, withheld_secrets_of
+    from ci_reviewer.flows.review_pr import FlowOptions, run_github_review
     from ci_reviewer.github.actions import ActionsEnv, append_summary, write_outputs
     from ci_reviewer.github.client import make_github
-    from ci_reviewer.github.review_flow import FlowOptions, run_github_review
     from ci_reviewer.github.review_source import (
         config_file_in_checkout,
         github_settings,
         pull_request_ref,
     )
-    from ci_reviewer.review.engine import run_review
     from ci_reviewer.review.report import format_result, headline
 
     env = ActionsEnv.from_environ(run.environ)
@@ -292,6 +293,8 @@ def _github_review(
     config = run.config.review
 
     def reviewer(source: Any) -> Any:
+        from ci_reviewer.review.engine import run_review
+
         api_key, base_url = _claude_credentials(run)
         with _claude_client(run, api_key, base_url) as client:
             return run_review(
@@ -315,10 +318,12 @@ def _github_review(
         policy=run.config.secret_policy,
     )
     gh = make_github(github_settings(run.environ))
+    loading = _load_sdk_meanwhile()
     try:
         outcome = run_github_review(gh, ref, options, reviewer, run.redact)
     finally:
         gh.close()
+        loading.join()
     for command in outcome.commands:
         click.echo(run.redact(command))
     for line in outcome.diagnostics:
@@ -341,6 +346,21 @@ def _github_review(
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _load_sdk_meanwhile() -> threading.Thread:
+    """Import the anthropic SDK on a thread while the pull request is read: the import is most
+    of the start-up, and reading mostly waits on GitHub. PyGithub is imported already, so the
+    two imports share hardly a module; the engine's own import waits for this one."""
+
+    def load() -> None:
+        # A failed import is the review's to report, when it imports the SDK itself.
+        with contextlib.suppress(Exception):
+            import anthropic  # noqa: F401
+
+    thread = threading.Thread(target=load, name="ci-reviewer-sdk-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def _status_only(outcome: FlowOutcome, output_format: str) -> str:

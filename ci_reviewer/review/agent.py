@@ -36,7 +36,6 @@ from ci_reviewer.review import prompts
 from ci_reviewer.review.cache import cached_system, mark_breakpoints
 from ci_reviewer.review.diff import ChangedFile
 from ci_reviewer.review.findings import (
-    ANSWER_SCHEMA,
     AnswerError,
     Finding,
     parse_answer,
@@ -150,7 +149,9 @@ def build_request(context: ReviewContext, conversation: _Conversation) -> dict[s
         params["system"] = cached_system(context.system)
         params["messages"] = mark_breakpoints(conversation.messages)
     if context.structured_output:
-        params["output_config"] = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
+        params["output_config"] = {
+            "format": {"type": "json_schema", "schema": prompts.ANSWER_SCHEMA}
+        }
     if conversation.finishing:
         params["tool_choice"] = {"type": "none"}
     return params

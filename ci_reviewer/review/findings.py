@@ -1,10 +1,10 @@
 """Findings: the answer schema the model is asked for, its validation, and the `Finding` record.
 
-`ANSWER_CONSTRAINTS` is the whole contract; what is sent (`ANSWER_SCHEMA`) is its structured-
-outputs subset, the bounds the API cannot enforce (line >= 1, a non-empty title, confidence
-0..1) moved into descriptions (`ci_reviewer.structured`). Every rule is enforced again on our
-side with pydantic, because a gateway or model may ignore `output_config` and the moved bounds
-are only described: an answer is only trusted after `parse_answer` accepted it.
+`ANSWER_CONSTRAINTS` is the whole contract; what is sent (`prompts.ANSWER_SCHEMA`) is its
+structured-outputs subset, the bounds the API cannot enforce (line >= 1, a non-empty title,
+confidence 0..1) moved into descriptions (`ci_reviewer.structured`). Every rule is enforced
+again on our side with pydantic, because a gateway or model may ignore `output_config` and the
+moved bounds are only described: an answer is only trusted after `parse_answer` accepted it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from ci_reviewer.structured import sendable_schema
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -37,7 +35,8 @@ def _nullable(kind: str, description: str) -> dict[str, Any]:
     return {"anyOf": [{"type": kind}, {"type": "null"}], "description": description}
 
 
-# The whole contract of an answer, constraints included; `ANSWER_SCHEMA` is what is sent.
+# The whole contract of an answer, constraints included; `prompts.ANSWER_SCHEMA` is what is
+# sent.
 FINDING_CONSTRAINTS: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -82,9 +81,6 @@ ANSWER_CONSTRAINTS: dict[str, Any] = {
     "required": ["summary", "findings"],
     "additionalProperties": False,
 }
-# What `output_config` carries: the subset structured outputs accept, the rest described.
-ANSWER_SCHEMA: dict[str, Any] = sendable_schema(ANSWER_CONSTRAINTS)
-FINDING_SCHEMA: dict[str, Any] = ANSWER_SCHEMA["properties"]["findings"]["items"]
 
 
 def severity_rank(severity: str) -> int:

@@ -9,10 +9,17 @@ so together with the tool definitions they form the prefix every file's conversa
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ci_reviewer.review.diff import ChangedFile, ReviewSource
-from ci_reviewer.review.findings import ANSWER_SCHEMA, CATEGORIES, SEVERITIES
+from ci_reviewer.review.findings import ANSWER_CONSTRAINTS, CATEGORIES, SEVERITIES
 from ci_reviewer.secret_policy import text_secret
+from ci_reviewer.structured import sendable_schema
+
+# What `output_config` carries: the subset structured outputs accept, the rest described.
+# Built here, not beside the contract in `findings`, which the GitHub publishers import: the
+# SDK's transform loads the SDK, and a run on GitHub reads the pull request while it loads.
+ANSWER_SCHEMA: dict[str, Any] = sendable_schema(ANSWER_CONSTRAINTS)
 
 MAX_DIFF_CHARS = 120_000
 MAX_PR_BODY_CHARS = 4_000

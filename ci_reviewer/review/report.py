@@ -4,10 +4,13 @@ comment), JSON (machines) and SARIF (code scanning)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from ci_reviewer.review.engine import ReviewResult
 from ci_reviewer.review.findings import Finding
 from ci_reviewer.sarif import to_sarif
+
+if TYPE_CHECKING:
+    from ci_reviewer.review.engine import ReviewResult
 
 NOTHING_TO_REVIEW = "nothing to review: no changed file is in scope"
 _ICONS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}

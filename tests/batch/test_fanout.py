@@ -158,9 +158,11 @@ def started_workers(run: subprocess.Popen[str], pids: Path) -> set[int]:
     return workers
 
 
-def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
+def test_workers_exit_quietly_when_the_run_is_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
-    run = start_slow_run(pids)
+    # A file, not a pipe: the workers hold it too, and nothing waits for its end.
+    with (tmp_path / "stderr").open("w") as stderr:
+        run = start_slow_run(pids, stderr=stderr)
     try:
         workers = started_workers(run, pids)
         assert len(workers) == (2 if FORKS else 0)
@@ -173,6 +175,35 @@ def test_workers_exit_when_the_run_is_killed(tmp_path: Path) -> None:
     finally:
         run.kill()
         run.wait()
+    # Each worker was mid-chunk: it found its answer had nowhere to go, and said nothing.
+    assert (tmp_path / "stderr").read_text() == ""
+
+
+def test_ctrl_c_while_the_workers_start_stops_those_started() -> None:
+    # The Ctrl-C comes right after the first fork; it is held until every worker has set
+    # itself to ignore it, and then taken by the parent alone.
+    out = fresh_python(
+        """
+        import multiprocessing, os, signal
+        from ci_reviewer.batch.fanout import ordered_map
+
+        forks = []
+
+        def after_fork():
+            forks.append(os.getpid())
+            if len(forks) == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        os.register_at_fork(after_in_parent=after_fork)
+        try:
+            list(ordered_map(lambda chunk: chunk, range(100), workers=2, chunk=10, serial_first=10))
+        except KeyboardInterrupt:
+            alive = [child.pid for child in multiprocessing.active_children()]
+            print("interrupted after", len(forks), "forks; workers alive:", alive)
+        """
+    )
+    forks = 2 if FORKS else 0
+    assert out.splitlines() == [f"interrupted after {forks} forks; workers alive: []"]
 
 
 PLAN_BOTH_WAYS = """
@@ -263,6 +294,7 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_one_message(tmp_path: Path) -
     run = start_slow_run(pids, stderr=subprocess.PIPE, start_new_session=True)
     try:
         workers = started_workers(run, pids)
+        assert len(workers) == (2 if FORKS else 0)  # the Ctrl-C reaches a running pool
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
     finally:

@@ -128,7 +128,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/commits/{ref}",
-        "review_flow (the commit a review is on), checks (its check runs): "
+        "flows.review_pr (the commit a review is on), checks (its check runs): "
         "Repository.get_commit; doctor (contents: read, the default branch's head)",
         ("sha", "url"),
         (("sha", "{ref}"),),
@@ -137,7 +137,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         R + "/compare/{base}...{head}",
-        "review_flow (an incremental review's changed files): Repository.compare",
+        "flows.review_pr (an incremental review's changed files): Repository.compare",
         ("status", "files[].filename"),
         (),
         ("pygithub:Repository.testCompare.txt#0",),

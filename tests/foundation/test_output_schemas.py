@@ -29,7 +29,7 @@ from ci_reviewer.batch.jobs.test_generation import Delivery, TestGenerationKind
 from ci_reviewer.batch.requests import RequestBuilder
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator
-from ci_reviewer.review import agent, findings
+from ci_reviewer.review import findings, prompts
 
 RULES = (
     "minimum",
@@ -76,7 +76,7 @@ def _sent_by_batch_kinds(workdir: Path) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     schemas = _sent_by_batch_kinds(tmp_path_factory.mktemp("repo"))
-    schemas["review"] = agent.ANSWER_SCHEMA  # what the review loop puts in output_config
+    schemas["review"] = prompts.ANSWER_SCHEMA  # what the review loop puts in output_config
     return schemas
 
 

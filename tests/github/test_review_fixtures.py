@@ -16,8 +16,8 @@ from ci_reviewer.claude import build_client
 from ci_reviewer.config import ReviewConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
+from ci_reviewer.flows.review_pr import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.client import GitHubSettings, make_github
-from ci_reviewer.github.review_flow import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.review_source import PullRequestRef
 from ci_reviewer.review.diff import ReviewSource
 from ci_reviewer.review.engine import ReviewResult, run_review

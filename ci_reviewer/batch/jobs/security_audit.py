@@ -10,12 +10,12 @@ repeating it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ci_reviewer.batch.collect import SourceFile
@@ -284,7 +284,9 @@ class SecurityAuditKind:
     def _write_sarif(self, findings: list[AuditFinding]) -> Published:
         self.sarif_path.parent.mkdir(parents=True, exist_ok=True)
         log = sarif_log(findings)
-        self.sarif_path.write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
+        # orjson: `json.dumps` with an indent falls back to its pure-Python encoder, which
+        # took over half of collecting a large audit. The same document, UTF-8, indented.
+        self.sarif_path.write_bytes(orjson.dumps(log, option=orjson.OPT_INDENT_2) + b"\n")
         return Published(str(self.sarif_path), f"{len(findings)} finding(s) in SARIF")
 
 

@@ -30,7 +30,6 @@ from ci_reviewer.github.review_source import (
 from ci_reviewer.github.summary import ReviewedState, SummaryView, TrustedAuthors
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.review.diff import ReviewSource, select_reviewable
-from ci_reviewer.review.engine import ReviewResult, nothing_to_review
 from ci_reviewer.review.report import format_markdown, headline
 from ci_reviewer.secret_policy import SecretPolicy
 
@@ -41,8 +40,11 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from ci_reviewer.config import ReviewConfig
+    from ci_reviewer.review.engine import ReviewResult
 
-Reviewer = Callable[[ReviewSource], ReviewResult]
+# The engine (and the SDK it loads) is imported only when a review runs: the pull request is
+# read meanwhile.
+Reviewer = Callable[[ReviewSource], "ReviewResult"]
 Redact = Callable[[str], str]
 
 
@@ -142,6 +144,8 @@ def _source(run: _Run, scope: Scope) -> ReviewSource:
 
 
 def _nothing(source: ReviewSource, options: FlowOptions) -> ReviewResult:
+    from ci_reviewer.review.engine import nothing_to_review
+
     return nothing_to_review(source, model=options.model, fail_on=options.fail_on)
 
 
