@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from ci_reviewer.batch.caching import Breakpoint, CacheEstimate, group_of
+from ci_reviewer.batch.caching import SYSTEM_KEY, Breakpoint, CacheEstimate, group_of
 from ci_reviewer.batch.collect import (
     CollectStats,
     CommittedContent,
@@ -64,6 +64,8 @@ class Resend:
             run.workdir, head, run.job.max_file_bytes, run.policy, self.noise
         )
         self.from_store: set[str] = set()
+        # How many of the planned batches, first, are the cache warm-up (`assemble`).
+        self.warm_batches = 0
 
     def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
         make = self.builder.build if full else self.builder.plan
@@ -137,7 +139,36 @@ def assemble(
     requests = _requests(run, resend, head, document, stats, full=full, workers=workers)
     measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
     limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
-    yield from split(measured, limits, spool)
+    if run.job.cache_warmup_minutes <= 0 or full:
+        yield from split(measured, limits, spool)
+        return
+    leaders: list[Planned] = []
+    later = list(split(_leaders_apart(measured, leaders), limits, spool))
+    if not later:  # every request leads its group: none would wait for a warm-up
+        yield from split(leaders, limits, spool)
+        return
+    warm = list(split(leaders, limits, spool))
+    resend.warm_batches = len(warm)
+    yield from warm
+    yield from later
+
+
+def _leaders_apart(requests: Iterable[Planned], leaders: list[Planned]) -> Iterator[Planned]:
+    """`requests` without the first request of each group whose shared prefix is marked,
+    which go to `leaders`: the docs' way of caching in batches (prompt-caching page, "Can I
+    use prompt caching with the Batches API?"): "Send a batch request with a single request
+    that has this shared prefix and a 1-hour cache block. This writes the prefix to the
+    1-hour cache. As soon as this is complete, submit the rest of the requests." Batch
+    requests run concurrently, so without it every request processed before the first write
+    lands writes the prefix again, at twice the input price. One request per group: few."""
+    seen: set[str] = set()
+    for request in requests:
+        group = next((mark.key for mark in request.cache if mark.key != SYSTEM_KEY), None)
+        if group is not None and group not in seen:
+            seen.add(group)
+            leaders.append(request)
+            continue
+        yield request
 
 
 def _requests(

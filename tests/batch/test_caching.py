@@ -31,6 +31,7 @@ from ci_reviewer.batch.store_dir import DirectoryStore
 from ci_reviewer.batch.submit import submit
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator
+from ci_reviewer.emulators.claude_batches import BatchPolicy
 from tests.batch.conftest import commit_files
 
 MODEL = "claude-sonnet-5-5"
@@ -284,3 +285,90 @@ def test_a_one_hour_breakpoint_after_a_five_minute_one_is_refused(
         system=[_text("a" * 3000, "1h")],
         messages=[{"role": "user", "content": [_text("b" * 3000, "5m"), _text("q")]}],
     )
+
+
+def _run(repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp: Path,
+         sleeps: list[float], **job: Any) -> JobRun:  # fmt: skip
+    commit_files(repo, _files(), "packages")
+    config = JobConfig(
+        kind="security-audit",
+        since="all",
+        include=["pkg/**", "small/**", "two/p.py", "two/q.py"],
+        output="sarif",
+        **job,
+    )
+    return JobRun(
+        name="audit",
+        job=config,
+        model=MODEL,
+        kind=SecurityAuditKind("audit", config, repo, None),
+        workdir=repo,
+        store=DirectoryStore(tmp / "state"),
+        api=BatchesAPI(client),
+        now=claude.clock.now,
+        sleep=sleeps.append,
+    )
+
+
+def _usage_by_path(client: anthropic.Anthropic, batch_id: str) -> dict[str, Any]:
+    batch = client.messages.batches.retrieve(batch_id)
+    assert batch.processing_status == "ended"
+    found = {}
+    for result in client.messages.batches.results(batch_id):
+        found[result.custom_id] = result.result.message.usage  # type: ignore[union-attr]
+    return found
+
+
+def test_the_first_request_of_each_cached_group_warms_the_cache_in_a_batch_of_its_own(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    sleeps: list[float] = []
+    run = _run(repo, client, claude, tmp_path, sleeps)
+    _, lines = _dry_run_lines(run)
+    requests = _by_path(lines)
+    params = requests["pkg/a.py"][1]
+    prefix = _canonical_tokens(params["system"][0]) + _canonical_tokens(
+        params["messages"][0]["content"][0]
+    )
+
+    result = submit(run)
+
+    warm, rest = result.batches
+    # Only pkg/ has a marked prefix: its first request alone warms it, the 8 others follow.
+    assert (warm.requests, rest.requests) == (1, 8)
+    assert sleeps == []  # the emulated warm-up had ended when it was first looked at
+    # The rest first: had submit not waited for the warm-up to end, the rest would have been
+    # processed before it (the emulator processes a batch when it is first looked at).
+    followers = _usage_by_path(client, rest.batch_id)
+    (leader,) = _usage_by_path(client, warm.batch_id).values()
+    assert (leader.cache_creation_input_tokens, leader.cache_read_input_tokens) == (prefix, 0)
+    reads = sorted(u.cache_read_input_tokens for u in followers.values())
+    # pkg/b, pkg/c and pkg/common read what the warm-up wrote, processed together or not.
+    assert reads == [0] * 5 + [prefix] * 3
+    assert all(u.cache_creation_input_tokens == 0 for u in followers.values())
+
+
+def test_a_warm_up_that_does_not_end_is_waited_for_a_bounded_time(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    sleeps: list[float] = []
+    run = _run(repo, client, claude, tmp_path, sleeps, cache_warmup_minutes=1)
+    claude.batches.policy = BatchPolicy.until_expired()
+
+    result = submit(run)
+
+    assert [b.requests for b in result.batches] == [1, 8]  # the rest went anyway
+    assert sleeps == [15.0] * 4  # 1 minute of 15-second polls
+
+
+def test_no_warm_up_when_it_is_turned_off(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    sleeps: list[float] = []
+    run = _run(repo, client, claude, tmp_path, sleeps, cache_warmup_minutes=0)
+    assert [b.requests for b in submit(run).batches] == [9]
+
+
+def _dry_run_lines(run: JobRun) -> tuple[Any, list[bytes]]:
+    out = io.BytesIO()
+    return submit(run, dry_run_to=out), out.getvalue().splitlines()
