@@ -11,10 +11,11 @@ cache reads; output is the same in every column):
 
 - sync, no cache: the same requests with every `cache_control` removed, at synchronous prices;
 - batch, no cache: the same, at batch prices;
-- product: the requests as built, in one batch, at batch prices;
-- warm-up: the docs' recipe for batches (prompt-caching page, "Can I use prompt caching with
-  the Batches API?"): the first request of each marked prefix in a batch of its own, the rest
-  once it ended. Not what the product sends yet: it shows what that step would save;
+- product: what `batch submit` itself sends and the emulator bills, at batch prices: the
+  docs' recipe for batches (prompt-caching page, "Can I use prompt caching with the Batches
+  API?"): the first request of each marked prefix in a warm-up batch of its own, the rest once
+  it ended;
+- no warm-up: the same with `cache_warmup_minutes: 0` (one batch; its hits best effort);
 - best: the floor for this request set: every prefix shared by two or more requests written
   once at the cheapest write (5-minute TTL, 1.25x) and read by every other request (the
   requests sent one at a time with each shared prefix marked), at batch prices.
@@ -78,27 +79,32 @@ def checkout(spec: str, root: Path) -> Path:
     return repo
 
 
-def built_requests(repo: Path, kind_name: str, client: anthropic.Anthropic) -> list[Params]:
-    """The params of every request the dry run of `kind_name` builds, in the order sent."""
-    job = JobConfig(kind=kind_name, since="all", include=["src/**/*.py"], output="sarif")
+def job_run(
+    repo: Path, kind_name: str, client: anthropic.Anthropic, state: Path, **job: Any
+) -> JobRun:
+    config = JobConfig(kind=kind_name, since="all", include=["src/**/*.py"], output="sarif", **job)
     kind: BatchJobKind
     if kind_name == "security-audit":
-        kind = SecurityAuditKind("audit", job, repo, None)
+        kind = SecurityAuditKind("audit", config, repo, None)
     else:
-        kind = TestGenerationKind("tests", job, repo, Delivery(None))
+        kind = TestGenerationKind("tests", config, repo, Delivery(None))
+    return JobRun(
+        name=kind_name,
+        job=config,
+        model=MODEL,
+        kind=kind,
+        workdir=repo,
+        store=DirectoryStore(state),
+        api=BatchesAPI(client),
+        now=lambda: datetime.now(UTC),
+    )
+
+
+def built_requests(repo: Path, kind_name: str, client: anthropic.Anthropic) -> list[Params]:
+    """The params of every request the dry run of `kind_name` builds, in the order built."""
     with tempfile.TemporaryDirectory() as state:
-        run = JobRun(
-            name=kind_name,
-            job=job,
-            model=MODEL,
-            kind=kind,
-            workdir=repo,
-            store=DirectoryStore(Path(state)),
-            api=BatchesAPI(client),
-            now=lambda: datetime.now(UTC),
-        )
         out = io.BytesIO()
-        submit(run, dry_run_to=out)
+        submit(job_run(repo, kind_name, client, Path(state)), dry_run_to=out)
     return [json.loads(line)["params"] for line in out.getvalue().splitlines()]
 
 
@@ -134,22 +140,6 @@ def _best(requests: list[Params]) -> list[Params]:
     return marked
 
 
-def _warm_leaders(requests: list[Params]) -> tuple[list[Params], list[Params]]:
-    """The first request of each marked shared prefix, and the others."""
-    seen: set[str] = set()
-    leaders, rest = [], []
-    for params in requests:
-        content = params["messages"][0]["content"]
-        key = _shared_key(params)
-        marked = key is not None and "cache_control" in content[0]
-        if marked and key not in seen:
-            seen.add(key or "")
-            leaders.append(params)
-        else:
-            rest.append(params)
-    return leaders, rest
-
-
 class Biller:
     """Batches through the emulator; each scenario starts from an empty cache."""
 
@@ -175,6 +165,26 @@ class Biller:
         return usages
 
 
+def submitted(biller: Biller, repo: Path, kind_name: str, warmup_minutes: float) -> list[Usage]:
+    """What the product's own `batch submit` sends, billed: the warm-up batch (if any) ends
+    when submit looks at it, before the rest is created, as on the real API."""
+    biller.emulator.cache.clear()
+    biller.emulator.batches.concurrency = 8
+    with tempfile.TemporaryDirectory() as state:
+        run = job_run(
+            repo, kind_name, biller.client, Path(state), cache_warmup_minutes=warmup_minutes
+        )
+        result = submit(run)
+    usages: list[Usage] = []
+    for batch in result.batches:
+        biller.emulator.batches.end_now(batch.batch_id)
+        for line in biller.client.messages.batches.results(batch.batch_id):
+            message = getattr(line.result, "message", None)
+            assert message is not None, line
+            usages.append(Usage.from_api(message.usage))
+    return usages
+
+
 def input_cost(usages: list[Usage], *, batch: bool) -> float:
     table = price_table()
     total = 0.0
@@ -194,15 +204,14 @@ def input_cost(usages: list[Usage], *, batch: bool) -> float:
     return total
 
 
-def scenarios(biller: Biller, requests: list[Params]) -> dict[str, float]:
+def scenarios(biller: Biller, repo: Path, kind: str, requests: list[Params]) -> dict[str, float]:
     plain = [_uncached(p) for p in requests]
     uncached = biller.batches(plain)
-    leaders, rest = _warm_leaders(requests)
     runs: dict[str, Callable[[], float]] = {
         "sync, no cache": lambda: input_cost(uncached, batch=False),
         "batch, no cache": lambda: input_cost(uncached, batch=True),
-        "product": lambda: input_cost(biller.batches(requests), batch=True),
-        "warm-up": lambda: input_cost(biller.batches(leaders, rest), batch=True),
+        "product": lambda: input_cost(submitted(biller, repo, kind, 10), batch=True),
+        "no warm-up": lambda: input_cost(submitted(biller, repo, kind, 0), batch=True),
         "best": lambda: input_cost(biller.batches(_best(requests), concurrency=1), batch=True),
     }
     return {name: run() for name, run in runs.items()}
@@ -230,7 +239,7 @@ def main(projects: list[str]) -> None:
                 repo = checkout(spec, Path(tmp))
                 for kind in ("test-generation", "security-audit"):
                     requests = built_requests(repo, kind, client)
-                    costs = scenarios(biller, requests)
+                    costs = scenarios(biller, repo, kind, requests)
                     sync = costs["sync, no cache"]
                     files = len(requests)
                     print(f"{spec} {kind}: {describe(requests)}")

@@ -25,6 +25,7 @@ import anthropic
 import pytest
 
 from ci_reviewer.batch.api import BatchesAPI
+from ci_reviewer.batch.format import submit_text
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.security_audit import SYSTEM, SecurityAuditKind
 from ci_reviewer.batch.store_dir import DirectoryStore
@@ -170,6 +171,10 @@ def test_the_dry_run_estimate_counts_one_write_and_the_reads(dry: Any) -> None:
         (estimate.input_tokens * 2 + estimate.output_tokens * 10) / 2e6
     )
     assert estimate.usd < estimate.uncached_usd
+    # What the dry run prints.
+    assert f"prompt cache: ~{prefix} tokens written (1 h), ~{3 * prefix} read" in submit_text(
+        result
+    )
 
 
 def _canonical_tokens(block: dict[str, Any]) -> int:
