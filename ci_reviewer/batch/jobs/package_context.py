@@ -5,21 +5,23 @@ every request.
 
 It depends on the checkout alone, never on which files a submission holds, so a request built
 again when its batch is sent (or by another worker process) is byte for byte the one planned.
-Each directory is worked out once per process, from at most `SCANNED` of its files and the
-first `SCAN_BYTES` of each (imports open a module), so the work stays linear in the size of
-the repository.
+Each directory is worked out from at most `SCANNED` of its files and the first `SCAN_BYTES`
+of each (imports open a module), so the work stays linear in the size of the repository; the
+requests of a directory are planned and sent one after another (`assemble` keeps a group's
+requests adjacent), so only the last `KEPT` directories' context is held, not every one's.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from functools import cached_property
 
 from ci_reviewer.batch.caching import group_of
 from ci_reviewer.batch.jobs.context import IMPORTS_TOTAL_CHARS, ImportedFile, RepositoryContext
 
 SCANNED = 64
-SCAN_BYTES = 65536
+SCAN_BYTES = 16384
+KEPT = 16
 _SOURCE_SUFFIXES = (".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
 
 
@@ -28,7 +30,7 @@ class PackageContext:
 
     def __init__(self, repository: RepositoryContext) -> None:
         self.repository = repository
-        self._shared: dict[str, tuple[ImportedFile, ...]] = {}
+        self._shared: OrderedDict[str, tuple[ImportedFile, ...]] = OrderedDict()
 
     @cached_property
     def _sources(self) -> dict[str, list[str]]:
@@ -45,6 +47,10 @@ class PackageContext:
         found = self._shared.get(directory)
         if found is None:
             found = self._shared[directory] = self._work_out(directory)
+            if len(self._shared) > KEPT:
+                self._shared.popitem(last=False)
+        else:
+            self._shared.move_to_end(directory)
         return found
 
     def _work_out(self, directory: str) -> tuple[ImportedFile, ...]:
