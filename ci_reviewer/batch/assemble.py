@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from ci_reviewer.batch.caching import SYSTEM_KEY, Breakpoint, CacheEstimate, group_of
+from ci_reviewer.batch.caching import Breakpoint, CacheEstimate, group_of
 from ci_reviewer.batch.collect import (
     CollectStats,
     CommittedContent,
@@ -154,18 +154,19 @@ def assemble(
 
 
 def _leaders_apart(requests: Iterable[Planned], leaders: list[Planned]) -> Iterator[Planned]:
-    """`requests` without the first request of each group whose shared prefix is marked,
-    which go to `leaders`: the docs' way of caching in batches (prompt-caching page, "Can I
-    use prompt caching with the Batches API?"): "Send a batch request with a single request
+    """`requests` without the first request of each marked prefix, which go to `leaders`:
+    the docs' way of caching in batches (prompt-caching page, "Can I use prompt caching with
+    the Batches API?"): "Send a batch request with a single request
     that has this shared prefix and a 1-hour cache block. This writes the prefix to the
     1-hour cache. As soon as this is complete, submit the rest of the requests." Batch
     requests run concurrently, so without it every request processed before the first write
-    lands writes the prefix again, at twice the input price. One request per group: few."""
+    lands writes the prefix again, at twice the input price. One request per prefix: few."""
     seen: set[str] = set()
     for request in requests:
-        group = next((mark.key for mark in request.cache if mark.key != SYSTEM_KEY), None)
-        if group is not None and group not in seen:
-            seen.add(group)
+        # Its longest cached prefix: a group's shared context, else the system block alone.
+        key = request.cache[-1].key if request.cache else None
+        if key is not None and key not in seen:
+            seen.add(key)
             leaders.append(request)
             continue
         yield request
