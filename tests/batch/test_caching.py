@@ -33,7 +33,7 @@ from ci_reviewer.batch.submit import submit
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.claude_batches import BatchPolicy
-from tests.batch.conftest import commit_files
+from tests.batch.conftest import MakeRun, commit_files
 
 MODEL = "claude-sonnet-5-5"
 ONE_HOUR = {"type": "ephemeral", "ttl": "1h"}
@@ -377,3 +377,15 @@ def test_no_warm_up_when_it_is_turned_off(
 def _dry_run_lines(run: JobRun) -> tuple[Any, list[bytes]]:
     out = io.BytesIO()
     return submit(run, dry_run_to=out), out.getvalue().splitlines()
+
+
+def test_a_system_block_long_enough_to_cache_is_warmed_by_one_request(
+    repo: Path, claude: ClaudeEmulator, make_run: MakeRun
+) -> None:
+    commit_files(repo, {"src/c.py": "print('c')\n"})
+    # ~900 tokens of instructions: the report's system block passes Sonnet 5.5's 512 (x1.25).
+    run = make_run(instructions="Check every branch of the code for errors. " * 85)
+    result = submit(run)
+    assert [b.requests for b in result.batches] == [1, 2]
+    params = claude.batches.get(result.batches[0].batch_id).requests[0][1]
+    assert params["system"][0]["cache_control"] == ONE_HOUR
