@@ -139,6 +139,10 @@ class JobConfig(_Strict):
     max_file_bytes: int = Field(200_000, ge=1)
     max_requests_per_batch: int = Field(100_000, ge=1, le=100_000)
     max_batch_bytes: int = Field(230_000_000, ge=1024, le=256_000_000)
+    # Minutes `batch submit` waits for the cache warm-up batch (the first request of each
+    # cached shared prefix) to end before it sends the rest; 0: no warm-up (`batch/caching`).
+    # At most 20: the rest's recorded intents must not look orphaned (30 min) meanwhile.
+    cache_warmup_minutes: float = Field(10, ge=0, le=20, allow_inf_nan=False)
     tools: list[Any] | None = None
     timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
     max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)

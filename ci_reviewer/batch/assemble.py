@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from ci_reviewer.batch.caching import Breakpoint, CacheEstimate, group_of
 from ci_reviewer.batch.collect import (
     CollectStats,
     CommittedContent,
@@ -42,11 +43,12 @@ class Withheld(NamedTuple):
     """A planned request whose message left context files out under the secret policy:
     the outcome, and (path, reason) of each file left out (sent back to be counted)."""
 
-    outcome: tuple[str, int] | BatchRequest
+    outcome: Sized | BatchRequest
     context: tuple[tuple[str, str], ...]
 
 
-Outcome = str | tuple[str, int] | BatchRequest | Withheld
+Sized = tuple[str, int, tuple[Breakpoint, ...]]  # (custom_id, size, cached prefixes)
+Outcome = str | Sized | BatchRequest | Withheld
 
 
 class Resend:
@@ -62,6 +64,8 @@ class Resend:
             run.workdir, head, run.job.max_file_bytes, run.policy, self.noise
         )
         self.from_store: set[str] = set()
+        # How many of the planned batches, first, are the cache warm-up (`assemble`).
+        self.warm_batches = 0
 
     def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
         make = self.builder.build if full else self.builder.plan
@@ -97,7 +101,7 @@ class Planner:
         out: list[Outcome] = []
         for path, sha, attempt in chunk:
             loaded = load(path, sha)
-            outcome: tuple[str, int] | BatchRequest
+            outcome: Sized | BatchRequest
             if isinstance(loaded, str):
                 out.append(loaded)
                 continue
@@ -105,7 +109,7 @@ class Planner:
                 outcome = self._builder.build(loaded, attempt)
             else:
                 planned = self._builder.plan(loaded, attempt)
-                outcome = (planned.custom_id, planned.size)
+                outcome = (planned.custom_id, planned.size, planned.cache)
             left_out = withheld()
             out.append(Withheld(outcome, left_out) if left_out else outcome)
         return out
@@ -135,7 +139,37 @@ def assemble(
     requests = _requests(run, resend, head, document, stats, full=full, workers=workers)
     measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
     limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
-    yield from split(measured, limits, spool)
+    if run.job.cache_warmup_minutes <= 0 or full:
+        yield from split(measured, limits, spool)
+        return
+    leaders: list[Planned] = []
+    later = list(split(_leaders_apart(measured, leaders), limits, spool))
+    if not later:  # every request leads its group: none would wait for a warm-up
+        yield from split(leaders, limits, spool)
+        return
+    warm = list(split(leaders, limits, spool))
+    resend.warm_batches = len(warm)
+    yield from warm
+    yield from later
+
+
+def _leaders_apart(requests: Iterable[Planned], leaders: list[Planned]) -> Iterator[Planned]:
+    """`requests` without the first request of each marked prefix, which go to `leaders`:
+    the docs' way of caching in batches (prompt-caching page, "Can I use prompt caching with
+    the Batches API?"): "Send a batch request with a single request
+    that has this shared prefix and a 1-hour cache block. This writes the prefix to the
+    1-hour cache. As soon as this is complete, submit the rest of the requests." Batch
+    requests run concurrently, so without it every request processed before the first write
+    lands writes the prefix again, at twice the input price. One request per prefix: few."""
+    seen: set[str] = set()
+    for request in requests:
+        # Its longest cached prefix: a group's shared context, else the system block alone.
+        key = request.cache[-1].key if request.cache else None
+        if key is not None and key not in seen:
+            seen.add(key)
+            leaders.append(request)
+            continue
+        yield request
 
 
 def _requests(
@@ -182,9 +216,10 @@ def _requests(
             same = retry is not None and retry.entry.content_hash == sha
             yield path, sha, retry.entry.attempt if retry and same else 1
 
+    items = _grouped(resend, work(), retries.values())
     planner = Planner(resend, full)
     left_out: set[str] = set()
-    for (path, sha, attempt), result in ordered_map(planner, work(), workers=workers):
+    for (path, sha, attempt), result in ordered_map(planner, items, workers=workers):
         size = sizes.pop(path, 0)
         if isinstance(result, str):
             stats.skip(result, size)
@@ -196,8 +231,25 @@ def _requests(
         if isinstance(outcome, BatchRequest):
             yield outcome
         else:
-            yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1])
+            yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1], outcome[2])
     yield from _retried(run, resend, retries.values(), pending, stats, full=full, left_out=left_out)
+
+
+def _grouped(resend: Resend, work: Iterable[Work], retries: Iterable[RetryItem]) -> list[Work]:
+    """The files of this submission with each group's requests adjacent, and the builder told
+    how many requests each group has, so it marks a shared prefix only where enough requests
+    read it (`caching.py`). Only for a kind whose messages have a shared part: the others keep
+    the listing's order. The listing holds names and hashes only: cheap to hold whole."""
+    items = list(work)
+    if getattr(resend.builder.kind, "message_parts", None) is None:
+        return items
+    items.sort(key=lambda item: (group_of(item[0]), item[0]))
+    members: dict[str, int] = {}
+    for path in [item[0] for item in items] + [r.entry.path for r in retries]:
+        group = group_of(path)
+        members[group] = members.get(group, 0) + 1
+    resend.builder.expect(members)
+    return items
 
 
 def _retried(
@@ -251,8 +303,15 @@ def _measured(
     dry_run_to: BinaryIO | None,
 ) -> Iterator[Planned]:
     add = estimate.add
+    cache = CacheEstimate()
     for request in requests:
-        add(estimate_line(request.size, max_tokens), request.custom_id, request.path)
+        line = estimate_line(request.size, max_tokens)
+        add(
+            line,
+            request.custom_id,
+            request.path,
+            cache.add(request.cache) if request.cache else None,
+        )
         if dry_run_to is not None and isinstance(request, BatchRequest):
             dry_run_to.write(request.line + b"\n")
         yield request

@@ -5,6 +5,12 @@ which slightly overcounts (it includes the JSON around the prompt): a budget err
 side. Output is unknown before the model answers: the expected length per request, capped by
 its max_tokens, stands in for it (as `ci_reviewer.estimate` does).
 
+Prompt caching is counted as the requests stream by, in the order they are sent: the first
+request of a cached prefix (`caching.Breakpoint`) writes it (1-hour TTL, 2x the input price),
+every later one reads it (0.1x). That is the best case: in a batch, cache hits are "provided on
+a best-effort basis" (batch-processing docs), so the figure is a floor for what is billed,
+and the same work without any hit costs at most the uncached figure (`uncached_usd`).
+
 The largest requests are kept as they stream by (a heap of `LARGEST`), so a user sees where
 the money goes before paying for it.
 """
@@ -30,14 +36,21 @@ class RequestCost:
     input_tokens: int
     output_tokens: int
     usd: float | None = None
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
 
 @dataclass
 class BatchEstimate:
     requests: int = 0
     bytes: int = 0
-    input_tokens: int = 0
+    input_tokens: int = 0  # the whole prompts, cached parts included
     output_tokens: int = 0
+    # Of the input, what is expected to be written to the prompt cache and read from it.
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    # What the same requests would cost with no cache hit at all (at the job's API's prices).
+    uncached_usd: float | None = None
     # What the run spends, at the prices of the job's API (`api`); and both prices, to compare.
     usd: float | None = None
     sync_usd: float | None = None
@@ -49,29 +62,48 @@ class BatchEstimate:
         default_factory=list, repr=False, compare=False
     )
 
-    def add(self, line_tokens: tuple[int, int, int], custom_id: str = "", path: str = "") -> None:
+    def add(
+        self,
+        line_tokens: tuple[int, int, int],
+        custom_id: str = "",
+        path: str = "",
+        cached: tuple[int, int] | None = None,
+    ) -> None:
+        """One request: (bytes, input, output tokens), and (written, read) cache tokens."""
         size, tokens, output = line_tokens
+        written, read = cached or (0, 0)
         self.requests += 1
         self.bytes += size
         self.input_tokens += tokens
         self.output_tokens += output
+        self.cache_write_tokens += written
+        self.cache_read_tokens += read
         heap = self._heap
         if len(heap) < LARGEST or size > heap[0][0]:
             # Ties keep the earlier request: the sequence number breaks them.
-            item = (size, -self.requests, RequestCost(custom_id, path, size, tokens, output))
+            cost = RequestCost(custom_id, path, size, tokens, output, None, written, read)
+            item = (size, -self.requests, cost)
             (heapq.heappush if len(heap) < LARGEST else heapq.heapreplace)(heap, item)
 
     def priced(self, model: str, api: str = "batch") -> BatchEstimate:
-        usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
+        usage = _usage(
+            self.input_tokens, self.output_tokens, self.cache_write_tokens, self.cache_read_tokens
+        )
         table = price_table()
         batch_usd = table.cost(model, usage, batch=True, requests=self.requests)
         sync_usd = table.cost(model, usage, batch=False, requests=self.requests)
+        uncached = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
         largest = tuple(
             replace(
                 cost,
                 usd=table.cost(
                     model,
-                    Usage(input_tokens=cost.input_tokens, output_tokens=cost.output_tokens),
+                    _usage(
+                        cost.input_tokens,
+                        cost.output_tokens,
+                        cost.cache_write_tokens,
+                        cost.cache_read_tokens,
+                    ),
                     batch=api != "sync",
                 ),
             )
@@ -79,6 +111,7 @@ class BatchEstimate:
         )
         return replace(
             self,
+            uncached_usd=table.cost(model, uncached, batch=api != "sync", requests=self.requests),
             usd=sync_usd if api == "sync" else batch_usd,
             sync_usd=sync_usd,
             batch_usd=batch_usd,
@@ -89,6 +122,18 @@ class BatchEstimate:
     @property
     def price_label(self) -> str:
         return "synchronous (full) prices" if self.api == "sync" else "batch prices"
+
+
+def _usage(tokens: int, output: int, written: int, read: int) -> Usage:
+    """Usage for `tokens` of prompt of which `written` go to the cache (1-hour TTL, as
+    every batch breakpoint is) and `read` come from it."""
+    return Usage(
+        input_tokens=max(0, tokens - written - read),
+        output_tokens=output,
+        cache_creation_input_tokens=written,
+        cache_read_input_tokens=read,
+        cache_creation_1h_tokens=written,
+    )
 
 
 def estimate_line(size: int, max_tokens: int) -> tuple[int, int, int]:

@@ -27,6 +27,9 @@ def estimate_json(estimate: BatchEstimate) -> dict[str, Any]:
         "usd": estimate.usd,
         "sync_usd": estimate.sync_usd,
         "batch_usd": estimate.batch_usd,
+        "cache_write_tokens": estimate.cache_write_tokens,
+        "cache_read_tokens": estimate.cache_read_tokens,
+        "uncached_usd": estimate.uncached_usd,
     }
 
 
@@ -97,6 +100,11 @@ def submit_text(result: SubmitResult) -> str:
         f"input tokens; estimated {_usd(e.usd)} at {e.price_label} ({_alternative(e)})",
         f"  files considered: {result.considered} at {result.commit[:12]}",
     ]
+    if e.cache_write_tokens or e.cache_read_tokens:
+        lines.append(
+            f"  prompt cache: ~{e.cache_write_tokens} tokens written (1 h), "
+            f"~{e.cache_read_tokens} read; {_usd(e.uncached_usd)} with no cache hit"
+        )
     lines += [
         f"  skipped {count}: {reason} ({result.skipped_bytes.get(reason, 0)} bytes)"
         for reason, count in sorted(result.skipped.items())

@@ -3,6 +3,7 @@ store, Batches API, clock, checkpoint and progress callbacks) passed in from the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,3 +45,5 @@ class JobRun:
     orphan_grace: timedelta = timedelta(minutes=30)
     # What never goes into a request (`ci_reviewer.secret_policy`), with the config's allow.
     policy: SecretPolicy = field(default_factory=SecretPolicy)
+    # How a run waits (for the cache warm-up batch to end, `submit`).
+    sleep: Callable[[float], None] = time.sleep

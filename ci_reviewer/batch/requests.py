@@ -1,9 +1,11 @@
 """One single-shot Messages request per file, as a Message Batches request.
 
-Every request of a job starts with the same system block (the kind's prompt and the job's
-instructions), marked for caching with the 1-hour TTL: batches run for hours, so the 5-minute
-default would expire between requests. The answer is constrained by the kind's JSON schema.
-No request declares tools: a batch request cannot run one.
+Every request is laid out shared-first for prompt caching (`caching.py`): the system block
+(the kind's prompt and the job's instructions, the same for every request), then the context
+the file's directory shares (kinds that have one: `message_parts`), then the file's own part;
+breakpoints (1-hour TTL) only where the prefix reaches the model's minimum cacheable length
+and enough requests of the submission read it (`expect`). The answer is constrained by the
+kind's JSON schema. No request declares tools: a batch request cannot run one.
 
 Serialization is the hot path of a large first run: the shared head is encoded once, each
 file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
@@ -12,17 +14,18 @@ file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import orjson
 
+from ci_reviewer.batch.caching import Breakpoint, CacheLayout, MessageParts
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs.base import BatchJobKind
 from ci_reviewer.batch.manifest import ManifestEntry, custom_id_of, id_prefix
 from ci_reviewer.config import BATCH_TOOLS_REASON, JobConfig
 from ci_reviewer.errors import UsageError
 
-CACHE_1H = {"type": "ephemeral", "ttl": "1h"}
 _OPEN = b'{"custom_id":"'
 _CLOSE = b"}]}}"
 
@@ -36,6 +39,7 @@ class BatchRequest(NamedTuple):
     content_hash: str
     attempt: int
     line: bytes  # `{"custom_id": ..., "params": ...}` as one JSON line, without newline
+    cache: tuple[Breakpoint, ...] = ()  # its cached prefixes, for the estimate
 
     @property
     def size(self) -> int:
@@ -55,6 +59,7 @@ class PlannedRequest(NamedTuple):
     content_hash: str
     attempt: int
     size: int
+    cache: tuple[Breakpoint, ...] = ()
 
 
 def refuse_tools(job_name: str, job: JobConfig) -> None:
@@ -74,38 +79,57 @@ class RequestBuilder:
     def __init__(self, kind: BatchJobKind, job: JobConfig, model: str) -> None:
         self.kind = kind
         self._prefix = id_prefix(kind.prefix)
+        self._job = job
+        self._model = model
+        self._system = kind.system_prompt(job)
+        self._frame_with(CacheLayout.of(model, self._system))
+
+    def expect(self, members: Mapping[str, int]) -> None:
+        """Lay the requests out for a submission whose groups have these many requests
+        (`caching.group_of` -> count): a prefix is marked only where enough requests read
+        it. A request built again when its batch is sent must see the same counts."""
+        self._frame_with(self.layout.expect(members))
+
+    def _frame_with(self, layout: CacheLayout) -> None:
+        self.layout = layout
         head = orjson.dumps(
             {
-                "model": model,
-                "max_tokens": job.max_tokens,
-                "system": [
-                    {"type": "text", "text": kind.system_prompt(job), "cache_control": CACHE_1H}
-                ],
+                "model": self._model,
+                "max_tokens": self._job.max_tokens,
+                "system": layout.system_blocks(self._system),
                 "output_config": {
-                    "format": {"type": "json_schema", "schema": dict(kind.output_schema())}
+                    "format": {"type": "json_schema", "schema": dict(self.kind.output_schema())}
                 },
             }
         )
         # Everything between the custom_id and the user message, without re-encoding per file.
-        self._middle = b'","params":' + head[:-1] + b',"messages":[{"role":"user","content":'
+        self._middle = head[:-1] + b',"messages":[{"role":"user","content":'
+        self._middle = b'","params":' + self._middle
         self._frame = len(_OPEN) + len(self._middle) + len(_CLOSE)
 
     def build(self, source: SourceFile, attempt: int = 1) -> BatchRequest:
         cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
-        content = _encoded(self.kind.user_message(source))
+        content, marks = self._content(source)
         line = b"".join((_OPEN, cid.encode(), self._middle, content, _CLOSE))
-        return BatchRequest(cid, source.path, source.blob_sha, attempt, line)
+        return BatchRequest(cid, source.path, source.blob_sha, attempt, line, marks)
 
     def plan(self, source: SourceFile, attempt: int = 1) -> PlannedRequest:
         """`build`, without joining the line: its size is all planning needs."""
         cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
-        size = self._frame + len(cid) + len(_encoded(self.kind.user_message(source)))
-        return PlannedRequest(cid, source.path, source.blob_sha, attempt, size)
+        content, marks = self._content(source)
+        size = self._frame + len(cid) + len(content)
+        return PlannedRequest(cid, source.path, source.blob_sha, attempt, size, marks)
+
+    def _content(self, source: SourceFile) -> tuple[bytes, tuple[Breakpoint, ...]]:
+        split = getattr(self.kind, "message_parts", None)
+        parts = split(source) if split else MessageParts("", "", self.kind.user_message(source))
+        content, marks = self.layout.content(parts)
+        return _encoded(content), marks
 
 
-def _encoded(text: str) -> bytes:
+def _encoded(content: object) -> bytes:
     try:
-        return orjson.dumps(text)
+        return orjson.dumps(content)
     except orjson.JSONEncodeError:
         # A lone surrogate (an undecodable name in a kind's context): escaped, not dropped.
-        return json.dumps(text).encode()
+        return json.dumps(content).encode()

@@ -11,6 +11,7 @@ again, so two overlapping runs cannot both submit the same work.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal
@@ -29,6 +30,7 @@ from ci_reviewer.errors import ClaudeAPIError, UsageError
 from ci_reviewer.secret_policy import is_secret_reason
 
 MAX_DECISIONS = 5
+WARMUP_POLL_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -123,11 +125,30 @@ def _decide(run: JobRun, loaded: Loaded, dry_run_to: BinaryIO | None) -> SubmitR
         intents, saved = _record_intents(
             run, document, version, planned, head, withheld=withheld, noise=noise
         )
-        batches = []
-        for intent, batch in zip(intents, planned, strict=True):
+        batches: list[SubmittedBatch] = []
+        for index, (intent, batch) in enumerate(zip(intents, planned, strict=True)):
+            if index and index == resend.warm_batches:
+                _await_warmup(run, [b.batch_id for b in batches])
             created, saved = _create(run, intent, batch, resend, saved)
             batches.append(created)
     return replace(result, batches=tuple(batches))
+
+
+def _await_warmup(run: JobRun, batch_ids: list[str]) -> None:
+    """Wait (up to the job's `cache_warmup_minutes`) for the warm-up batches to end, so that
+    the rest read the prefixes they wrote ("As soon as this is complete, submit the rest of
+    the requests. You will have to monitor the job to know when it completes", prompt-caching
+    page, on batches). One that takes longer is not waited for: the rest go anyway, and
+    their hits are best effort, as without a warm-up."""
+    if run.api.synchronous:  # its `create` returned when every request had been answered
+        return
+    polls = math.ceil(run.job.cache_warmup_minutes * 60 / WARMUP_POLL_SECONDS)
+    pending = list(batch_ids)
+    for poll in range(polls + 1):
+        pending = [b for b in pending if run.api.retrieve(b).status != "ended"]
+        if not pending or poll == polls:
+            return
+        run.sleep(WARMUP_POLL_SECONDS)
 
 
 def _check_budget(run: JobRun, estimate: BatchEstimate) -> None:

@@ -136,7 +136,7 @@ class ClaudeEmulator(EmulatorServer):
         self.context_window = context_window
         self.clock = clock or EmulatedClock()
         self.cache = PromptCache(self.clock, min_cacheable_tokens)
-        self.batches = BatchStore(self.clock, self._process_batch_request, seed)
+        self.batches = BatchStore(self.clock, self._process_batch_request, seed, self.cache.wave)
         self.responder: Responder | None = None
         self.requests: list[MessageCall] = []
         self.extra_models: dict[str, ModelFacts] = {}

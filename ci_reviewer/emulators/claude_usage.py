@@ -23,10 +23,15 @@ figure, or the emulator's `min_cacheable_tokens` override) long are billed as
 (`cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`), and entries are
 written for those breakpoints. Everything else is `input_tokens`. Prefixes shorter than
 `min_cacheable_tokens` are neither written nor billed as creation.
+
+Requests processed at the same time cannot read what the others write: within a `wave` (the
+requests of a batch processed together, `claude_batches`) every write becomes visible only
+when the wave ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -178,6 +183,8 @@ class PromptCache:
         # None: each model's own threshold, from the model table.
         self.min_cacheable_tokens = min_cacheable_tokens
         self._entries: dict[str, tuple[datetime, str]] = {}
+        # While a wave runs, what it writes (visible once it ends); None outside a wave.
+        self._pending: dict[str, tuple[datetime, str]] | None = None
         self._lock = threading.Lock()
 
     def threshold(self, model: str) -> int:
@@ -192,6 +199,19 @@ class PromptCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    @contextlib.contextmanager
+    def wave(self) -> Iterator[None]:
+        """Requests billed inside are processed at the same time: none reads another's
+        writes; they all become visible when the block ends."""
+        with self._lock:
+            self._pending = {}
+        try:
+            yield
+        finally:
+            with self._lock:
+                pending, self._pending = self._pending or {}, None
+                self._entries.update(pending)
 
     def bill(self, model: str, body: Mapping[str, Any]) -> Usage:
         """Bill the prompt of one request, reading and writing cache entries."""
@@ -215,7 +235,9 @@ class PromptCache:
                 if hit is None or index > hit:
                     created[ttl] += max(0, ends[index] - previous)
                     previous = max(previous, ends[index])
-                    self._entries[keys[index]] = (now + TTLS.get(ttl, TTLS["5m"]), ttl)
+                    written = (now + TTLS.get(ttl, TTLS["5m"]), ttl)
+                    target = self._entries if self._pending is None else self._pending
+                    target[keys[index]] = written
         creation = created["5m"] + created["1h"]
         total = ends[-1] if ends else 0
         return Usage(

@@ -9,7 +9,14 @@ from `ci_reviewer.models`), sampling parameters removed in API version 2026-10-2
 (`temperature`, `top_p`, `top_k`), empty content, roles that do not alternate (or a first
 turn that is not the user's), a tool_result whose tool_use_id is not a tool_use of the
 assistant turn just before it, a tool_use left without its tool_result, malformed tools and
-output_config, and output schemas outside the structured-outputs subset (`claude_schema`).
+output_config, output schemas outside the structured-outputs subset (`claude_schema`), and
+prompt-cache breakpoints the API refuses: more than 4 (400 `A maximum of 4 blocks with
+cache_control may be provided. Found 5.`, the answer quoted in tghamm/Anthropic.SDK#50 and
+Wei-Shaw/sub2api#176) and a 1-hour one after a 5-minute one in processing order (400
+`messages.0.content.4.cache_control.ttl: a ttl='1h' cache_control block must not come after a
+ttl='5m' cache_control block. Note that blocks are processed in the following order: `tools`,
+`system`, `messages`.`, quoted in cnighswonger/claude-code-cache-fix#44; the prompt-caching
+page: "When mixing TTLs, longer TTL entries must appear before shorter ones").
 """
 
 from __future__ import annotations
@@ -93,6 +100,7 @@ def validate_message_request(
     _validate_tools(body.get("tools"))
     _validate_output_config(body.get("output_config"))
     _validate_turns(messages)
+    _validate_breakpoints(body)
 
 
 # The body count_tokens takes (the SDK's `messages.count_tokens` sends exactly these);
@@ -214,3 +222,43 @@ def _validate_turns(messages: list[Any]) -> None:
                 str(block.get("id")) for block in blocks if block["type"] == "tool_use"
             }
         previous_role = role
+
+
+MAX_BREAKPOINTS = 4
+
+
+def _marked_blocks(body: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(location, cache_control) of every block carrying one, in processing order."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for index, tool in enumerate(body.get("tools") or []):
+        if isinstance(tool, Mapping) and isinstance(tool.get("cache_control"), Mapping):
+            found.append((f"tools.{index}", tool["cache_control"]))
+    system = body.get("system")
+    for index, block in enumerate(system if isinstance(system, list) else []):
+        if isinstance(block, Mapping) and isinstance(block.get("cache_control"), Mapping):
+            found.append((f"system.{index}", block["cache_control"]))
+    for number, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        for index, block in enumerate(content if isinstance(content, list) else []):
+            if isinstance(block, Mapping) and isinstance(block.get("cache_control"), Mapping):
+                found.append((f"messages.{number}.content.{index}", block["cache_control"]))
+    return found
+
+
+def _validate_breakpoints(body: Mapping[str, Any]) -> None:
+    marked = _marked_blocks(body)
+    if len(marked) > MAX_BREAKPOINTS:
+        raise _invalid(
+            f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. "
+            f"Found {len(marked)}."
+        )
+    five_minute_seen = False
+    for where, control in marked:
+        ttl = control.get("ttl") or "5m"
+        if ttl == "1h" and five_minute_seen:
+            raise _invalid(
+                f"{where}.cache_control.ttl: a ttl='1h' cache_control block must not come "
+                "after a ttl='5m' cache_control block. Note that blocks are processed in the "
+                "following order: `tools`, `system`, `messages`."
+            )
+        five_minute_seen = five_minute_seen or ttl == "5m"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pstats
+import re
 import shutil
 import subprocess
 import sys
@@ -84,15 +85,30 @@ def _dry_run(repo: Path, job: str, root: Path) -> tuple[list[str], int, list[str
     return log.read_text().splitlines(), builds, requests.read_text().splitlines()
 
 
+def _asked(line: str) -> tuple[str, str]:
+    """(path, whole message text) of one request line."""
+    request = json.loads(line)
+    content = request["params"]["messages"][0]["content"]
+    text = content if isinstance(content, str) else "".join(b["text"] for b in content)
+    own = content if isinstance(content, str) else content[-1]["text"]
+    asked = re.search(r"(?:Audit|Write tests for) (pkg/m\d+\.py)\.", own)
+    assert asked is not None, own
+    return asked.group(1), text
+
+
 @pytest.mark.parametrize("job", ["audit", "tests"])
 def test_the_tracked_files_are_listed_and_indexed_once_per_run(tmp_path: Path, job: str) -> None:
     runs = {count: _dry_run(_checkout(tmp_path, count), job, tmp_path) for count in (20, 40)}
 
     for count, (calls, builds, lines) in runs.items():
         assert len(lines) == count
-        # Every request carries its two imports: the index is used, not bypassed.
-        assert all(json.loads(line)["params"]["messages"][0]["content"].count("<imported ") == 2
-                   for line in lines)  # fmt: skip
+        # Every request carries its two imports: the index is used, not bypassed. Each module
+        # is imported by two files of pkg/, so it travels in the context pkg/ shares.
+        for line in lines:
+            path, text = _asked(line)
+            i = int(path.removeprefix("pkg/m").removesuffix(".py"))
+            for imported in ((i + 1) % count, (i + 2) % count):
+                assert f'<imported path="pkg/m{imported}.py"' in text
         assert sum(1 for call in calls if " ls-files" in f" {call}") == 1, calls
         assert builds == 1
     # No git call per file: doubling the repository calls git exactly as often.

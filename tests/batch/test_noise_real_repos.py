@@ -211,9 +211,11 @@ def test_the_noise_config_sends_chosen_kinds_and_files(real_repo: Path, tmp_path
 
 
 def _path_of(request: dict[str, Any]) -> str:
-    """The file a request is about, read from its message (`Write tests for PATH.` ...)."""
+    """The file a request is about, read from its message (`Write tests for PATH.` ...): the
+    last block, after the context its directory shares."""
     message = request["params"]["messages"][0]["content"]
-    return message.split("\n", 1)[0].rsplit(" ", 1)[-1].removesuffix(".")
+    own = message if isinstance(message, str) else message[-1]["text"]
+    return own.split("\n", 1)[0].rsplit(" ", 1)[-1].removesuffix(".")
 
 
 def _is_lock(path: str) -> bool:

@@ -85,10 +85,13 @@ def test_a_body_is_sent_in_bounded_chunks_and_can_be_sent_again(files: Files) ->
     assert len(json.loads(b"".join(chunks))["requests"]) == 300
 
 
-def test_each_request_keeps_the_cached_prefix_and_schema(files: Files) -> None:
+def test_each_request_keeps_the_schema_and_no_breakpoint_under_the_minimum(files: Files) -> None:
     (batch,) = split(requests(files, 2), Limits())
     params = json.loads(sent(batch, files))["requests"][0]["params"]
-    assert params["system"][0]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    # The report's system prompt is ~80 tokens: under Sonnet 5.5's 512, a breakpoint there
+    # caches nothing, so there is none.
+    assert len(params["system"][0]["text"]) < 512 * 4
+    assert "cache_control" not in params["system"][0]
     assert params["output_config"]["format"]["type"] == "json_schema"
     assert "tools" not in params
     assert "src/f0.py" in params["messages"][0]["content"]

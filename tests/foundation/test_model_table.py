@@ -60,6 +60,19 @@ def test_every_model_a_request_can_name_has_every_figure() -> None:
         assert facts.adaptive_thinking in THINKING_MODES, facts.id
 
 
+def test_cache_writes_cost_what_the_pricing_page_says_and_reads_at_most_a_tenth() -> None:
+    """docs-pricing-multipliers: "5-minute cache write | 1.25x base input price", "1-hour
+    cache write | 2x base input price"; docs-overview: cache reads cost 10% of the base input
+    price (2.5% or 5% on some models), never more."""
+    for facts in (model_table().facts(mid) for mid in model_table().callable_ids()):
+        assert facts is not None and facts.price is not None
+        tiers = [facts.price] + ([facts.long_context.price] if facts.long_context else [])
+        for price in tiers:
+            assert price.cache_write_5m == pytest.approx(1.25 * price.input), facts.id
+            assert price.cache_write_1h == pytest.approx(2 * price.input), facts.id
+            assert price.cache_read <= 0.1 * price.input + 1e-12, facts.id
+
+
 def test_haiku_5_5_prices_a_long_prompt_at_its_long_context_rates() -> None:
     """The Haiku 5.5 page: $0.10 / $0.50 per MTok up to 100K prompt tokens, $0.50 / $2.50
     over; a 5m cache write $0.125 up to 100K, $0.625 over."""

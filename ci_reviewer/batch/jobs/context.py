@@ -102,11 +102,20 @@ class RepositoryContext:
         names += [f"{stem}.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "ts")]
         return self.index.tests_named(names)
 
-    def imports_of(self, path: str, text: str) -> tuple[ImportedFile, ...]:
-        """The repository files `path` imports (Python and JS/TS), bounded in total size."""
+    def imports_of(
+        self, path: str, text: str, skip: frozenset[str] = frozenset()
+    ) -> tuple[ImportedFile, ...]:
+        """The repository files `path` imports (Python and JS/TS), bounded in total size;
+        those in `skip` (sent already, as context its directory shares) left out."""
+        wanted = [p for p in self.index.imports_of(path, text) if p not in skip]
+        return self.attached(wanted, IMPORTS_TOTAL_CHARS)
+
+    def attached(self, paths: list[str], total: int) -> tuple[ImportedFile, ...]:
+        """`paths` as context to send, bounded to `total` characters in all; a file the
+        secret policy withholds is left out (and reported by `take_withheld`)."""
         found: list[ImportedFile] = []
-        budget = IMPORTS_TOTAL_CHARS
-        for candidate in self.index.imports_of(path, text):
+        budget = total
+        for candidate in paths:
             if budget <= 0:
                 break
             body, truncated = self._imported(candidate, min(IMPORT_CHARS, budget))

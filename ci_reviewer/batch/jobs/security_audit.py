@@ -18,6 +18,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ci_reviewer.batch.caching import MessageParts, group_of
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.account import failures_table, retried_table, table_cell
@@ -34,6 +35,7 @@ from ci_reviewer.batch.jobs.context import (
     RunAccount,
     UsageLedger,
 )
+from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.markers import fingerprint_marker
@@ -178,6 +180,7 @@ class SecurityAuditKind:
         self.issues = issues
         self.sarif_path = sarif_path or workdir / f"ci-reviewer-{name}.sarif"
         self.repository = RepositoryContext(workdir, policy)
+        self.package = PackageContext(self.repository)
         self.ledger = UsageLedger()
         # custom_id -> why each of its dropped findings was dropped (a replayed result
         # replaces its entry, so nothing is counted twice)
@@ -190,9 +193,20 @@ class SecurityAuditKind:
         return SCHEMA
 
     def user_message(self, source: SourceFile) -> str:
+        parts = self.message_parts(source)
+        return f"{parts.shared}\n\n{parts.own}" if parts.shared else parts.own
+
+    def message_parts(self, source: SourceFile) -> MessageParts:
+        """The message, with the context its directory shares first (one cached prefix)."""
+        shared = self.package.shared_of(source.path)
+        group = group_of(source.path)
+        skip = frozenset(imported.path for imported in shared)
+        return MessageParts(group, render_shared(group, shared), self._own(source, skip))
+
+    def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
         lines = [f"Audit {source.path}.", "", f'<file path="{source.path}">']
         lines += [_numbered(source.text), "</file>"]
-        for imported in self.repository.imports_of(source.path, source.text):
+        for imported in self.repository.imports_of(source.path, source.text, skip):
             cut = " (cut)" if imported.truncated else ""
             lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
         return "\n".join(lines)

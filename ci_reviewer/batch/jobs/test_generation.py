@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ci_reviewer.batch.caching import MessageParts, group_of
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.base import (
@@ -33,6 +34,7 @@ from ci_reviewer.batch.jobs.context import (
     UsageLedger,
     language_of,
 )
+from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
 from ci_reviewer.batch.jobs.testgen_body import (
     Row,
     held_tests,
@@ -132,6 +134,7 @@ class TestGenerationKind:
         self.workdir = workdir
         self.delivery = delivery
         self.repository = RepositoryContext(workdir, policy)
+        self.package = PackageContext(self.repository)
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
@@ -165,8 +168,19 @@ class TestGenerationKind:
         return SCHEMA
 
     def user_message(self, source: SourceFile) -> str:
+        parts = self.message_parts(source)
+        return f"{parts.shared}\n\n{parts.own}" if parts.shared else parts.own
+
+    def message_parts(self, source: SourceFile) -> MessageParts:
+        """The message, with the context its directory shares first (one cached prefix)."""
+        shared = self.package.shared_of(source.path)
+        group = group_of(source.path)
+        skip = frozenset(imported.path for imported in shared)
+        return MessageParts(group, render_shared(group, shared), self._own(source, skip))
+
+    def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
         lines = [f"Write tests for {source.path}.", "", f"<file>\n{source.text}\n</file>"]
-        for imported in self.repository.imports_of(source.path, source.text):
+        for imported in self.repository.imports_of(source.path, source.text, skip):
             cut = " (cut)" if imported.truncated else ""
             lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
         existing = self.repository.existing_tests_for(source.path)
