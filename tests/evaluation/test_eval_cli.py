@@ -1,0 +1,149 @@
+"""`ci-reviewer eval` end to end: the real CLI, PyGithub against the GitHub emulator (three
+repositories), the anthropic SDK against the Claude emulator; every figure below is worked
+out by hand from the scripted findings and judgements:
+
+- alpha (2 golden): findings c1 add (matches g1), c2 invented: TP 1, FP 1, miss 1;
+  precision 1/2, recall 1/2, F1 1/2.
+- beta (2 golden): c1 loop (matches g1): TP 1, FP 0, miss 1; precision 1, recall 1/2,
+  F1 2/3.
+- gamma (clean): c1 remark: FP 1; no recall; no judge call (nothing to match).
+- missing: 404, reported and skipped.
+- total: 4 golden, 4 candidates, 2 found, 2 matching: precision 1/2, recall 1/2, F1 1/2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ci_reviewer.cli import cli
+from ci_reviewer.cli.errors import run_guarded
+from ci_reviewer.emulators.claude import ClaudeEmulator
+from ci_reviewer.pricing import Usage, price_table
+from tests.evaluation.conftest import dataset, is_judge, script_judge, script_reviews
+
+
+def run_cli(*args: str) -> int:
+    return run_guarded(lambda: cli.main(args=list(args), standalone_mode=False))
+
+
+def eval_run(tmp_path: Path, results: Path, *extra: str) -> int:
+    data = dataset(tmp_path / "golden.json")
+    cache = tmp_path / "cache"
+    return run_cli("eval", str(data), "--results", str(results), "--cache-dir", str(cache), *extra)
+
+
+def by_url(document: dict) -> dict:
+    return {pr["url"].rsplit("/", 3)[1]: pr for pr in document["prs"]}
+
+
+def test_figures_are_exact_and_the_missing_pr_is_skipped(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    results = tmp_path / "a.json"
+
+    code = eval_run(tmp_path, results)
+
+    out = capsys.readouterr()
+    assert code == 0
+    document = json.loads(results.read_text())
+    prs = by_url(document)
+    alpha, beta, gamma = prs["alpha"]["metrics"], prs["beta"]["metrics"], prs["gamma"]["metrics"]
+    assert (alpha["true_positives"], alpha["false_positives"], alpha["misses"]) == (1, 1, 1)
+    assert (alpha["precision"], alpha["recall"], alpha["f1"]) == (0.5, 0.5, 0.5)
+    assert (beta["true_positives"], beta["false_positives"], beta["misses"]) == (1, 0, 1)
+    assert (beta["precision"], beta["recall"]) == (1.0, 0.5)
+    assert beta["f1"] == pytest.approx(2 / 3)
+    assert (gamma["false_positives"], gamma["precision"], gamma["recall"]) == (1, 0.0, None)
+    totals = document["totals"]
+    assert (totals["goldens"], totals["candidates"], totals["true_positives"]) == (4, 4, 2)
+    assert (totals["precision"], totals["recall"], totals["f1"]) == (0.5, 0.5, 0.5)
+    assert prs["missing"]["status"] == "skipped"
+    assert "404" in prs["missing"]["reason"]
+    assert "octo/missing#9: not found" in out.err
+    # Two judge calls (alpha, beta); the clean PR needed none.
+    judge_calls = [call for call in claude.requests if is_judge(call.body)]
+    assert len(judge_calls) == 2
+    # The table's total row, as a reader sees it.
+    assert "| **total** | 4 | 4 | 2 | 2 | 2 | 0.500 | 0.500 | 0.500 |" in out.out
+    # Every judgement is auditable: the pair, the reason, the judge and its prompt version.
+    assert prs["alpha"]["matches"] == [
+        {"golden": "g1", "candidate": "c1", "reason": "same wrong operator"}
+    ]
+    assert prs["alpha"]["judge"]["prompt_version"] == "judge-1"
+    # Judge cost apart from review cost, each priced from its usage at list price.
+    usage = Usage.from_api(judge_calls[0].response["usage"])
+    alpha_judge = price_table().cost("claude-sonnet-5-5", usage)
+    assert prs["alpha"]["judge"]["cost_usd"] == pytest.approx(alpha_judge)
+
+
+def test_a_second_run_reviews_and_judges_nothing_again(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    results = tmp_path / "a.json"
+    assert eval_run(tmp_path, results) == 0
+    first = json.loads(results.read_text())
+    claude.requests.clear()
+
+    assert eval_run(tmp_path, results) == 0
+
+    assert claude.requests == []  # not one review or judge call paid for twice
+    again = json.loads(results.read_text())
+    assert again["totals"] == first["totals"]
+    assert "reviewed in an earlier run, not reviewed again" in capsys.readouterr().err
+
+
+def test_batch_judge_costs_half_and_compare_shows_both_runs(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    run_a = tmp_path / "a.json"
+    assert eval_run(tmp_path, run_a) == 0
+    claude.reset()
+    # Run B finds the div bug too: alpha 3 candidates, 2 found; total 4 golden, 5
+    # candidates, 3 found, 3 matching: precision 3/5, recall 3/4, F1 2/3.
+    script_reviews(claude, alpha_finds_div=True)
+    script_judge(claude, alpha_div=True)
+    run_b = tmp_path / "b.json"
+
+    code = eval_run(tmp_path, run_b, "--judge-api", "batch", "--poll-interval", "0")
+
+    assert code == 0
+    assert [call for call in claude.requests if is_judge(call.body)] == []
+    assert len(claude.batches.all_newest_first()) == 1
+    b = json.loads(run_b.read_text())
+    assert (b["totals"]["precision"], b["totals"]["recall"]) == (0.6, 0.75)
+    assert b["totals"]["f1"] == pytest.approx(2 / 3)
+    beta_a = by_url(json.loads(run_a.read_text()))["beta"]["judge"]
+    beta_b = by_url(b)["beta"]["judge"]
+    assert beta_b["api"] == "batch"
+    assert beta_b["cost_usd"] == pytest.approx(beta_a["cost_usd"] / 2)  # the 50% discount
+    capsys.readouterr()
+
+    assert run_cli("eval", "--compare", str(run_a), str(run_b)) == 0
+
+    table = capsys.readouterr().out
+    total = next(line for line in table.splitlines() if line.startswith("| **total**"))
+    cells = [cell.strip() for cell in total.strip("|").split("|")]
+    assert cells[1:8] == ["0.500", "0.500", "0.500", "0.600", "0.750", "0.667", "+0.167"]
+
+
+def test_a_bad_dataset_names_its_file_and_line(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "bad.json"
+    data.write_text('[\n  {"pr_title": "ok", "url": "https://github.com/o/r/pull/1",\n'
+                    '   "comments": []},\n  {"pr_title": "no url", "comments": []}\n]\n')
+
+    code = run_cli("eval", str(data), "--results", str(tmp_path / "r.json"))
+
+    assert code == 2
+    assert f"{data}:4: the entry has no \"url\"" in capsys.readouterr().err
+    assert claude.requests == []
