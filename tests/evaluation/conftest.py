@@ -135,8 +135,8 @@ def reviewing(path: str) -> Any:
 
 
 def judging(title: str) -> Any:
-    return lambda body: is_judge(body) and f'"pull_request": "{title}"' in str(
-        body["messages"][0]["content"]
+    return lambda body: (
+        is_judge(body) and f'"pull_request": "{title}"' in str(body["messages"][0]["content"])
     )
 
 

@@ -21,8 +21,15 @@ import pytest
 from ci_reviewer.cli import cli
 from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.emulators.claude import ClaudeEmulator
+from ci_reviewer.emulators.claude_replies import Reply
 from ci_reviewer.pricing import Usage, price_table
-from tests.evaluation.conftest import dataset, is_judge, script_judge, script_reviews
+from tests.evaluation.conftest import (
+    dataset,
+    is_judge,
+    judging,
+    script_judge,
+    script_reviews,
+)
 
 
 def run_cli(*args: str) -> int:
@@ -139,11 +146,36 @@ def test_a_bad_dataset_names_its_file_and_line(
     claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "bad.json"
-    data.write_text('[\n  {"pr_title": "ok", "url": "https://github.com/o/r/pull/1",\n'
-                    '   "comments": []},\n  {"pr_title": "no url", "comments": []}\n]\n')
+    data.write_text(
+        '[\n  {"pr_title": "ok", "url": "https://github.com/o/r/pull/1",\n'
+        '   "comments": []},\n  {"pr_title": "no url", "comments": []}\n]\n'
+    )
 
     code = run_cli("eval", str(data), "--results", str(tmp_path / "r.json"))
 
     assert code == 2
-    assert f"{data}:4: the entry has no \"url\"" in capsys.readouterr().err
+    assert f'{data}:4: the entry has no "url"' in capsys.readouterr().err
     assert claude.requests == []
+
+
+def test_rejudge_judges_saved_reviews_again_without_reviewing(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    run_a = tmp_path / "a.json"
+    assert eval_run(tmp_path, run_a) == 0
+    claude.reset()
+    # A stricter judge matches nothing: 4 golden, 4 candidates, none found.
+    claude.enqueue(Reply.json({"matches": []}), judging("Add div"))
+    claude.enqueue(Reply.json({"matches": []}), judging("Loop total"))
+    run_c = tmp_path / "c.json"
+
+    code = run_cli("eval", "--rejudge", str(run_a), "--results", str(run_c))
+
+    assert code == 0
+    assert all(is_judge(call.body) for call in claude.requests)
+    assert len(claude.requests) == 2
+    totals = json.loads(run_c.read_text())["totals"]
+    assert (totals["true_positives"], totals["false_positives"], totals["misses"]) == (0, 4, 4)
+    assert (totals["precision"], totals["recall"], totals["f1"]) == (0.0, 0.0, 0.0)
