@@ -17,8 +17,9 @@ from typing import Any
 
 from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.claude import send_message
-from ci_reviewer.errors import APIError
+from ci_reviewer.errors import APIError, UnknownModelError, UsageError
 from ci_reviewer.evaluation.judge import JudgeAnswerError, Verdict, answer_text, parse_verdict
+from ci_reviewer.models import model_table
 from ci_reviewer.pricing import Usage, price_table
 
 
@@ -55,9 +56,17 @@ class BatchNotEnded(APIError):
 
 def judge_sync(client: Any, job: JudgeJob) -> JudgeCall:
     """One Messages call; an answer that is not a verdict is a JudgeCall with an error."""
-    reply = send_message(client, job.params)
+    model = str(job.params["model"])
+    try:
+        reply = send_message(client, job.params)
+    except UnknownModelError as error:
+        # The judge's own setting, not the review's model: said so, exit 2.
+        raise UsageError(
+            f"--judge-model {model}: {error.message}",
+            hint=f"pass --judge-model with one of: {', '.join(model_table().callable_ids())}",
+        ) from None
     usage = Usage.from_api(reply.usage)
-    cost = price_table().cost(str(job.params["model"]), usage)
+    cost = price_table().cost(model, usage)
     return _judged(reply.stop_reason, reply.content, job, usage, cost)
 
 

@@ -4,7 +4,7 @@ It is written again after each PR (to a temporary file, then renamed), so a run 
 keeps every review it paid for; a later run with the same file reviews only what is missing
 and judges what was not judged. The run's identity (review model, config digest, judge model
 and prompt version) is recorded: resuming with another one would mix two runs in one table,
-so it is refused.
+so it is refused (another judge is taken while no PR has been judged yet).
 """
 
 from __future__ import annotations
@@ -201,6 +201,10 @@ def resumable(path: Path, identity: RunIdentity, judge_api: str) -> RunResults:
     if not path.exists():
         return RunResults(identity, judge_api=judge_api)
     results = load(path)
+    if _judged_nothing_yet(results, identity):
+        # Another judge, and nothing was asked of the old one: its free verdicts are redone.
+        results.identity = identity
+        results.records = {url: r.unjudged() for url, r in results.records.items()}
     if results.identity != identity:
         different = [
             f"{name} {getattr(results.identity, name)!r} (now {getattr(identity, name)!r})"
@@ -214,3 +218,15 @@ def resumable(path: Path, identity: RunIdentity, judge_api: str) -> RunResults:
         )
     results.judge_api = judge_api
     return results
+
+
+def _judged_nothing_yet(results: RunResults, identity: RunIdentity) -> bool:
+    same_reviews = (results.identity.review_model, results.identity.config_digest) == (
+        identity.review_model,
+        identity.config_digest,
+    )
+    # A verdict given without a call (nothing to match) is the same under any judge.
+    asked = [
+        r for r in results.records.values() if r.status == JUDGED and r.judge.get("api") != "none"
+    ]
+    return same_reviews and not asked

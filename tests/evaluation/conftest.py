@@ -101,6 +101,7 @@ def dataset(path: Path, base_url: str = "https://github.com") -> Path:
         {"pr_title": "Loop total", "url": f"{base_url}/octo/beta/pull/1", "comments": BETA_GOLDENS},
         {"pr_title": "Rename", "url": f"{base_url}/octo/gamma/pull/1", "comments": []},
         {"pr_title": "Gone", "url": f"{base_url}/octo/missing/pull/9", "comments": ALPHA_GOLDENS},
+        {"pr_title": "Issue", "url": f"{base_url}/octo/alpha/issues/3", "comments": []},
     ]
     path.write_text(json.dumps(entries, indent=2))
     return path

@@ -7,7 +7,7 @@ out by hand from the scripted findings and judgements:
 - beta (2 golden): c1 loop (matches g1): TP 1, FP 0, miss 1; precision 1, recall 1/2,
   F1 2/3.
 - gamma (clean): c1 remark: FP 1; no recall; no judge call (nothing to match).
-- missing: 404, reported and skipped.
+- missing: 404, reported and skipped; an issue's URL: skipped (it names no PR).
 - total: 4 golden, 4 candidates, 2 found, 2 matching: precision 1/2, recall 1/2, F1 1/2.
 """
 
@@ -21,6 +21,7 @@ import pytest
 from ci_reviewer.cli import cli
 from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.emulators.claude import ClaudeEmulator
+from ci_reviewer.emulators.claude_batches import BatchPolicy
 from ci_reviewer.emulators.claude_replies import Reply
 from ci_reviewer.pricing import Usage, price_table
 from tests.evaluation.conftest import (
@@ -43,7 +44,11 @@ def eval_run(tmp_path: Path, results: Path, *extra: str) -> int:
 
 
 def by_url(document: dict) -> dict:
-    return {pr["url"].rsplit("/", 3)[1]: pr for pr in document["prs"]}
+    """Records by repository name (the issue's URL by "issues")."""
+    return {
+        pr["url"].rsplit("/", 3)[1] if "/pull/" in pr["url"] else "issues": pr
+        for pr in document["prs"]
+    }
 
 
 def test_figures_are_exact_and_the_missing_pr_is_skipped(
@@ -72,6 +77,8 @@ def test_figures_are_exact_and_the_missing_pr_is_skipped(
     assert prs["missing"]["status"] == "skipped"
     assert "404" in prs["missing"]["reason"]
     assert "octo/missing#9: not found" in out.err
+    assert prs["issues"]["reason"] == "the URL names no GitHub pull request"
+    assert totals["prs_skipped"] == 2
     # Two judge calls (alpha, beta); the clean PR needed none.
     judge_calls = [call for call in claude.requests if is_judge(call.body)]
     assert len(judge_calls) == 2
@@ -179,3 +186,54 @@ def test_rejudge_judges_saved_reviews_again_without_reviewing(
     totals = json.loads(run_c.read_text())["totals"]
     assert (totals["true_positives"], totals["false_positives"], totals["misses"]) == (0, 4, 4)
     assert (totals["precision"], totals["recall"], totals["f1"]) == (0.0, 0.0, 0.0)
+
+
+def test_a_batch_still_running_is_collected_by_the_next_run_not_sent_again(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    claude.batch_policy = BatchPolicy.until_expired()
+    results = tmp_path / "a.json"
+    batch_flags = ("--judge-api", "batch", "--poll-interval", "0")
+
+    code = eval_run(tmp_path, results, *batch_flags, "--judge-timeout", "0")
+
+    assert code == 3
+    assert "had not ended" in capsys.readouterr().err
+    saved = json.loads(results.read_text())
+    (batch,) = claude.batches.all_newest_first()
+    assert saved["pending_judge_batch"] == batch.id
+    assert saved["totals"]["prs_awaiting_judge"] == 2
+    claude.end_batch(batch.id)
+    claude.requests.clear()
+
+    assert eval_run(tmp_path, results, *batch_flags) == 0
+
+    assert claude.requests == []  # no review again
+    assert len(claude.batches.all_newest_first()) == 1  # and no second batch
+    totals = json.loads(results.read_text())["totals"]
+    assert (totals["precision"], totals["recall"], totals["f1"]) == (0.5, 0.5, 0.5)
+    assert json.loads(results.read_text())["pending_judge_batch"] is None
+
+
+def test_a_judge_model_the_api_does_not_serve_names_the_judge_option(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    results = tmp_path / "a.json"
+
+    code = eval_run(tmp_path, results, "--judge-model", "claude-nonesuch-1")
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--judge-model claude-nonesuch-1" in err
+    assert json.loads(results.read_text())["totals"]["prs_awaiting_judge"] == 2
+    # The reviews were paid for and saved: the run with a served judge does not redo them.
+    script_judge(claude)
+    claude.requests.clear()
+
+    assert eval_run(tmp_path, results) == 0
+
+    assert all(is_judge(call.body) for call in claude.requests)
+    assert json.loads(results.read_text())["totals"]["f1"] == 0.5
