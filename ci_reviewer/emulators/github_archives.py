@@ -25,12 +25,21 @@ _DOWNLOAD = re.compile(r"/_codeload/(?P<full_name>[^/]+/[^/]+)/legacy\.tar\.gz/(
 
 @router.add("GET", r"/tarball/(?P<ref>.+)")
 def tarball(ctx: Context, request: Request, params: dict[str, str]) -> Response:
-    ref = params["ref"]
-    if ctx.git.resolve(ref) is None:
+    ref = _qualified(ctx, params["ref"])
+    if ref is None:
         return answer("not-found")
     location = f"{ctx.links.base}{CODELOAD_PREFIX}{ctx.links.full_name}/legacy.tar.gz/{ref}"
     headers = {"Location": location, "Content-Type": "text/html;charset=utf-8"}
     return Response(302, b"", headers)
+
+
+def _qualified(ctx: Context, ref: str) -> str | None:
+    """The ref as the Location names it: a branch or tag by its full name (recorded:
+    `tarball/main` -> `legacy.tar.gz/refs/heads/main`), a commit by its sha; None if unknown."""
+    for full in (f"refs/heads/{ref}", f"refs/tags/{ref}"):
+        if ctx.git.resolve(full) is not None:
+            return full
+    return ref if ctx.git.resolve(ref) is not None else None
 
 
 def download_target(path: str) -> tuple[str, str] | None:
