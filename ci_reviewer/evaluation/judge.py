@@ -3,16 +3,16 @@ and asks a model which pairs describe the same problem (structured output).
 
 The prompt lives in `data/eval_judge.md`; its first line is its version (`version: X`),
 recorded in every results file so two runs judged differently are told apart. A cheap
-pre-filter runs first (`allowed_pairs`): a golden comment that names a file can only be
-matched by a candidate on that file, and one that also names a line only by a candidate
-within `LINE_WINDOW` lines of it. The model's answer is checked on our side: a pair that is
-not allowed, or names an id that does not exist, is dropped and counted.
+pre-filter runs first (`allowed_pairs`): a golden comment that names a file the PR changes
+can only be matched by a candidate on that file, and one that also names a line only by a
+candidate within `LINE_WINDOW` lines of it. The model's answer is checked on our side: a
+pair that is not allowed, or names an id that does not exist, is dropped and counted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -104,21 +104,35 @@ def golden_ids(goldens: Sequence[GoldenComment]) -> list[str]:
 
 
 def allowed_pairs(
-    goldens: Sequence[GoldenComment], candidates: Sequence[Candidate]
+    goldens: Sequence[GoldenComment],
+    candidates: Sequence[Candidate],
+    changed: Collection[str] = (),
 ) -> dict[str, tuple[str, ...]]:
-    """golden id -> the candidate ids the pre-filter lets the judge match it with."""
+    """golden id -> the candidate ids the pre-filter lets the judge match it with. A file
+    named in a golden comment restricts it only when the PR changes that file (one of
+    `changed`): a file it names as context is not where the problem is."""
     allowed = {}
     for golden_id, golden in zip(golden_ids(goldens), goldens, strict=True):
-        allowed[golden_id] = tuple(c.id for c in candidates if _may_match(golden, c))
+        named = _changed_file(golden.path, changed)
+        allowed[golden_id] = tuple(c.id for c in candidates if _may_match(named, golden, c))
     return allowed
 
 
-def _may_match(golden: GoldenComment, candidate: Candidate) -> bool:
-    if golden.path is None:
+def _changed_file(named: str | None, changed: Collection[str]) -> str | None:
+    if named is None:
+        return None
+    named = named.strip("/")
+    return named if any(_same_file(path, named) for path in changed) else None
+
+
+def _same_file(path: str, named: str) -> bool:
+    return path == named or path.endswith("/" + named)
+
+
+def _may_match(named: str | None, golden: GoldenComment, candidate: Candidate) -> bool:
+    if named is None:
         return True
-    named = golden.path.strip("/")
-    same_file = candidate.path == named or candidate.path.endswith("/" + named)
-    if not same_file:
+    if not _same_file(candidate.path, named):
         return False
     return golden.line is None or abs(candidate.line - golden.line) <= LINE_WINDOW
 

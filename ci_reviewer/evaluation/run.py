@@ -124,6 +124,7 @@ def _review_facts(result: ReviewResult) -> dict[str, Any]:
         "cost_usd": result.cost_usd,
         "seconds": round(result.duration_s, 3),
         "files": len(result.files),
+        "changed_files": sorted({r.path for r in result.files} | {s.path for s in result.skipped}),
         "skipped_files": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "usage": result.usage.to_json(),
         "warnings": list(result.warnings),
@@ -171,7 +172,7 @@ def custom_id_of(url: str) -> str:
 def _job(record: PRRecord, model: str) -> JudgeJob | None:
     goldens = [GoldenComment.from_json(g) for g in record.goldens]
     candidates = [Candidate(**c) for c in record.candidates]
-    allowed = allowed_pairs(goldens, candidates)
+    allowed = allowed_pairs(goldens, candidates, record.review.get("changed_files", ()))
     if not needs_judge(allowed):
         return None
     params = judge_request(model, record.title, goldens, candidates, allowed)
@@ -189,7 +190,8 @@ def _with_verdict(record: PRRecord, call: JudgeCall | None, judge: Judge, api: s
 
     goldens = [GoldenComment.from_json(g) for g in record.goldens]
     candidates = [Candidate(**c) for c in record.candidates]
-    allowed = {k: list(v) for k, v in allowed_pairs(goldens, candidates).items()}
+    changed = record.review.get("changed_files", ())
+    allowed = {k: list(v) for k, v in allowed_pairs(goldens, candidates, changed).items()}
     facts: dict[str, Any] = {
         "model": judge.model,
         "prompt_version": judge_prompt().version,

@@ -1,6 +1,6 @@
 """The judge's pre-filter and the check of its answer: a golden comment that names a file
-(and a line) can only be matched by a candidate there; a pair the judge names outside the
-allowed ones, or twice, is not counted."""
+the PR changes (and a line) can only be matched by a candidate there; a pair the judge
+names outside the allowed ones, or twice, is not counted."""
 
 from __future__ import annotations
 
@@ -23,9 +23,18 @@ def test_a_golden_naming_a_file_and_line_admits_only_candidates_near_it() -> Non
         candidate("c3", "pkg/api/assets.go", 69),  # another file of the same name
     ]
 
-    allowed = allowed_pairs([named, vague], candidates)
+    changed = ["pkg/web/assets.go", "pkg/api/assets.go"]
+
+    allowed = allowed_pairs([named, vague], candidates, changed)
 
     assert allowed == {"g1": ("c1",), "g2": ("c1", "c2", "c3")}
+
+
+def test_a_file_the_pr_does_not_change_is_context_and_restricts_nothing() -> None:
+    named = GoldenComment.of("unlike pkg/old/cache.go, this one never expires", "Low")
+    candidates = [candidate("c1", "pkg/new/cache.go", 3)]
+
+    assert allowed_pairs([named], candidates, ["pkg/new/cache.go"]) == {"g1": ("c1",)}
 
 
 def test_pairs_outside_the_allowed_ones_are_dropped_and_duplicates_kept_once() -> None:
