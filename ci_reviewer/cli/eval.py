@@ -24,7 +24,7 @@ from ci_reviewer.cli.context import (
     settings,
 )
 from ci_reviewer.config import DEFAULT_MODEL
-from ci_reviewer.errors import UsageError
+from ci_reviewer.errors import InputError, UsageError
 
 DEFAULT_RESULTS = "eval-results.json"
 _DOWNLOAD_TIMEOUT_S = 300
@@ -142,7 +142,7 @@ def _evaluate(
     from ci_reviewer.github.review_source import github_settings
 
     claude, judge = clients
-    entries = load_datasets(datasets, _download)
+    entries = load_datasets(datasets, _dataset_download)
     choice = review_choice(run)
     check_before_sending(run, choice)
     identity = store.RunIdentity(
@@ -245,6 +245,26 @@ def _config_digest(run: Settings) -> str:
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ci-reviewer" / "eval"
+
+
+def _dataset_download(url: str) -> bytes:
+    """A dataset named by URL; a failure to get it is bad input (exit 2), naming the URL."""
+    import requests
+
+    try:
+        return _download(url)
+    except requests.HTTPError as error:
+        status = error.response.status_code if error.response is not None else "no"
+        raise InputError(
+            f"{url}: the dataset could not be downloaded (HTTP {status})",
+            hint="check the URL (a raw file, e.g. raw.githubusercontent.com/...), or pass a "
+            "downloaded file",
+        ) from None
+    except requests.RequestException as error:
+        raise InputError(
+            f"{url}: the dataset could not be downloaded ({type(error).__name__})",
+            hint="check the URL and the network, or pass a downloaded file",
+        ) from None
 
 
 def _download(url: str) -> bytes:

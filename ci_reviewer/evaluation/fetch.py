@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ci_reviewer.errors import CIReviewerError
+from ci_reviewer.errors import CIReviewerError, InputError
 from ci_reviewer.evaluation.dataset import PullRef
 from ci_reviewer.git import run_git
 from ci_reviewer.github.client import describe, github_errors
@@ -153,6 +153,11 @@ def _commit(path: Path, message: str) -> None:
 def _unpack(archive: bytes, into: Path) -> None:
     """Extract a GitHub archive without its one top directory; the `data` filter refuses
     absolute paths, `..`, links out of the tree and device files."""
+    if not hasattr(tarfile, "data_filter"):
+        raise InputError(
+            "unpacking archives safely needs Python 3.10.12, 3.11.4 or later (tarfile filters)",
+            hint="run ci-reviewer eval with a newer Python",
+        )
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             members = []

@@ -14,6 +14,10 @@ out by hand from the scripted findings and judgements:
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -237,3 +241,46 @@ def test_a_judge_model_the_api_does_not_serve_names_the_judge_option(
 
     assert all(is_judge(call.body) for call in claude.requests)
     assert json.loads(results.read_text())["totals"]["f1"] == 0.5
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A plain web server over a folder, as raw.githubusercontent.com serves files."""
+    folder = tmp_path / "web"
+    folder.mkdir()
+    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_dataset_url_is_read_and_a_missing_one_is_exit_2(
+    claude: ClaudeEmulator,
+    tmp_path: Path,
+    web: tuple[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base, folder = web
+    dataset(folder / "golden.json")
+    script_reviews(claude)
+    script_judge(claude)
+    results = tmp_path / "a.json"
+
+    code = run_cli("eval", f"{base}/golden.json", "--results", str(results))
+
+    assert code == 0
+    assert json.loads(results.read_text())["totals"]["f1"] == 0.5
+    capsys.readouterr()
+
+    code = run_cli("eval", f"{base}/absent.json", "--results", str(tmp_path / "b.json"))
+
+    assert code == 2
+    assert f"{base}/absent.json: the dataset could not be downloaded (HTTP 404)" in (
+        capsys.readouterr().err
+    )
