@@ -27,6 +27,7 @@ from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.claude_batches import BatchPolicy
 from ci_reviewer.emulators.claude_replies import Reply
+from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.pricing import Usage, price_table
 from tests.evaluation.conftest import (
     dataset,
@@ -284,3 +285,49 @@ def test_a_dataset_url_is_read_and_a_missing_one_is_exit_2(
     assert f"{base}/absent.json: the dataset could not be downloaded (HTTP 404)" in (
         capsys.readouterr().err
     )
+
+
+def test_a_refused_judgement_waits_and_only_that_pr_is_judged_next_time(
+    claude: ClaudeEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script_reviews(claude)
+    claude.enqueue(Reply.stop("refusal"), judging("Add div"))
+    claude.enqueue(Reply.json({"matches": [{"golden": "g1", "candidate": "c1", "reason": "r"}]}),
+                   judging("Loop total"))  # fmt: skip
+    results = tmp_path / "a.json"
+
+    assert eval_run(tmp_path, results) == 0
+
+    first = json.loads(results.read_text())
+    alpha = by_url(first)["alpha"]
+    assert (alpha["status"], alpha["judge"]["error"]) == (
+        "awaiting-judge",
+        "the judge stopped with refusal",
+    )
+    assert "awaiting the judge: https://github.com/octo/alpha/pull/1" in capsys.readouterr().out
+    claude.requests.clear()
+    script_judge(claude)
+
+    assert eval_run(tmp_path, results) == 0
+
+    asked = [call.body["messages"][0]["content"] for call in claude.requests]
+    assert len(asked) == 1 and '"pull_request": "Add div"' in asked[0]
+    assert json.loads(results.read_text())["totals"]["f1"] == 0.5
+
+
+def test_a_new_run_reuses_the_cached_checkouts(
+    claude: ClaudeEmulator, github_emu: GitHubEmulator, tmp_path: Path
+) -> None:
+    script_reviews(claude)
+    script_judge(claude)
+    assert eval_run(tmp_path, tmp_path / "a.json") == 0
+    archives = [r.path for r in github_emu.log if "/tarball/" in r.path]
+    assert len(archives) == 6  # fork point and head of each of the three PRs
+    github_emu.log.clear()
+    script_reviews(claude)
+    script_judge(claude)
+
+    assert eval_run(tmp_path, tmp_path / "b.json") == 0
+
+    assert [r.path for r in github_emu.log if "/tarball/" in r.path] == []
+    assert json.loads((tmp_path / "b.json").read_text())["totals"]["f1"] == 0.5
