@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_reviewer.errors import InputError
-from ci_reviewer.evaluation.metrics import Counts, counts_of
+from ci_reviewer.evaluation.metrics import Counts, counts_of, total
 
 FORMAT = "ci-reviewer-eval/1"
 JUDGED, AWAITING, SKIPPED = "judged", "awaiting-judge", "skipped"
@@ -127,8 +127,6 @@ class RunResults:
     pending_batch: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        from ci_reviewer.evaluation.metrics import total
-
         judged = [r for r in self.records.values() if r.status == JUDGED]
         return {
             "format": FORMAT,

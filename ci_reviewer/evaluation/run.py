@@ -20,8 +20,10 @@ from ci_reviewer.evaluation.dataset import DatasetEntry, GoldenComment, PullRef
 from ci_reviewer.evaluation.fetch import Checkout, Unfetchable
 from ci_reviewer.evaluation.judge import (
     Candidate,
+    Verdict,
     allowed_pairs,
     golden_ids,
+    judge_prompt,
     judge_request,
     needs_judge,
 )
@@ -134,6 +136,7 @@ def _review_facts(result: ReviewResult) -> dict[str, Any]:
 def judge_pending(results: RunResults, path: Path, judge: Judge, progress: Progress) -> None:
     """Judge every PR awaiting its judgement (free when no pair is left to decide)."""
     jobs: dict[str, JudgeJob] = {}
+    urls: dict[str, str] = {}
     for record in list(results.records.values()):
         if record.status != AWAITING:
             continue
@@ -141,57 +144,73 @@ def judge_pending(results: RunResults, path: Path, judge: Judge, progress: Progr
         if job is None:
             results.records[record.url] = _with_verdict(record, None, judge, "none")
         else:
-            jobs[job.custom_id] = job
+            jobs[job.custom_id], urls[job.custom_id] = job, record.url
     store.save(results, path)
     if not jobs:
         return
+
+    def apply(custom_id: str, call: JudgeCall, api: str) -> None:
+        url = urls[custom_id]
+        results.records[url] = _with_verdict(results.records[url], call, judge, api)
+
     if judge.batches is None:
         for custom_id, job in jobs.items():
-            _apply(results, custom_id, judge_sync(judge.client, job), judge, "sync")
+            apply(custom_id, judge_sync(judge.client, job), "sync")
             store.save(results, path)
         progress(f"judged {len(jobs)} PR(s) with {judge.model}")
         return
-    if results.pending_batch is None:
-        results.pending_batch = submit_batch(judge.batches, list(jobs.values()))
-        store.save(results, path)
-        progress(f"judge batch {results.pending_batch}: {len(jobs)} request(s) sent")
-    calls = collect_batch(
-        judge.batches, results.pending_batch, jobs, timeout_s=judge.timeout_s, poll_s=judge.poll_s
-    )
-    for custom_id, call in calls.items():
-        _apply(results, custom_id, call, judge, "batch")
+    for custom_id, call in _judged_in_batch(results, path, judge, jobs, progress).items():
+        apply(custom_id, call, "batch")
     results.pending_batch = None
     store.save(results, path)
     progress(f"judged {len(jobs)} PR(s) with {judge.model} (batch)")
 
 
+def _judged_in_batch(
+    results: RunResults,
+    path: Path,
+    judge: Judge,
+    jobs: dict[str, JudgeJob],
+    progress: Progress,
+) -> dict[str, JudgeCall]:
+    """The batch's answers; the batch is created (and its id saved) unless one is pending."""
+    if results.pending_batch is None:
+        results.pending_batch = submit_batch(judge.batches, list(jobs.values()))
+        store.save(results, path)
+        progress(f"judge batch {results.pending_batch}: {len(jobs)} request(s) sent")
+    else:
+        progress(f"judge batch {results.pending_batch}: sent by an earlier run, collecting")
+    return collect_batch(
+        judge.batches, results.pending_batch, jobs, timeout_s=judge.timeout_s, poll_s=judge.poll_s
+    )
+
+
 def custom_id_of(url: str) -> str:
+    """A batch custom_id for the PR (`^[a-zA-Z0-9_-]{1,64}$`, unique per URL)."""
     return "pr-" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
 
 
-def _job(record: PRRecord, model: str) -> JudgeJob | None:
+def _inputs(
+    record: PRRecord,
+) -> tuple[list[GoldenComment], list[Candidate], dict[str, tuple[str, ...]]]:
     goldens = [GoldenComment.from_json(g) for g in record.goldens]
     candidates = [Candidate(**c) for c in record.candidates]
     allowed = allowed_pairs(goldens, candidates, record.review.get("changed_files", ()))
+    return goldens, candidates, allowed
+
+
+def _job(record: PRRecord, model: str) -> JudgeJob | None:
+    goldens, candidates, allowed = _inputs(record)
     if not needs_judge(allowed):
         return None
     params = judge_request(model, record.title, goldens, candidates, allowed)
     return JudgeJob(custom_id_of(record.url), params, allowed)
 
 
-def _apply(results: RunResults, custom_id: str, call: JudgeCall, judge: Judge, api: str) -> None:
-    for record in list(results.records.values()):
-        if record.status == AWAITING and custom_id_of(record.url) == custom_id:
-            results.records[record.url] = _with_verdict(record, call, judge, api)
-
-
 def _with_verdict(record: PRRecord, call: JudgeCall | None, judge: Judge, api: str) -> PRRecord:
-    from ci_reviewer.evaluation.judge import judge_prompt
-
-    goldens = [GoldenComment.from_json(g) for g in record.goldens]
-    candidates = [Candidate(**c) for c in record.candidates]
-    changed = record.review.get("changed_files", ())
-    allowed = {k: list(v) for k, v in allowed_pairs(goldens, candidates, changed).items()}
+    """The record judged by `call` (None: nothing to decide), or left awaiting with the
+    reason the judge gave no verdict."""
+    allowed = {golden: list(ids) for golden, ids in _inputs(record)[2].items()}
     facts: dict[str, Any] = {
         "model": judge.model,
         "prompt_version": judge_prompt().version,
@@ -199,15 +218,19 @@ def _with_verdict(record: PRRecord, call: JudgeCall | None, judge: Judge, api: s
         "cost_usd": 0.0 if call is None else call.cost_usd,
         "usage": {} if call is None else _usage_json(call),
     }
-    if call is not None and call.verdict is None:
-        return replace(record, allowed=allowed, judge={**facts, "error": call.error})
-    matches = [] if call is None or call.verdict is None else [
-        {"golden": m.golden, "candidate": m.candidate, "reason": m.reason}
-        for m in call.verdict.matches
-    ]  # fmt: skip
-    dropped = [] if call is None or call.verdict is None else list(call.verdict.dropped)
+    verdict = Verdict(()) if call is None else call.verdict
+    if verdict is None:
+        error = call.error if call is not None else None
+        return replace(record, allowed=allowed, judge={**facts, "error": error})
+    matches = [{"golden": m.golden, "candidate": m.candidate, "reason": m.reason}
+               for m in verdict.matches]  # fmt: skip
     return replace(
-        record, status=JUDGED, allowed=allowed, matches=matches, dropped=dropped, judge=facts
+        record,
+        status=JUDGED,
+        allowed=allowed,
+        matches=matches,
+        dropped=list(verdict.dropped),
+        judge=facts,
     )
 
 
