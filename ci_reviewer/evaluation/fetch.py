@@ -69,30 +69,21 @@ class Checkout:
 
 def fetch_pull(gh: github.Github, pull: PullRef, cache_dir: Path, download: Download) -> Checkout:
     """The checkout of `pull` under `cache_dir`, fetched unless an earlier run left it."""
-    head, base, fork = _shas(gh, pull)
-    path = cache_dir / f"{pull.owner}-{pull.repo}-{pull.number}-{head[:12]}-{fork[:12]}"
-    if not (path / READY).is_file():
-        repo = _repo(gh, pull)
-        archives = [_archive(repo, pull, sha, download) for sha in (fork, head)]
-        _build(path, *archives)
-    return Checkout(path, head, base, fork)
-
-
-def _repo(gh: github.Github, pull: PullRef) -> github.Repository.Repository:
-    return _asking(pull, f"reading {pull.full_name}", lambda: gh.get_repo(pull.full_name))
-
-
-def _shas(gh: github.Github, pull: PullRef) -> tuple[str, str, str]:
     from ci_reviewer.github.review_source import PullRequestInfo, fork_point
 
-    repo = _repo(gh, pull)
+    repo = _asking(pull, f"reading {pull.full_name}", lambda: gh.get_repo(pull.full_name))
     found = _asking(pull, f"reading {pull}", lambda: repo.get_pull(pull.number))
     head, base = found.head.sha, found.base.sha
     info = PullRequestInfo(
         pull.full_name, pull.number, found.state, bool(found.merged), head, base,
         found.title or "", "", found.html_url, False,
     )  # fmt: skip
-    return head, base, fork_point(repo, info, None)
+    fork = fork_point(repo, info, None)
+    path = cache_dir / f"{pull.owner}-{pull.repo}-{pull.number}-{head[:12]}-{fork[:12]}"
+    if not (path / READY).is_file():
+        fork_archive = _archive(repo, pull, fork, download)
+        _build(path, fork_archive, _archive(repo, pull, head, download))
+    return Checkout(path, head, base, fork)
 
 
 def _archive(
