@@ -152,6 +152,14 @@ def test_batch_judge_costs_half_and_compare_shows_both_runs(
     total = next(line for line in table.splitlines() if line.startswith("| **total**"))
     cells = [cell.strip() for cell in total.strip("|").split("|")]
     assert cells[1:8] == ["0.500", "0.500", "0.500", "0.600", "0.750", "0.667", "+0.167"]
+    # Review costs over the three PRs both runs judged, and B's extra finding's price.
+    cost_a, cost_b = (
+        sum(pr["review"]["cost_usd"] for pr in json.loads(run.read_text())["prs"]
+            if pr["status"] == "judged")
+        for run in (run_a, run_b)
+    )  # fmt: skip
+    assert cost_b > cost_a
+    assert cells[8:11] == [f"{cost_a:.4f}", f"{cost_b:.4f}", f"{cost_b - cost_a:+.4f}"]
 
 
 def test_a_bad_dataset_names_its_file_and_line(
