@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "init": "ci_reviewer.cli.init:init",
     "emulate": "ci_reviewer.cli.emulate:emulate",
     "doctor": "ci_reviewer.cli.doctor:doctor",
+    "eval": "ci_reviewer.cli.eval:eval_command",
 }
 
 

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from ci_reviewer.emulators import (
     github_actions_settings,
+    github_archives,
     github_branches,
     github_checks,
     github_contents,
@@ -46,6 +47,7 @@ ROUTERS: tuple[Router, ...] = (
     github_branches.router,  # before contents: its /branches/{b} would take /protection
     github_contents.router,
     github_actions_settings.router,
+    github_archives.router,
 )
 # Called with every answered request, from the server's threads. The test suite's
 # OpenAPI check registers here, so every emulator a test starts is validated.
@@ -88,6 +90,9 @@ class GitHubEmulator(EmulatorServer):
         self.state = EmulatorState()
         self.unknown_routes: list[tuple[str, str]] = []
         self._state_lock = threading.RLock()
+        # More repositories served on this address (GitHub serves many): full_name -> one.
+        self.repositories: dict[str, GitHubEmulator] = {}
+        self._served_by: GitHubEmulator | None = None
 
     def start(self) -> GitHubEmulator:
         super().start()
@@ -97,6 +102,16 @@ class GitHubEmulator(EmulatorServer):
         return self.start()
 
     # -- test helpers (not HTTP) -----------------------------------------------------------
+    def add_repository(
+        self, repo_dir: Path, full_name: str, default_branch: str = "main"
+    ) -> GitHubEmulator:
+        """Serve another repository, over the git repository at `repo_dir`, on this
+        emulator's address and token; returns it, for its own helpers (`open_pull`...)."""
+        other = GitHubEmulator(repo_dir, full_name, self.token, default_branch)
+        other._served_by = self
+        self.repositories[full_name] = other
+        return other
+
     def set_permissions(self, write: bool = True, checks: bool | None = None) -> None:
         """write=False: the token is read-only, like a fork PR's GITHUB_TOKEN. checks=False:
         it may write all but check runs (a workflow whose `permissions:` leave out
@@ -189,7 +204,8 @@ class GitHubEmulator(EmulatorServer):
 
     # -- HTTP ------------------------------------------------------------------------------
     def _context(self) -> Context:
-        base = self.url if self._httpd is not None else "http://127.0.0.1:0"
+        server = self._served_by or self
+        base = server.url if server._httpd is not None else "http://127.0.0.1:0"
         links = Links(base, self.full_name, self.default_branch)
         return Context(links, self.git, self.state, self.actor, self._state_lock, self.quirks)
 
@@ -208,6 +224,15 @@ class GitHubEmulator(EmulatorServer):
             # The page for a browser, not the API: no token, and no API observers.
             with self._state_lock:
                 return github_page.answer(self._context(), request.path)
+        download = github_archives.download_target(unquote(request.path))
+        if request.method == "GET" and download is not None:
+            # The download host, not the API: no token asked, and no API observers.
+            full_name, ref = download
+            serving = self if full_name == self.full_name else self.repositories.get(full_name)
+            if serving is None:
+                return Response(404, b"404: Not Found", {"Content-Type": "text/plain"})
+            with serving._state_lock:
+                return github_archives.download(serving._context(), ref)
         response = self._answer(request)
         if self.oauth_scopes is not None:
             response.headers["x-oauth-scopes"] = self.oauth_scopes
@@ -220,6 +245,9 @@ class GitHubEmulator(EmulatorServer):
         denied = self._authenticate(request)
         if denied is not None:
             return denied
+        other = self._other_repository(path)
+        if other is not None:
+            return other._answer(request)
         if request.method != "GET" and path != "/graphql" and not self._may_write(path):
             return answer("not-accessible-by-integration")
         try:
@@ -230,6 +258,13 @@ class GitHubEmulator(EmulatorServer):
                 return self._route(request, path)
         except GitError as exc:
             return Response(422, error(f"Git error: {exc}", DOCS, status="422"))
+
+    def _other_repository(self, path: str) -> GitHubEmulator | None:
+        for full_name, other in self.repositories.items():
+            prefix = f"/repos/{full_name}"
+            if path == prefix or path.startswith(prefix + "/"):
+                return other
+        return None
 
     def _may_write(self, path: str) -> bool:
         if "/check-runs" in path:

@@ -144,6 +144,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        R + "/tarball/{ref}",
+        "evaluation/fetch.py (a dataset PR's fork point and head, as source archives; the "
+        "302's Location is downloaded, as in the octokit get-archive recording): "
+        "Repository.get_archive_link",
+        (),
+    ),
+    Endpoint(
+        "GET",
         R + "/issues/{issue_number}/comments",
         "summary.find_summary: PullRequest.get_issue_comments",
         (*_ISSUE_COMMENT, *_AUTHOR),
