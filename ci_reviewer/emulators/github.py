@@ -19,6 +19,7 @@ from ci_reviewer.emulators import (
     github_checks,
     github_contents,
     github_gitdata,
+    github_graphql,
     github_issues,
     github_page,
     github_pulls,
@@ -46,6 +47,7 @@ ROUTERS: tuple[Router, ...] = (
     github_branches.router,  # before contents: its /branches/{b} would take /protection
     github_contents.router,
     github_actions_settings.router,
+    github_graphql.router,
 )
 # Called with every answered request, from the server's threads. The test suite's
 # OpenAPI check registers here, so every emulator a test starts is validated.
@@ -191,7 +193,14 @@ class GitHubEmulator(EmulatorServer):
     def _context(self) -> Context:
         base = self.url if self._httpd is not None else "http://127.0.0.1:0"
         links = Links(base, self.full_name, self.default_branch)
-        return Context(links, self.git, self.state, self.actor, self._state_lock, self.quirks)
+        return Context(
+            links, self.git, self.state, self.actor, self._state_lock, self.quirks, self._grants
+        )
+
+    def _grants(self, scope: str) -> bool:
+        if not self.can_write:
+            return False
+        return self.token_scopes is None or self.token_scopes.get(scope) == "write"
 
     def fault_response(self, fault: Fault) -> Response:
         response = super().fault_response(fault)
