@@ -94,7 +94,9 @@ def answer_errors(query: str, variables: dict[str, Any] | None, answer: Any) -> 
         if tuple(error.path or ()) not in failed_paths:
             problems.append(f"{'.'.join(map(str, error.path or ()))}: {error.message}")
     if result.data != data and not problems:
-        problems.append(f"data holds what the document did not ask for: {data}")
+        # A field not asked for, or a value the schema's type would turn into another (7 for
+        # a String: GitHub would send "7").
+        problems.append(f"data is not what the document and schema make of it: {data}")
     return problems
 
 
