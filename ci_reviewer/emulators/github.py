@@ -17,6 +17,7 @@ from ci_reviewer.emulators import (
     github_actions_settings,
     github_branches,
     github_checks,
+    github_collaborators,
     github_contents,
     github_gitdata,
     github_graphql,
@@ -48,6 +49,7 @@ ROUTERS: tuple[Router, ...] = (
     github_contents.router,
     github_actions_settings.router,
     github_graphql.router,
+    github_collaborators.router,
 )
 # Called with every answered request, from the server's threads. The test suite's
 # OpenAPI check registers here, so every emulator a test starts is validated.
@@ -155,6 +157,11 @@ class GitHubEmulator(EmulatorServer):
         matching `pattern`: a contents PUT or DELETE there is refused with `answer_key`."""
         with self._state_lock:
             self.state.protected_branches.append((pattern, answer_key))
+
+    def set_collaborator(self, login: str, role: str) -> None:
+        """`login`'s role on the repository: admin, maintain, write, triage or read."""
+        with self._state_lock:
+            self.state.collaborators[login] = role
 
     def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
         """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}

@@ -253,3 +253,13 @@ def reply_to_review_comment(ctx: Context, request: Request, params: dict[str, st
     ctx.state.reviews.setdefault(number, []).append(review)
     ctx.state.review_comments.setdefault(number, []).append(comment)
     return Response(201, comment)
+
+
+@router.add("GET", r"/pulls/comments/(?P<comment>\d+)")
+def get_review_comment(ctx: Context, _request: Request, params: dict[str, str]) -> Response:
+    wanted = int(params["comment"])
+    for comments in ctx.state.review_comments.values():
+        for comment in comments:
+            if comment["id"] == wanted:
+                return Response(200, comment)
+    return not_found()

@@ -53,6 +53,8 @@ class EmulatorState:
     protected_branches: list[tuple[str, str]] = field(default_factory=list)
     # Review threads resolved (GraphQL resolveReviewThread): first comment's id -> by whom.
     resolved_threads: dict[int, str] = field(default_factory=dict)
+    # login -> role on the repository (admin, maintain, write, triage, read).
+    collaborators: dict[str, str] = field(default_factory=dict)
     next_number: int = 1
     next_id: int = 1
 

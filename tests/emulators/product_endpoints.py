@@ -446,4 +446,26 @@ GRAPHQL: tuple[Endpoint, ...] = (
     ),
 )
 ENDPOINTS += GRAPHQL
+# `ci-reviewer answer`: a mention of the reviewer answered in its thread.
+ANSWER: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        R + "/collaborators/{username}/permission",
+        "github/answer_flow.py: Repository.get_collaborator_permission (write access?)",
+        ("permission",),
+    ),
+    Endpoint(
+        "GET",
+        R + "/pulls/comments/{comment_id}",
+        "github/answer_flow.py: PullRequest.get_review_comment (the thread's first comment)",
+        ("body", "path", "diff_hunk", "user.login", "user.type", "author_association"),
+    ),
+    Endpoint(
+        "POST",
+        R + "/pulls/{pull_number}/comments/{comment_id}/replies",
+        "github/answer_flow.py: PullRequest.create_review_comment_reply (the answer)",
+        ("html_url",),
+    ),
+)
+ENDPOINTS += ANSWER
 BY_KEY = {endpoint.key: endpoint for endpoint in ENDPOINTS}
