@@ -21,13 +21,17 @@ from ci_reviewer.cli.model_setting import check_before_sending, model_setting, r
 @click.pass_context
 def answer(ctx: click.Context) -> int:
     """Answer a PR comment or review reply that mentions the reviewer, in its thread."""
+    return run_answer(settings(ctx))
+
+
+def run_answer(run: Settings) -> int:
+    """The answer to the event's comment (also what `review` runs on a comment event)."""
     from ci_reviewer.github.actions import ActionsEnv, load_event, write_outputs
     from ci_reviewer.github.answer_flow import answer_on_github
     from ci_reviewer.github.client import make_github
     from ci_reviewer.github.mention_event import mention_event
     from ci_reviewer.github.review_source import github_settings
 
-    run = settings(ctx)
     env = ActionsEnv.from_environ(run.environ)
     event = mention_event(env.event_name, load_event(env.event_path))
     choice = review_choice(run)

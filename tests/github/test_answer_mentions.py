@@ -56,6 +56,7 @@ def answer(
     capsys: pytest.CaptureFixture[str],
     event: str,
     payload: dict[str, Any],
+    command: str = "answer",
 ) -> tuple[int, str]:
     path = world.tmp / f"{event}.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
@@ -63,7 +64,7 @@ def answer(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     code = run_guarded(
-        lambda: cli.main(args=["answer"], prog_name="ci-reviewer", standalone_mode=False)
+        lambda: cli.main(args=[command], prog_name="ci-reviewer", standalone_mode=False)
     )
     return code, capsys.readouterr().err
 
@@ -189,3 +190,22 @@ def test_a_comment_that_names_another_handle_is_not_a_mention(
 
     assert code == 0 and asked(world) == []
     assert "does not mention @ci-reviewer" in err
+
+
+def test_review_run_on_a_comment_event_answers_the_mention(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number, _ = reviewed(world)
+    world.github.set_collaborator("octocat", "write")
+    payload = issue_comment_payload(
+        REPO, number, body="@ci-reviewer summarise the risk", author="octocat", comment_id=42
+    )
+    answers_with(world, "explain", "One eval, on line 5.")
+
+    code, err = answer(world, monkeypatch, capsys, "issue_comment", payload, command="review")
+
+    assert code == 0, err
+    comments = world.github.state.issue_comments.get(number, [])
+    assert [c["body"].split("\n")[0] for c in comments if "ci-reviewer:answer:42" in c["body"]] == [
+        "One eval, on line 5."
+    ]
