@@ -119,5 +119,6 @@ def fixed_lines(fixed: Iterable[FixedFinding]) -> list[str]:
     lines = ["", f"**Fixed since the last review ({len(items)}):**"]
     for item in items:
         left = "" if item.resolved else " (thread left open: someone replied)"
-        lines.append(f"- [{item.title}]({item.url}) in `{item.path}`{left}")
+        title = item.title.replace("[", "\\[").replace("]", "\\]")  # keep the link whole
+        lines.append(f"- [{title}]({item.url}) in `{item.path}`{left}")
     return lines
