@@ -92,6 +92,8 @@ class ReviewConfig(_Strict):
     allow_pull_request_target_checkout: bool = False
     timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
     max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
+    # `ci-reviewer answer` answers a comment that mentions this (case-insensitive).
+    mention: str = Field("@ci-reviewer", min_length=2)
 
     _globs = field_validator("include", "exclude")(_check_globs)
 

@@ -1,7 +1,8 @@
 """The files the suite checks the product and its emulators against, which come from package
-registries rather than from this repository: GitHub's OpenAPI description and the SARIF
-2.1.0 schema (npm), recorded real GitHub traffic (PyPI and npm), and real projects' published
-sources that batch collection is measured on (PyPI and npm).
+registries rather than from this repository: GitHub's OpenAPI description, its GraphQL
+schema, its recorded webhook payloads and the SARIF 2.1.0 schema (npm), recorded real GitHub
+traffic (PyPI and npm), and real projects' published sources that batch collection is
+measured on (PyPI and npm).
 
 The test session fetches them itself, into .ci-cache/, by running the scripts that pin them
 (each script returns at once when its files are already there at the pinned version), so the
@@ -35,6 +36,18 @@ DATA = (
         "scripts/fetch-github-openapi.sh",
         "the npm registry",
         "CI_REVIEWER_GITHUB_OPENAPI",
+    ),
+    ExternalData(
+        "GitHub's GraphQL schema (@octokit/graphql-schema)",
+        "scripts/fetch-github-graphql-schema.sh",
+        "the npm registry",
+        "CI_REVIEWER_GITHUB_GRAPHQL_SCHEMA",
+    ),
+    ExternalData(
+        "GitHub's recorded webhook payloads (@octokit/webhooks-examples)",
+        "scripts/fetch-webhook-examples.sh",
+        "the npm registry",
+        "CI_REVIEWER_WEBHOOK_EXAMPLES",
     ),
     ExternalData(
         "the SARIF 2.1.0 schema (@microsoft/jest-sarif)",

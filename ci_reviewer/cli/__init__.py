@@ -20,6 +20,7 @@ from ci_reviewer.cli.errors import run_guarded
 # name -> "module:attribute"; a command's module is imported only when it is needed.
 COMMANDS: dict[str, str] = {
     "review": "ci_reviewer.cli.review:review",
+    "answer": "ci_reviewer.cli.answer:answer",
     "batch": "ci_reviewer.cli.batch:batch",
     "plan": "ci_reviewer.cli.plan:plan",
     "sla": "ci_reviewer.cli.sla:sla",

@@ -80,6 +80,10 @@ def review(
     run = settings(ctx)
     # The tools read the whole checkout, whatever subdirectory --workdir names.
     run = replace(run, workdir=ensure_checkout(run.workdir))
+    if _comment_event(run) and not (local or base or pr_number or dry_run):
+        from ci_reviewer.cli.answer import run_answer
+
+        return run_answer(run)  # a comment: answered in its thread (DESIGN.md 9)
     choice = review_choice(run)
     check_before_sending(run, choice)
     with model_setting(run, choice):
@@ -97,6 +101,12 @@ def review(
             requests_file=requests_file,
             full=full,
         )
+
+
+def _comment_event(run: Settings) -> bool:
+    from ci_reviewer.github.mention_event import MENTION_EVENTS
+
+    return run.environ.get("GITHUB_EVENT_NAME") in MENTION_EVENTS
 
 
 def _review_command(

@@ -18,8 +18,10 @@ from ci_reviewer.emulators import (
     github_archives,
     github_branches,
     github_checks,
+    github_collaborators,
     github_contents,
     github_gitdata,
+    github_graphql,
     github_issues,
     github_page,
     github_pulls,
@@ -48,6 +50,8 @@ ROUTERS: tuple[Router, ...] = (
     github_contents.router,
     github_actions_settings.router,
     github_archives.router,
+    github_graphql.router,
+    github_collaborators.router,
 )
 # Called with every answered request, from the server's threads. The test suite's
 # OpenAPI check registers here, so every emulator a test starts is validated.
@@ -169,6 +173,11 @@ class GitHubEmulator(EmulatorServer):
         with self._state_lock:
             self.state.protected_branches.append((pattern, answer_key))
 
+    def set_collaborator(self, login: str, role: str) -> None:
+        """`login`'s role on the repository: admin, maintain, write, triage or read."""
+        with self._state_lock:
+            self.state.collaborators[login] = role
+
     def set_token_scopes(self, scopes: Mapping[str, str] | None) -> None:
         """The token's permissions, e.g. {"contents": "write", "pull-requests": "write"}
         (a job's `permissions:`); every scope it does not name is `none`."""
@@ -207,7 +216,14 @@ class GitHubEmulator(EmulatorServer):
         server = self._served_by or self
         base = server.url if server._httpd is not None else "http://127.0.0.1:0"
         links = Links(base, self.full_name, self.default_branch)
-        return Context(links, self.git, self.state, self.actor, self._state_lock, self.quirks)
+        return Context(
+            links, self.git, self.state, self.actor, self._state_lock, self.quirks, self._grants
+        )
+
+    def _grants(self, scope: str) -> bool:
+        if not self.can_write:
+            return False
+        return self.token_scopes is None or self.token_scopes.get(scope) == "write"
 
     def fault_response(self, fault: Fault) -> Response:
         response = super().fault_response(fault)

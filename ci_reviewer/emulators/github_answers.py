@@ -72,3 +72,29 @@ def answer(key: str, headers: dict[str, str] | None = None, **fields: str) -> Re
     """The emulator's answer for `key`, as GitHub gives it."""
     real = answers()[key]
     return Response(real.status, real.body(**fields), {**dict(real.headers), **(headers or {})})
+
+
+@cache
+def _graphql_table() -> dict[str, dict[str, Any]]:
+    text = resources.files("ci_reviewer.data").joinpath("github_answers.json").read_text()
+    table: dict[str, dict[str, Any]] = json.loads(text)["graphql_errors"]
+    return table
+
+
+def graphql_error(
+    key: str, path: list[str | int] | None = None, line: int = 1, column: int = 1, **fields: str
+) -> dict[str, Any]:
+    """One entry of the `errors` list GitHub's GraphQL API answers with (over HTTP 200):
+    its `type` (absent for a document GitHub refuses before running it), the `path` of the
+    field that failed, where in the document, and the message."""
+    entry = _graphql_table()[key]
+    error: dict[str, Any] = {}
+    if entry.get("type") is not None:
+        error["type"] = entry["type"]
+    if path is not None:
+        error["path"] = path
+    if "extensions" in entry:
+        error["extensions"] = _filled(entry["extensions"], fields)
+    error["locations"] = [{"line": line, "column": column}]
+    error["message"] = entry["message"].format(**fields)
+    return error

@@ -47,6 +47,7 @@ _RULES: tuple[tuple[frozenset[str], re.Pattern[str], Rule], ...] = tuple(
         ("POST", r"^/pulls$", _fixed("pull_requests")),
         ("PATCH", r"^/pulls/\d+$", _fixed("pull_requests")),
         ("POST", r"^/pulls/\d+/(?:reviews|comments)$", _fixed("pull_requests")),
+        ("POST", r"^/pulls/\d+/comments/\d+/replies$", _fixed("pull_requests")),
         ("PUT", r"^/pulls/\d+/reviews/\d+$", _fixed("pull_requests")),
         ("POST PATCH", r"^/check-runs(?:/\d+)?$", _fixed("checks")),
         ("POST", r"^/issues$", _fixed("issues")),
@@ -94,3 +95,13 @@ def required_read_scope(path: str) -> tuple[str, str] | None:
         if pattern.match(path):
             return scope, refusal
     return None
+
+
+# GraphQL mutations the emulator answers -> the scope that must be `write`. Resolving a
+# review thread is a write to the pull request ("Permissions required for GitHub Apps":
+# pull requests, review threads), as posting a review comment is.
+_GRAPHQL_MUTATIONS = {"resolveReviewThread": "pull_requests"}
+
+
+def graphql_mutation_scope(name: str) -> str:
+    return _GRAPHQL_MUTATIONS[name]

@@ -16,6 +16,7 @@ from ci_reviewer.emulators.github_pulls import get_pull, head_sha, pull_files
 from ci_reviewer.emulators.github_routes import (
     Context,
     Router,
+    invalid_field,
     json_body,
     not_found,
     paginate,
@@ -218,3 +219,47 @@ def create_review_comment(ctx: Context, request: Request, params: dict[str, str]
     ctx.state.reviews.setdefault(number, []).append(review)
     ctx.state.review_comments.setdefault(number, []).append(comment)
     return Response(201, comment)
+
+
+@router.add("POST", r"/pulls/(?P<number>\d+)/comments/(?P<comment>\d+)/replies")
+def reply_to_review_comment(ctx: Context, request: Request, params: dict[str, str]) -> Response:
+    """A reply in the thread of a top-level review comment, anchored where it is."""
+    pull = get_pull(ctx, params["number"])
+    if pull is None:
+        return not_found()
+    number = pull["number"]
+    wanted = int(params["comment"])
+    root = next((c for c in ctx.state.review_comments.get(number, []) if c["id"] == wanted), None)
+    if root is None:
+        return not_found()
+    data = json_body(request)
+    if not isinstance(data.get("body"), str) or not data["body"]:
+        return invalid_field("PullRequestReviewComment", "body")
+    anchor = Anchor(
+        root["line"],
+        root["side"],
+        root["start_line"],
+        root["start_side"],
+        root["position"],
+        root["diff_hunk"],
+    )
+    review = _render_review(
+        ctx, number, ctx.state.new_id(), {"event": "COMMENT"}, root["commit_id"]
+    )
+    reply = {"path": root["path"], "body": data["body"], "in_reply_to": root["id"]}
+    comment = _render_comment(
+        ctx, number, review["id"], root["commit_id"], data=reply, anchor=anchor
+    )
+    ctx.state.reviews.setdefault(number, []).append(review)
+    ctx.state.review_comments.setdefault(number, []).append(comment)
+    return Response(201, comment)
+
+
+@router.add("GET", r"/pulls/comments/(?P<comment>\d+)")
+def get_review_comment(ctx: Context, _request: Request, params: dict[str, str]) -> Response:
+    wanted = int(params["comment"])
+    for comments in ctx.state.review_comments.values():
+        for comment in comments:
+            if comment["id"] == wanted:
+                return Response(200, comment)
+    return not_found()

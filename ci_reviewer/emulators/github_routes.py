@@ -51,6 +51,10 @@ class EmulatorState:
     branch_protections: dict[str, tuple[bool, tuple[str, ...]]] = field(default_factory=dict)
     # (ref pattern, answer key): branches whose protection refuses contents writes.
     protected_branches: list[tuple[str, str]] = field(default_factory=list)
+    # Review threads resolved (GraphQL resolveReviewThread): first comment's id -> by whom.
+    resolved_threads: dict[int, str] = field(default_factory=dict)
+    # login -> role on the repository (admin, maintain, write, triage, read).
+    collaborators: dict[str, str] = field(default_factory=dict)
     next_number: int = 1
     next_id: int = 1
 
@@ -85,6 +89,9 @@ class Context:
     actor: str
     lock: threading.RLock
     quirks: Quirks = field(default_factory=Quirks)
+    # Whether the token may write a scope (`pull_requests`); for GraphQL mutations, which
+    # carry no REST path to check.
+    may_write: Callable[[str], bool] = lambda _scope: True
 
     def now(self) -> str:
         return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,6 +18,7 @@ from ci_reviewer.config import DEFAULT_CONFIG_PATH
 from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
 from ci_reviewer.github import checks, publish_review, summary
 from ci_reviewer.github.client import github_errors
+from ci_reviewer.github.fixed_findings import FixedFinding, settle_fixed
 from ci_reviewer.github.publish_review import WriteForbidden, write
 from ci_reviewer.github.review_scope import Scope, decide_scope
 from ci_reviewer.github.review_source import (
@@ -153,6 +154,7 @@ def _nothing(source: ReviewSource, options: FlowOptions) -> ReviewResult:
 def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult) -> FlowOutcome:
     done = _Publication()
     _post_review(run, source, result, done)
+    fixed = _settle_fixed(run, result, done)
     state = _new_state(run, scope, result)
     # No new finding to post: the review that holds them is the earlier one.
     done.review_url = done.review_url or state.review_url
@@ -162,11 +164,11 @@ def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult
     if scope.note:
         status += f" ({scope.note})"
     conclusion = _conclusion(state, result, fail_on)
-    text = summary.render_summary(_view(run, status, state, result, done.notes))
+    text = summary.render_summary(_view(run, status, state, result, done.notes, fixed))
     _write_check(
         run, checks.CheckReport.of(conclusion, headline(result), text, result.findings), done
     )
-    view = _view(run, status, state, result, done.notes)
+    view = _view(run, status, state, result, done.notes, fixed)
     _write_summary(run, summary.render_summary(view), done)
     return _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
 
@@ -248,6 +250,19 @@ def _post_review(run: _Run, source: ReviewSource, result: ReviewResult, done: _P
         done.notes.append(f"{count} inline comment(s) GitHub refused were moved to the review body")
 
 
+def _settle_fixed(run: _Run, result: ReviewResult, done: _Publication) -> tuple[FixedFinding, ...]:
+    """Resolve the threads of findings fixed since the last review; the account that wrote
+    the summary is the product's."""
+    user = getattr(run.existing, "user", None)
+    reviewed = [r.path for r in result.files if r.status == "reviewed" and not r.budget_exhausted]
+    found = [finding.fingerprint for finding in result.findings]
+    login = str(getattr(user, "login", "") or "")
+    report = settle_fixed(run.pull, run.repo.full_name, login, reviewed, found)
+    if report.note:
+        done.notes.append(report.note)
+    return report.fixed
+
+
 def _write_summary(run: _Run, body: str, done: _Publication) -> None:
     try:
         write(
@@ -267,8 +282,13 @@ def _write_check(run: _Run, report: checks.CheckReport, done: _Publication) -> N
         done.notes.append(outcome.note + tail)
 
 
-def _view(
-    run: _Run, status: str, state: ReviewedState | None, result: ReviewResult, notes: list[str]
+def _view(  # noqa: PLR0917 - one argument per part of the summary
+    run: _Run,
+    status: str,
+    state: ReviewedState | None,
+    result: ReviewResult,
+    notes: list[str],
+    fixed: tuple[FixedFinding, ...] = (),
 ) -> SummaryView:
     return SummaryView(
         status=status,
@@ -285,6 +305,7 @@ def _view(
         duration_s=result.duration_s,
         model=result.model,
         notes=tuple(notes),
+        fixed=fixed,
     )
 
 

@@ -14,11 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ci_reviewer.github.fixed_findings import fixed_lines
 from ci_reviewer.review.findings import SEVERITIES, is_blocking, severity_rank
 
 if TYPE_CHECKING:
     from github.IssueComment import IssueComment
     from github.PullRequest import PullRequest
+
+    from ci_reviewer.github.fixed_findings import FixedFinding
 
 SUMMARY_MARKER = "<!-- ci-reviewer:summary -->"
 _STATUS_OPEN, _STATUS_CLOSE = "<!-- ci-reviewer:status -->", "<!-- /ci-reviewer:status -->"
@@ -123,6 +126,8 @@ class SummaryView:
     duration_s: float | None = None
     model: str = ""
     notes: Sequence[str] = field(default=())
+    # Findings of earlier runs this run no longer found, with their threads.
+    fixed: Sequence[FixedFinding] = ()
 
 
 def render_summary(view: SummaryView) -> str:
@@ -131,6 +136,7 @@ def render_summary(view: SummaryView) -> str:
         lines += _counts_table(view.state, view.fail_on)
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
+    lines += fixed_lines(view.fixed)
     if view.withheld:
         lines += ["", "**Not sent to the model (secret policy):**"]
         lines += [f"- `{path}`: {reason}" for path, reason in view.withheld]

@@ -131,6 +131,9 @@ def _report(
         found.add(finding)
     if step.command == "review":
         return StepReport(step, blocking, "sync", True, monthly=_review_month(repo))
+    if step.command == "answer":
+        found.add(verdicts.interactive_answer(step.where))
+        return StepReport(step, blocking, "sync", True)
     if not step.submits_batches:
         return StepReport(step, blocking, "-", False)
     job = repo.config.jobs.get(step.job_name or "")

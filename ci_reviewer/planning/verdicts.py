@@ -52,6 +52,20 @@ def batch_on_blocking(where: str, command: str, events: tuple[str, ...]) -> Find
     )
 
 
+def interactive_answer(where: str) -> Finding:
+    return Finding(
+        "info",
+        "interactive-answer",
+        where,
+        "`ci-reviewer answer` is interactive work: someone who mentioned the reviewer waits "
+        "for the reply in the thread, and the answer is a multi-turn tool-calling "
+        "conversation, so it runs on the synchronous Messages API and never on the Batches "
+        "API.",
+        "Nothing to change; its cost is bounded by the review's budgets (max_turns, "
+        "max_tool_calls, max_cost_usd) per answer.",
+    )
+
+
 def tool_loop_in_batch(where: str, what: str) -> Finding:
     return Finding(
         "error",

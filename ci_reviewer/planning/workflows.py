@@ -33,7 +33,12 @@ _ACTION = re.compile(r"^[^/\s]+/claude-ci-reviewer(/[^@\s]*)?@\S+$")
 _CLI = re.compile(r"(?:^|[\s;&|(`])(?:ci-reviewer|python3?\s+-m\s+ci_reviewer)(?=\s|$)(.*)")
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _VALUE_OPTIONS = frozenset({"--config", "--workdir", "--repo", "--model"})
-_ACTION_COMMANDS = {"review": "review", "batch-run": "batch run", "plan": "plan"}
+_ACTION_COMMANDS = {
+    "review": "review",
+    "answer": "answer",
+    "batch-run": "batch run",
+    "plan": "plan",
+}
 _NO_SETUP = JobSetup(TokenPermissions(False, (), ""), ())
 
 

@@ -44,8 +44,9 @@ def test_plan_runs_through_the_action(action_dir: Path, runner_temp: Path, tmp_p
     assert run.returncode == 0, run.stderr
     start = run.stdout.index("{\n")  # after whatever the install steps printed
     plan, _ = json.JSONDecoder().raw_decode(run.stdout[start:])
-    # One planned step per example workflow copied in; the review is the only one on the
-    # synchronous API, as each workflow's own `command:` says.
+    # One planned step per example workflow copied in; the review and the answer to a
+    # mention (someone waits on each) are the ones on the synchronous API, as each
+    # workflow's own `command:` says.
     examples = sorted(p.name for p in (ROOT / ".github" / "workflows").glob("ci-reviewer-*.yml"))
     steps = {Path(step["workflow"]).name: step for step in plan["steps"]}
     assert sorted(steps) == examples
@@ -53,7 +54,7 @@ def test_plan_runs_through_the_action(action_dir: Path, runner_temp: Path, tmp_p
         command = _command_of(ROOT / ".github" / "workflows" / name)
         # The action's `command` input names the CLI command with a dash for the space.
         assert step["command"] == command.replace("-", " ")
-        assert step["api"] == ("sync" if command == "review" else "batch"), name
+        assert step["api"] == ("sync" if command in ("review", "answer") else "batch"), name
 
 
 def _command_of(workflow: Path) -> str:

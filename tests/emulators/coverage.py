@@ -50,9 +50,14 @@ def lines() -> list[str]:
             f"{source} ({REPLAYED.get(source, 'not replayed this session')})"
             for source in endpoint.recorded
         )
+        held_to = (
+            "none: GraphQL schema only"
+            if endpoint.template == "/graphql"
+            else ("none: OpenAPI description only")
+        )
         out.append(
             f"| {endpoint.label} | {len(CALLED.get(endpoint.key, ()))} tests "
-            f"| {replays or 'none: OpenAPI description only'} | {counts[endpoint.key]} |"
+            f"| {replays or held_to} | {counts[endpoint.key]} |"
         )
     return out
 

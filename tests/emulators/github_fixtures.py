@@ -21,7 +21,7 @@ import pytest
 from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Request, Response
-from tests.emulators import coverage, openapi, product_calls
+from tests.emulators import coverage, graphql_schema, openapi, product_calls
 
 TOKEN = "emulator-token"
 UNMATCHED: set[tuple[str, str]] = set()
@@ -85,6 +85,7 @@ def github_openapi_responses(
     fail a test in which the product called an endpoint tests/emulators/product_endpoints.py
     does not list."""
     seen: list[tuple[str, str, int, Any]] = []
+    documents: list[tuple[Any, Any]] = []  # (request, answer) of POST /graphql
     by_product: list[tuple[str, str]] = []
     lock = threading.Lock()
 
@@ -93,7 +94,10 @@ def github_openapi_responses(
         copy = json.loads(json.dumps(body)) if not isinstance(body, (bytes, str)) else body
         sender = product_calls.caller()
         with lock:
-            seen.append((received.method, received.path, response.status, copy))
+            if received.path.rstrip("/") == "/graphql":
+                documents.append((_json_or_none(received.body), copy))
+            else:
+                seen.append((received.method, received.path, response.status, copy))
             if sender == product_calls.PRODUCT:
                 by_product.append((received.method, received.path))
 
@@ -103,6 +107,7 @@ def github_openapi_responses(
     finally:
         github_emulator_module.RESPONSE_OBSERVERS.remove(observe)
     problems = _validate(seen) if seen else []
+    problems += graphql_problems(documents)
     assert not problems, "responses that GitHub's OpenAPI description rejects:\n" + (
         "\n".join(problems)
     )
@@ -112,6 +117,29 @@ def github_openapi_responses(
         "not list (add each, with the fields the product reads and a recorded exchange to "
         "replay if one covers it):\n" + "\n".join(unlisted)
     )
+
+
+def graphql_problems(documents: list[tuple[Any, Any]]) -> list[str]:
+    """Why GitHub's GraphQL schema rejects a document sent, or the emulator's answer to it."""
+    problems: list[str] = []
+    for request, answer in documents:
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+            problems.append(f"POST /graphql without a query: {request!r:.200}")
+            continue
+        query, variables = request["query"], request.get("variables")
+        label = f"POST /graphql {' '.join(query.split())[:80]!r}"
+        wrong = graphql_schema.document_errors(query, variables)
+        if not wrong:
+            wrong = graphql_schema.answer_errors(query, variables, answer)
+        problems += [f"{label}: {why}" for why in wrong]
+    return problems
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
 
 
 def _validate(seen: list[tuple[str, str, int, Any]]) -> list[str]:

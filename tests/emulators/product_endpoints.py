@@ -430,4 +430,50 @@ DOCTOR: tuple[Endpoint, ...] = (
     ),
 )
 ENDPOINTS += DOCTOR
+# GitHub's GraphQL API, one endpoint for every document: what the product asks and reads is
+# held to GitHub's published schema instead (tests/emulators/graphql_schema.py).
+GRAPHQL: tuple[Endpoint, ...] = (
+    Endpoint(
+        "POST",
+        "/graphql",
+        "github/review_threads.py: Requester.graphql_query (a pull request's review threads, "
+        "paginated) and graphql_named_mutation (resolveReviewThread)",
+        (
+            "data.repository.pullRequest.reviewThreads.pageInfo.hasNextPage",
+            "data.repository.pullRequest.reviewThreads.pageInfo.endCursor",
+            "data.repository.pullRequest.reviewThreads.nodes[].id",
+            "data.repository.pullRequest.reviewThreads.nodes[].isResolved",
+            "data.repository.pullRequest.reviewThreads.nodes[].path",
+            "data.repository.pullRequest.reviewThreads.nodes[].comments.pageInfo.hasNextPage",
+            "data.repository.pullRequest.reviewThreads.nodes[].comments.nodes[].databaseId",
+            "data.repository.pullRequest.reviewThreads.nodes[].comments.nodes[].author.login",
+            "data.repository.pullRequest.reviewThreads.nodes[].comments.nodes[].url",
+            "data.resolveReviewThread.thread.isResolved",
+            "errors[].type",
+        ),
+    ),
+)
+ENDPOINTS += GRAPHQL
+# `ci-reviewer answer`: a mention of the reviewer answered in its thread.
+ANSWER: tuple[Endpoint, ...] = (
+    Endpoint(
+        "GET",
+        R + "/collaborators/{username}/permission",
+        "github/answer_flow.py: Repository.get_collaborator_permission (write access?)",
+        ("permission",),
+    ),
+    Endpoint(
+        "GET",
+        R + "/pulls/comments/{comment_id}",
+        "github/answer_flow.py: PullRequest.get_review_comment (the thread's first comment)",
+        ("body", "path", "diff_hunk", "user.login", "user.type", "author_association"),
+    ),
+    Endpoint(
+        "POST",
+        R + "/pulls/{pull_number}/comments/{comment_id}/replies",
+        "github/answer_flow.py: PullRequest.create_review_comment_reply (the answer)",
+        ("html_url",),
+    ),
+)
+ENDPOINTS += ANSWER
 BY_KEY = {endpoint.key: endpoint for endpoint in ENDPOINTS}

@@ -13,6 +13,7 @@ from tests.planning.conftest import Outcome
 
 WORKFLOWS = (
     "ci-reviewer-review.yml",
+    "ci-reviewer-answer.yml",
     "ci-reviewer-nightly-tests.yml",
     "ci-reviewer-weekly-audit.yml",
     "ci-reviewer-overnight-report.yml",
@@ -121,6 +122,7 @@ def test_init_refuses_an_action_ref_it_cannot_use(
 # What each workflow's job writes, and so the token it must have (README "First run").
 EXPECTED_PERMISSIONS = {
     "ci-reviewer-review.yml": {"contents": "read", "pull-requests": "write", "checks": "write"},
+    "ci-reviewer-answer.yml": {"contents": "read", "pull-requests": "write"},
     "ci-reviewer-nightly-tests.yml": {
         "contents": "write",
         "pull-requests": "write",
@@ -213,3 +215,18 @@ def test_init_outside_a_git_repository_warns_and_inside_one_does_not(
     assert outside.code == 0 and (loose / ".github/ci-reviewer.yml").exists()
     assert "is not a git repository" in outside.err
     assert inside.code == 0 and "not a git repository" not in inside.err
+
+
+def test_plan_calls_the_answer_workflow_interactive_and_never_batched(
+    tmp_path: Path, run_cli: Callable[..., Outcome]
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # plan reads a checkout
+    assert run_cli("init", "--workdir", str(tmp_path), "--action-ref", PINNED).code == 0
+    done = run_cli("plan", "--workdir", str(tmp_path), "--format", "json")
+    planned = json.loads(done.out)
+    [step] = [s for s in planned["steps"] if s["command"] == "answer"]
+    assert step["api"] == "sync" and step["tool_calling"] is True
+    assert step["triggers"] == ["issue_comment", "pull_request_review_comment"]
+    [said] = [f for f in planned["findings"] if f["code"] == "interactive-answer"]
+    assert said["level"] == "info" and "never on the Batches API" in said["message"]
+    assert said["where"].startswith(".github/workflows/ci-reviewer-answer.yml")

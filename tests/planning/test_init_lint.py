@@ -48,4 +48,4 @@ def test_zizmor_reports_an_action_ref_that_is_a_tag(
     done = _lint("zizmor", _init(tmp_path, run_cli, "--action-ref", "v1"))
     assert done.returncode != 0
     assert "unpinned-uses" in done.stdout
-    assert done.stdout.count("claude-ci-reviewer/claude-ci-reviewer@v1") == 4
+    assert done.stdout.count("claude-ci-reviewer/claude-ci-reviewer@v1") == 5

@@ -335,7 +335,7 @@ def test_the_projects_own_workflows_have_no_first_run_findings(
     assert done.code == 0, plan["findings"]
     assert {s["workflow"] for s in plan["steps"]} == {
         f".github/workflows/ci-reviewer-{name}.yml"
-        for name in ("review", "nightly-tests", "weekly-audit", "overnight-report")
+        for name in ("review", "answer", "nightly-tests", "weekly-audit", "overnight-report")
     }
     assert _codes(plan["findings"]) == set()
 

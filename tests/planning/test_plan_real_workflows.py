@@ -38,6 +38,7 @@ def _plan(run_cli: Callable[..., Outcome], repo: Path) -> tuple[Outcome, dict[st
 
 
 INIT_STEPS = {
+    ".github/workflows/ci-reviewer-answer.yml",
     ".github/workflows/ci-reviewer-nightly-tests.yml",
     ".github/workflows/ci-reviewer-overnight-report.yml",
     ".github/workflows/ci-reviewer-review.yml",

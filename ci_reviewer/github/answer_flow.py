@@ -1,0 +1,169 @@
+"""Answering a mention of the reviewer on GitHub, as one plain function: decide whether the
+comment gets an answer (it mentions the reviewer, is new, its author has write access, it was
+not answered before), gather the thread's context, have the model answer, post the answer in
+that thread, and resolve the thread when the model withdrew its finding.
+
+One answer per mention: every answer carries a hidden marker with the id of the comment it
+answers, looked for (from authors we trust) before answering, so a re-run answers nothing
+twice. Write access is GitHub's `permission` field (`admin` or `write`; `maintain` is reported
+as `write`), never the role's name or any message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ci_reviewer.errors import ClaudeAPIError
+from ci_reviewer.github.client import github_errors, write_once
+from ci_reviewer.github.markers import fingerprints_in
+from ci_reviewer.github.mention_event import MentionEvent
+from ci_reviewer.github.publish_review import WriteForbidden, write
+from ci_reviewer.github.review_threads import ThreadsRefused, resolve_thread, review_threads
+from ci_reviewer.github.summary import TrustedAuthors
+from ci_reviewer.review.thread_answer import Mention, NoAnswer, ThreadAnswer
+
+if TYPE_CHECKING:
+    import github
+    from github.PullRequest import PullRequest
+
+# (the mention, the pull request's base SHA) -> the model's answer.
+Answerer = Callable[[Mention, str], ThreadAnswer]
+Redact = Callable[[str], str]
+_WRITE = frozenset({"admin", "write"})
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    answered: bool
+    diagnostics: tuple[str, ...] = ()
+    url: str = ""
+    cost_usd: float | None = None
+
+
+def answer_marker(comment_id: int) -> str:
+    return f"<!-- ci-reviewer:answer:{comment_id} -->"
+
+
+def answer_on_github(
+    gh: github.Github, event: MentionEvent, handle: str, answerer: Answerer, redact: Redact
+) -> AnswerOutcome:
+    """Answer `event`'s comment if it should be (see the module docstring)."""
+    skipped = _why_not(event, handle)
+    if skipped:
+        return AnswerOutcome(False, (skipped,))
+    with github_errors(f"reading pull request #{event.number}"):
+        repo = gh.get_repo(event.repository)
+        permission = repo.get_collaborator_permission(event.author)
+        pull = repo.get_pull(event.number)
+    if permission not in _WRITE:
+        why = f"@{event.author} has {permission} access; only write access gets an answer"
+        return AnswerOutcome(False, (f"not answered: {why}",))
+    trusted = TrustedAuthors()
+    if _answered_before(pull, event, trusted):
+        return AnswerOutcome(False, (f"comment {event.comment_id} was answered before",))
+    mention, ours = _mention(pull, event, trusted)
+    try:
+        reply = answerer(mention, pull.base.sha)
+    except NoAnswer as none:
+        return AnswerOutcome(False, (f"no answer: {none}",))
+    except ClaudeAPIError as failed:
+        return AnswerOutcome(False, (f"no answer: the Claude API failed ({failed})",))
+    return _publish(pull, event, reply, ours, redact)
+
+
+def _why_not(event: MentionEvent, handle: str) -> str:
+    if event.action != "created":
+        return f"a comment {event.action or 'event'}, not created: nothing to answer"
+    if not event.on_pull_request:
+        return "a comment on an issue, not a pull request: nothing to answer"
+    if event.author_is_bot:
+        return f"a comment by the bot {event.author}: not answered"
+    if not event.mentions(handle):
+        return f"the comment does not mention {handle}: nothing to answer"
+    return ""
+
+
+def _answered_before(pull: PullRequest, event: MentionEvent, trusted: TrustedAuthors) -> bool:
+    marker = answer_marker(event.comment_id)
+    with github_errors(f"reading the comments of pull request #{pull.number}"):
+        comments = pull.get_review_comments() if event.in_thread else pull.get_issue_comments()
+        return any(marker in (c.body or "") for c in trusted.of(comments))
+
+
+def _mention(
+    pull: PullRequest, event: MentionEvent, trusted: TrustedAuthors
+) -> tuple[Mention, bool]:
+    """What the model is told, and whether the thread is one of our findings'."""
+    mention = Mention(event.body, event.author, pull_title=pull.title)
+    if not event.in_thread:
+        return mention, False
+    with github_errors(f"reading review comment {event.thread_root}"):
+        root = pull.get_review_comment(event.thread_root)
+    ours = trusted.trusts(root) and bool(fingerprints_in(root.body))
+    finding = root.body if ours else ""
+    hunk = root.diff_hunk or event.diff_hunk
+    return Mention(event.body, event.author, finding, root.path, hunk, pull.title), ours
+
+
+def _publish(
+    pull: PullRequest, event: MentionEvent, reply: ThreadAnswer, ours: bool, redact: Redact
+) -> AnswerOutcome:
+    body = redact(answer_body(reply, event, suggest=ours))
+    notes = [f"answered comment {event.comment_id} ({reply.decision})"]
+    try:
+        url = _post(pull, event, body)
+    except WriteForbidden as forbidden:
+        return AnswerOutcome(False, (f"no answer posted: {forbidden}",), cost_usd=reply.cost_usd)
+    if reply.decision == "withdraw" and ours:
+        notes.append(_withdraw(pull, event.repository, event.thread_root))
+    return AnswerOutcome(True, tuple(notes), url, reply.cost_usd)
+
+
+def answer_body(reply: ThreadAnswer, event: MentionEvent, *, suggest: bool) -> str:
+    lines = [reply.reply]
+    if reply.decision == "fix" and reply.suggestion is not None and suggest:
+        fence = "`" * max(3, _longest_backticks(reply.suggestion) + 1)
+        lines += ["", f"{fence}suggestion", reply.suggestion, fence]
+    if reply.decision == "withdraw":
+        lines += ["", "_Finding withdrawn; this thread is resolved._"]
+    return "\n".join([*lines, "", answer_marker(event.comment_id)])
+
+
+def _longest_backticks(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _post(pull: PullRequest, event: MentionEvent, body: str) -> str:
+    action = f"answering comment {event.comment_id}"
+    marker = answer_marker(event.comment_id)
+    trusted = TrustedAuthors()
+
+    def landed() -> str | None:
+        comments = pull.get_review_comments() if event.in_thread else pull.get_issue_comments()
+        found = [c for c in trusted.of(comments) if marker in (c.body or "")]
+        return found[0].html_url if found else None
+
+    def send() -> str:
+        if event.in_thread:
+            return str(pull.create_review_comment_reply(event.thread_root, body).html_url)
+        return str(pull.create_issue_comment(body).html_url)
+
+    return write(action, lambda: write_once(action, pull, send, landed))
+
+
+def _withdraw(pull: PullRequest, full_name: str, root_id: int) -> str:
+    try:
+        for thread in review_threads(pull, full_name):
+            first = thread.first
+            if first is not None and first.database_id == root_id and not thread.is_resolved:
+                resolve_thread(pull, thread.id)
+                return "finding withdrawn: its thread is resolved"
+    except ThreadsRefused as refused:
+        return f"finding withdrawn, thread not resolved: {refused}"
+    return "finding withdrawn"
