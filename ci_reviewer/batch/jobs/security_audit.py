@@ -34,6 +34,7 @@ from ci_reviewer.batch.jobs.context import (
     RunAccount,
     UsageLedger,
 )
+from ci_reviewer.batch.jobs.numbering import numbered as _numbered
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.markers import fingerprint_marker
@@ -329,10 +330,6 @@ def audited_table(collection: Collection) -> list[str]:
     lines = ["### Audited files", "", "| file | findings |", "|---|---|"]
     lines += [f"| `{path}` | {counts[path] or 'none'} |" for path in sorted(counts)]
     return [*lines, ""]
-
-
-def _numbered(text: str) -> str:
-    return "\n".join(f"{n:>5}  {line}" for n, line in enumerate(text.splitlines(), 1))
 
 
 def render_issue(
