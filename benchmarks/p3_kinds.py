@@ -6,7 +6,7 @@ bodies built and written, to /dev/null); its wall time and its peak RSS (the chi
 maxrss, from wait4) are recorded. The floors, in the same run and with a warm page cache:
 - raw: `git ls-files -z | xargs -0 cat > /dev/null`, run inside the checkout;
 - fair: the same with `xargs -0 -P N`, N the worker processes the product plans a dry run
-  with (a dry run builds every line in-process: N = 1, so fair = raw).
+  with (`fanout.default_workers()`: one per usable CPU, at most 4).
 Product and floor runs alternate and the medians are compared, since the machine is shared.
 
 Repositories: a generated one of Python modules that import each other (each ~15 KB, three
@@ -14,6 +14,7 @@ imports of other modules, every 20th with a test under tests/), at N and 2N file
 with `--real DIR`, an unpacked source distribution made a git repository.
 
     python benchmarks/p3_kinds.py [--files 100000] [--rounds 3] [--real DIR] [--kinds ...]
+        [--keep DIR] [--no-double]
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ci_reviewer.batch.fanout import default_workers
+
 KINDS = ("report", "security-audit", "test-generation")
-DRY_RUN_WORKERS = 1  # assemble.py: a dry run builds every line in this process
+DRY_RUN_WORKERS = default_workers()  # as `assemble` fans a dry run out
 CONFIG = """\
 model: claude-sonnet-5-5
 jobs:
@@ -161,6 +165,7 @@ def main() -> None:
     parser.add_argument("--no-double", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the repo here")
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()}, fair floor -P {DRY_RUN_WORKERS}", flush=True)
     if args.real is not None:
         if not (args.real / ".git").exists():
             commit(args.real)
@@ -173,9 +178,11 @@ def main() -> None:
         commit(repo)
     measure(repo, args.kinds, args.rounds, f"N={args.files}")
     if not args.no_double:
-        generate(repo, args.files, args.files, args.file_bytes)
-        commit(repo)
+        if not (repo / (_module(2 * args.files - 1).replace(".", "/") + ".py")).exists():
+            generate(repo, args.files, args.files, args.file_bytes)
+            commit(repo)
         measure(repo, args.kinds, args.rounds, f"2N={2 * args.files}")
+    print(f"load average {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

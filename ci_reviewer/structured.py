@@ -31,9 +31,10 @@ _STORED = "sendable_schemas.json"
 def sendable_schema(constraints: Mapping[str, Any]) -> dict[str, Any]:
     """The part of `constraints` the API accepts, the rest described (a new dict)."""
     stored = _stored().get(digest(constraints))
-    if stored is not None:
-        return json.loads(stored)
-    return transformed(constraints)
+    if stored is None:
+        return transformed(constraints)
+    schema: dict[str, Any] = json.loads(stored)
+    return schema
 
 
 def transformed(constraints: Mapping[str, Any]) -> dict[str, Any]:

@@ -208,19 +208,23 @@ class RepositoryContext:
 
 
 def _read_head(path: str, limit: int) -> bytes | None:
-    """Up to `limit` bytes from the start of `path` (None if it cannot be read), without
-    the `limit`-sized buffer a buffered read allocates first."""
+    """Up to `limit` bytes from the start of `path` (None if it cannot be read): as many as
+    the file holds are asked for, not `limit` (a buffered read allocates `limit` bytes
+    first, 2 MB for the secret scan's read of every imported module)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
     try:
-        size = os.fstat(descriptor).st_size
-        parts = [os.read(descriptor, min(size, limit) or limit)]
-        got = len(parts[0])
-        while parts[-1] and got < limit:  # a file longer than it said, or a short read
-            parts.append(os.read(descriptor, limit - got))
-            got += len(parts[-1])
+        wanted = min(os.fstat(descriptor).st_size, limit)
+        parts: list[bytes] = []
+        got = 0
+        while got < wanted:  # a read may return less than asked
+            part = os.read(descriptor, wanted - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
         return b"".join(parts)
     except OSError:
         return None
