@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_reviewer.emulators.claude import ClaudeEmulator
 from tests.batch.conftest import commit_files
 from tests.batch.test_fanout import FORKS, fresh_python
 from tests.secret_samples import private_key
@@ -153,3 +154,31 @@ def test_a_dry_run_builds_its_lines_in_forked_workers_without_the_sdk(
     assert len(in_parent) <= 8 if FORKS else in_parent  # the first 8 files only
     lines = out.read_bytes().splitlines()
     assert len(lines) == sum(len(paths) for paths in built.values()) >= MODULES
+
+
+def test_a_dry_run_after_a_crash_still_asks_the_api_for_the_orphaned_batch(
+    repo: Path, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    """The client is made on demand, not left out: a dry run whose state holds an intent
+    without its batch id (the process died after creating the batch) finds that batch."""
+    commit_files(repo, {".github/ci-reviewer.yml": CONFIG})
+    env = {
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": claude.url,
+        "CI_REVIEWER_KILL_AT": "batch-created",
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+    }
+    command = [sys.executable, "-m", "ci_reviewer", "--workdir", str(repo), "batch", "submit",
+               "--job", "digest", "--state-dir", str(tmp_path / "state")]  # fmt: skip
+    killed = subprocess.run(command, env=env, capture_output=True, cwd=tmp_path, check=False)
+    assert killed.returncode == -9
+    env["CI_REVIEWER_KILL_AT"] = ""
+    dry = [*command, "--dry-run", "--requests-file", str(tmp_path / "r.jsonl")]
+    done = subprocess.run(
+        [*dry, "--format", "json"], env=env, capture_output=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["adopted"] == ["msgbatch_emu00000001"]
+    listed = [r for r in claude.log if r.method == "GET" and r.path == "/v1/messages/batches"]
+    assert listed  # asked, through the SDK, with the run's key
