@@ -209,14 +209,16 @@ def _requests(
     spill = LineSpill() if full and workers > 1 else None
     planner = Planner(resend, full, spill)
     left_out: set[str] = set()
+    results = ordered_map(planner, work(), workers=workers)
     try:
-        for item, result in ordered_map(planner, work(), workers=workers):
+        for item, result in results:
             if isinstance(result, Spilled):
                 assert spill is not None and dry_run_to is not None
                 spill.move_into(dry_run_to, result.lines)
             outcome = result.outcome if isinstance(result, Spilled) else result
             yield from _taken(outcome, item, sizes=sizes, stats=stats, left_out=left_out)
     finally:
+        results.close()  # the workers are stopped before their files are removed
         if spill is not None:
             spill.close()
     yield from _retried(run, resend, retries.values(), pending, stats, full=full, left_out=left_out)

@@ -30,7 +30,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -72,11 +72,11 @@ def ordered_map(
     workers: int,
     chunk: int = CHUNK,
     serial_first: int | None = None,
-) -> Iterator[tuple[T, R]]:
+) -> Generator[tuple[T, R], None, None]:
     """(item, result) of `work` applied to `items` in chunks, in input order (the item comes
     back so a worker need not send it back). With `workers` below 2, or where `can_fork()`
     says no, everything runs in-process. `serial_first`: by default SERIAL_FIRST, or
-    CI_REVIEWER_SERIAL_FIRST."""
+    CI_REVIEWER_SERIAL_FIRST. Closing the generator stops the workers."""
     if serial_first is None:
         serial_first = _setting("CI_REVIEWER_SERIAL_FIRST") or SERIAL_FIRST
     iterator = iter(items)

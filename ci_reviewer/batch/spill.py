@@ -23,7 +23,9 @@ class LineSpill:
     """A run's directory of chunk files; `write` in a worker, `move_into` in the parent."""
 
     def __init__(self) -> None:
-        self._directory = tempfile.TemporaryDirectory(prefix="ci-reviewer-lines-")
+        self._directory = tempfile.TemporaryDirectory(
+            prefix="ci-reviewer-lines-", ignore_cleanup_errors=True
+        )
         self._serial = itertools.count()
 
     def write(self, lines: list[bytes]) -> str:
