@@ -2,11 +2,12 @@
 batch kind (report, security audit, test generation), against a raw read of the checkout.
 
 Each measurement is a fresh `ci-reviewer` subprocess (imports, config, collection, request
-bodies built and written, to /dev/null); its wall time and its peak RSS (the child's own
-maxrss, from wait4) are recorded. The floors, in the same run and with a warm page cache:
+bodies built and written, to /dev/null); its wall time, its peak RSS (the child's own
+maxrss, from wait4) and the CPU time of it and its workers are recorded (on a shared
+machine the CPU ratio is the steadier one). The floors, in the same run, warm page cache:
 - raw: `git ls-files -z | xargs -0 cat > /dev/null`, run inside the checkout;
 - fair: the same with `xargs -0 -P N`, N the worker processes the product plans a dry run
-  with (a dry run builds every line in-process: N = 1, so fair = raw).
+  with (`fanout.default_workers()`: one per usable CPU, at most 4).
 Product and floor runs alternate and the medians are compared, since the machine is shared.
 
 Repositories: a generated one of Python modules that import each other (each ~15 KB, three
@@ -14,6 +15,7 @@ imports of other modules, every 20th with a test under tests/), at N and 2N file
 with `--real DIR`, an unpacked source distribution made a git repository.
 
     python benchmarks/p3_kinds.py [--files 100000] [--rounds 3] [--real DIR] [--kinds ...]
+        [--keep DIR] [--no-double]
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ci_reviewer.batch.fanout import default_workers
+
 KINDS = ("report", "security-audit", "test-generation")
-DRY_RUN_WORKERS = 1  # assemble.py: a dry run builds every line in this process
+DRY_RUN_WORKERS = default_workers()  # as `assemble` fans a dry run out
 CONFIG = """\
 model: claude-sonnet-5-5
 jobs:
@@ -93,8 +98,9 @@ def commit(repo: Path) -> None:
     )
 
 
-def timed(argv: list[str], cwd: Path, shell: bool = False) -> tuple[float, float]:
-    """Wall seconds and the child's own peak RSS in MB."""
+def timed(argv: list[str], cwd: Path, shell: bool = False) -> tuple[float, float, float]:
+    """Wall seconds, the child's own peak RSS in MB, and the CPU seconds (user + system) of
+    the child and of its descendants it waited for (the product's workers, git, cat)."""
     start = time.perf_counter()
     process = subprocess.Popen(
         argv if not shell else " ".join(argv),
@@ -109,7 +115,7 @@ def timed(argv: list[str], cwd: Path, shell: bool = False) -> tuple[float, float
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{argv} failed ({process.returncode}): {error[-2000:]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def product(repo: Path, config: Path, kind: str, state: Path) -> list[str]:
@@ -133,18 +139,23 @@ def measure(repo: Path, kinds: list[str], rounds: int, label: str) -> list[str]:
     subprocess.run(floor(1)[0], shell=True, cwd=env_cwd, check=True)  # warm the page cache
     rows = []
     for kind in kinds:
-        ours, raw, fair, peaks = [], [], [], []
+        ours, raw, fair, peaks, cpu, floor_cpu = [], [], [], [], [], []
         for _ in range(rounds):
             raw.append(timed(floor(1), env_cwd, shell=True)[0])
-            wall, peak = timed(product(repo, config, kind, state), env_cwd)
+            wall, peak, used = timed(product(repo, config, kind, state), env_cwd)
             ours.append(wall)
             peaks.append(peak)
-            fair.append(timed(floor(DRY_RUN_WORKERS), env_cwd, shell=True)[0])
+            cpu.append(used)
+            fair_wall, _, fair_cpu = timed(floor(DRY_RUN_WORKERS), env_cwd, shell=True)
+            fair.append(fair_wall)
+            floor_cpu.append(fair_cpu)
         o, r, f = (statistics.median(v) for v in (ours, raw, fair))
+        c, fc = statistics.median(cpu), statistics.median(floor_cpu)
         row = (
             f"{label} {kind}: ours {o:.2f} s, raw {r:.2f} s ({o / r:.2f}x), fair -P "
-            f"{DRY_RUN_WORKERS} {f:.2f} s ({o / f:.2f}x), peak {max(peaks):.0f} MB "
-            f"(runs {', '.join(f'{x:.2f}' for x in ours)})"
+            f"{DRY_RUN_WORKERS} {f:.2f} s ({o / f:.2f}x), peak {max(peaks):.0f} MB; "
+            f"CPU ours {c:.2f} s, fair floor {fc:.2f} s ({c / fc:.2f}x) "
+            f"(runs {', '.join(f'{x:.2f}' for x in ours)}; load {os.getloadavg()[0]:.1f})"
         )
         print(row, flush=True)
         rows.append(row)
@@ -161,6 +172,7 @@ def main() -> None:
     parser.add_argument("--no-double", action="store_true")
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the repo here")
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()}, fair floor -P {DRY_RUN_WORKERS}", flush=True)
     if args.real is not None:
         if not (args.real / ".git").exists():
             commit(args.real)
@@ -173,9 +185,11 @@ def main() -> None:
         commit(repo)
     measure(repo, args.kinds, args.rounds, f"N={args.files}")
     if not args.no_double:
-        generate(repo, args.files, args.files, args.file_bytes)
-        commit(repo)
+        if not (repo / (_module(2 * args.files - 1).replace(".", "/") + ".py")).exists():
+            generate(repo, args.files, args.files, args.file_bytes)
+            commit(repo)
         measure(repo, args.kinds, args.rounds, f"2N={2 * args.files}")
+    print(f"load average {os.getloadavg()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ _ISOLATED = (
     "GITHUB_ACTIONS",
     "GITHUB_ACTOR",
     "CI_REVIEWER_KILL_AT",
+    "CI_REVIEWER_WORKERS",
+    "CI_REVIEWER_SERIAL_FIRST",
 )
 # The discard port on loopback: nothing listens, so a connection is refused immediately.
 NOWHERE_URL = "http://127.0.0.1:9"

@@ -1,7 +1,8 @@
 """The Message Batches API as the pipeline uses it, through the anthropic SDK.
 
 SDK exceptions stop here (`claude_errors`): what reaches the pipeline is `ClaudeAPIError`
-(exit 3). Results are
+(exit 3). The SDK is imported only once a call is made: a dry run, which plans with this
+module's types, never pays its import. Results are
 streamed line by line from the SDK's raw response and decoded as plain JSON, because the
 pipeline reads four fields of each line and 100,000 typed objects would cost more than the
 rest of the ingest together; orjson decodes each line once.
@@ -10,6 +11,7 @@ rest of the ingest together; orjson decodes each line once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -17,7 +19,6 @@ from typing import Any, TypeVar
 import orjson
 
 from ci_reviewer.batch.manifest import is_sync_batch
-from ci_reviewer.claude import claude_errors
 
 T = TypeVar("T")
 _CHUNK = 1 << 20
@@ -112,7 +113,7 @@ class BatchesAPI:
 
     def created_since(self, moment: datetime) -> Iterator[BatchInfo]:
         """Batches created at or after `moment`, newest first (the API's order)."""
-        with claude_errors("list batches"):
+        with _claude_errors("list batches"):
             for batch in self._client.messages.batches.list(limit=100):
                 if batch.created_at < moment:
                     return
@@ -124,7 +125,7 @@ class BatchesAPI:
             return
         streaming = self._client.messages.batches.with_streaming_response
         with (
-            claude_errors(f"download the results of batch {batch_id}"),
+            _claude_errors(f"download the results of batch {batch_id}"),
             streaming.results(batch_id) as response,
         ):
             pending = b""
@@ -137,6 +138,13 @@ class BatchesAPI:
                 yield orjson.loads(pending)
 
 
+def _claude_errors(action: str) -> AbstractContextManager[None]:
+    """`ci_reviewer.claude.claude_errors`, imported with the SDK behind it when first used."""
+    from ci_reviewer.claude import claude_errors
+
+    return claude_errors(action)
+
+
 def _translated(action: str, call: Callable[..., T], *args: Any) -> T:
-    with claude_errors(action):
+    with _claude_errors(action):
         return call(*args)

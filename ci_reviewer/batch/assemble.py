@@ -6,11 +6,14 @@ what needs the content (read, binary/empty/generated checks, decode, JSON-encode
 is fanned out to worker processes on a large run (`fanout.py`), in input order, so a run
 plans the same batches on one core or four. Planning keeps only each request's size: the
 bytes are produced again when a batch is sent (`Resend`, the line source of a batch body).
-A dry run builds each line in full, to write it out.
+A dry run builds each line in full, to write it out: a worker writes its chunk's lines to a
+file that the parent copies into the requests file in turn (`spill.py`), so the requests
+file is the same, byte for byte, however many processes built it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -31,6 +34,7 @@ from ci_reviewer.batch.fanout import default_workers, ordered_map
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.noise import noise_policy
 from ci_reviewer.batch.requests import BatchRequest, PlannedRequest, RequestBuilder
+from ci_reviewer.batch.spill import LineSpill
 from ci_reviewer.batch.split import Entry, Limits, PlannedBatch, RecordSpool, split
 from ci_reviewer.batch.state import RetryItem, StateDocument
 from ci_reviewer.globs import PathFilter
@@ -48,7 +52,18 @@ class Withheld(NamedTuple):
 
 
 Sized = tuple[str, int, tuple[Breakpoint, ...]]  # (custom_id, size, cached prefixes)
-Outcome = str | Sized | BatchRequest | Withheld
+Single = str | Sized | BatchRequest | Withheld
+
+
+class Spilled(NamedTuple):
+    """The outcome of the first file of a chunk whose lines a worker wrote to `lines` (a
+    file of `LineSpill`), to be copied into the requests file before the chunk's requests."""
+
+    outcome: Single
+    lines: str
+
+
+Outcome = Single | Spilled
 
 
 class Resend:
@@ -88,17 +103,22 @@ class Planner:
     """What each worker runs on a chunk of (path, sha, attempt): for each file, the reason
     its content rules it out, or what its request needs beyond the item itself: the
     custom_id and size (as a plain pair: cheap to send back), or with `full` the whole
-    request (a dry run writes its line)."""
+    request (a dry run writes its line). In a forked worker, a full request's line goes to
+    the `spill` instead, and the pair comes back."""
 
-    def __init__(self, resend: Resend, full: bool) -> None:
+    def __init__(self, resend: Resend, full: bool, spill: LineSpill | None = None) -> None:
         self._load = resend.content.load
         self._builder = resend.builder
         self._withheld = resend.builder.kind.withheld_context
         self._full = full
+        self._spill = spill
+        self._home = os.getpid()
 
     def __call__(self, chunk: list[Work]) -> list[Outcome]:
         load, withheld = self._load, self._withheld
-        out: list[Outcome] = []
+        spill = self._spill if self._spill is not None and os.getpid() != self._home else None
+        out: list[Single] = []
+        lines: list[bytes] = []
         for path, sha, attempt in chunk:
             loaded = load(path, sha)
             outcome: Sized | BatchRequest
@@ -107,12 +127,17 @@ class Planner:
                 continue
             if self._full:
                 outcome = self._builder.build(loaded, attempt)
+                if spill is not None:
+                    lines.append(outcome.line)
+                    outcome = (outcome.custom_id, outcome.size, outcome.cache)
             else:
                 planned = self._builder.plan(loaded, attempt)
                 outcome = (planned.custom_id, planned.size, planned.cache)
             left_out = withheld()
             out.append(Withheld(outcome, left_out) if left_out else outcome)
-        return out
+        if spill is None or not lines:
+            return list(out)
+        return [Spilled(out[0], spill.write(lines)), *out[1:]]
 
 
 def assemble(
@@ -133,10 +158,8 @@ def assemble(
     bounds the processes that plan a large run (default: one per CPU; below 2: this process
     only)."""
     full = dry_run_to is not None
-    # A dry run writes whole lines: sending them between processes would cost more than
-    # building them here.
-    workers = 1 if full else default_workers() if workers is None else workers
-    requests = _requests(run, resend, head, document, stats, full=full, workers=workers)
+    workers = default_workers() if workers is None else workers
+    requests = _requests(run, resend, head, document, stats, dry_run_to=dry_run_to, workers=workers)
     measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
     limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
     if run.job.cache_warmup_minutes <= 0 or full:
@@ -179,10 +202,12 @@ def _requests(
     document: StateDocument,
     stats: CollectStats,
     *,
-    full: bool,
+    dry_run_to: BinaryIO | None,
     workers: int,
 ) -> Iterator[Planned]:
-    """New and changed files first, then retries whose file has not changed since."""
+    """New and changed files first, then retries whose file has not changed since. The lines
+    that workers built for a dry run are written to `dry_run_to` here, in turn."""
+    full = dry_run_to is not None
     pending = {(e.path, e.content_hash) for e in document.manifest.values()}
     retries = {item.entry.path: item for item in document.retry}
     selection = FileSelection(
@@ -216,22 +241,22 @@ def _requests(
             same = retry is not None and retry.entry.content_hash == sha
             yield path, sha, retry.entry.attempt if retry and same else 1
 
-    items = _grouped(resend, work(), retries.values())
-    planner = Planner(resend, full)
+    spill = LineSpill() if full and workers > 1 else None
+    planner = Planner(resend, full, spill)
     left_out: set[str] = set()
-    for (path, sha, attempt), result in ordered_map(planner, items, workers=workers):
-        size = sizes.pop(path, 0)
-        if isinstance(result, str):
-            stats.skip(result, size)
-            continue
-        if isinstance(result, Withheld):
-            _count_withheld(result.context, left_out, stats)
-        outcome = result.outcome if isinstance(result, Withheld) else result
-        stats.selected += 1
-        if isinstance(outcome, BatchRequest):
-            yield outcome
-        else:
-            yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1], outcome[2])
+    items = _grouped(resend, work(), retries.values())
+    results = ordered_map(planner, items, workers=workers)
+    try:
+        for item, result in results:
+            if isinstance(result, Spilled):
+                assert spill is not None and dry_run_to is not None
+                spill.move_into(dry_run_to, result.lines)
+            outcome = result.outcome if isinstance(result, Spilled) else result
+            yield from _taken(outcome, item, sizes=sizes, stats=stats, left_out=left_out)
+    finally:
+        results.close()  # the workers are stopped before their files are removed
+        if spill is not None:
+            spill.close()
     yield from _retried(run, resend, retries.values(), pending, stats, full=full, left_out=left_out)
 
 
@@ -250,6 +275,30 @@ def _grouped(resend: Resend, work: Iterable[Work], retries: Iterable[RetryItem])
         members[group] = members.get(group, 0) + 1
     resend.builder.expect(members)
     return items
+
+
+def _taken(
+    result: Single,
+    item: Work,
+    *,
+    sizes: dict[str, int],
+    stats: CollectStats,
+    left_out: set[str],
+) -> Iterator[Planned]:
+    """The request planned for one file (none for a skipped one), counted."""
+    path, sha, attempt = item
+    size = sizes.pop(path, 0)
+    if isinstance(result, str):
+        stats.skip(result, size)
+        return
+    if isinstance(result, Withheld):
+        _count_withheld(result.context, left_out, stats)
+    outcome = result.outcome if isinstance(result, Withheld) else result
+    stats.selected += 1
+    if isinstance(outcome, BatchRequest):
+        yield outcome
+    else:
+        yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1], outcome[2])
 
 
 def _retried(

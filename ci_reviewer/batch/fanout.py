@@ -11,6 +11,10 @@ for (`default_workers`: one per usable CPU), and only once the input has proved 
 first `serial_first` items run in-process, so a small run never forks). Otherwise every item
 runs in-process: same results, one core.
 
+`CI_REVIEWER_WORKERS=N` caps the workers (1: plan in this process only);
+`CI_REVIEWER_SERIAL_FIRST=N` sets how many items run in-process before any fork (a testing
+aid: a small repository forks too).
+
 Only the items and the results cross between processes (pickled); the function itself, and
 whatever it holds, is inherited through the fork. A worker that fails sends its exception
 back, and the caller raises it; a worker whose parent dies or stops listening (Ctrl-C, an
@@ -27,7 +31,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from itertools import islice
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -45,9 +49,15 @@ _JOIN_SECONDS = 5.0
 
 
 def default_workers(limit: int = MAX_WORKERS) -> int:
-    """One worker per CPU this process may use, up to `limit`."""
+    """One worker per CPU this process may use, up to `limit` (and CI_REVIEWER_WORKERS)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cpus or 1, limit)
+    return min(cpus or 1, limit, _setting("CI_REVIEWER_WORKERS") or limit)
+
+
+def _setting(name: str) -> int | None:
+    """A positive whole number from the environment, or None (unset or not a number)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def can_fork() -> bool:
@@ -62,11 +72,14 @@ def ordered_map(
     *,
     workers: int,
     chunk: int = CHUNK,
-    serial_first: int = SERIAL_FIRST,
-) -> Iterator[tuple[T, R]]:
+    serial_first: int | None = None,
+) -> Generator[tuple[T, R], None, None]:
     """(item, result) of `work` applied to `items` in chunks, in input order (the item comes
     back so a worker need not send it back). With `workers` below 2, or where `can_fork()`
-    says no, everything runs in-process."""
+    says no, everything runs in-process. `serial_first`: by default SERIAL_FIRST, or
+    CI_REVIEWER_SERIAL_FIRST. Closing the generator stops the workers."""
+    if serial_first is None:
+        serial_first = _setting("CI_REVIEWER_SERIAL_FIRST") or SERIAL_FIRST
     iterator = iter(items)
     head = list(islice(iterator, serial_first))
     for at in range(0, len(head), chunk):

@@ -22,6 +22,11 @@ def is_sync_batch(batch_id: str) -> bool:
     return batch_id.startswith(SYNC_PREFIX)
 
 
+def lost_batch_id(intent_id: str) -> str:
+    """The id given to a synchronous run whose process died before recording its id."""
+    return f"{SYNC_PREFIX}lost_{hashlib.sha256(intent_id.encode()).hexdigest()[:20]}"
+
+
 @dataclass(frozen=True, slots=True)
 class ManifestEntry:
     """What one request was about: the file, the git blob sha of its content, the attempt.

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ci_reviewer.batch.api import BatchesAPI, BatchInfo
+from ci_reviewer.batch.manifest import lost_batch_id
 from ci_reviewer.batch.state import RetryItem, StateDocument, Submission
-from ci_reviewer.batch.sync_api import lost_batch_id
 
 CLOCK_ALLOWANCE = timedelta(minutes=5)
 

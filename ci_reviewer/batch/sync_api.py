@@ -41,11 +41,6 @@ _PERMANENT_STATUSES = frozenset({400, 413})
 ResultLine = dict[str, Any]
 
 
-def lost_batch_id(intent_id: str) -> str:
-    """The id given to a synchronous run whose process died before recording its id."""
-    return f"{SYNC_PREFIX}lost_{hashlib.sha256(intent_id.encode()).hexdigest()[:20]}"
-
-
 @dataclass(frozen=True)
 class _Held:
     info: BatchInfo

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,8 +36,10 @@ from ci_reviewer.cli.model_setting import check_before_sending, job_choice, mode
 from ci_reviewer.errors import UsageError
 
 if TYPE_CHECKING:
+    from ci_reviewer.batch.api import BatchesAPI
     from ci_reviewer.batch.job_run import JobRun
     from ci_reviewer.batch.state import StateStore
+    from ci_reviewer.config import JobConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -299,13 +301,10 @@ def job_run(
 ) -> Iterator[JobRun]:
     """The JobRun for `job_name`, with the Claude client closed afterwards. A dry run needs
     no credentials and no network: it reads the state where it can and publishes nothing."""
-    from ci_reviewer.batch.api import BatchesAPI
     from ci_reviewer.batch.job_run import JobRun
     from ci_reviewer.batch.kinds import KindContext, kind_for
     from ci_reviewer.batch.state import EmptyStore
     from ci_reviewer.batch.store_dir import DirectoryStore
-    from ci_reviewer.batch.sync_api import SyncBatchesAPI
-    from ci_reviewer.claude import build_client, tracing_requested
 
     job = run.config.job(job_name)
     choice = job_choice(run, job_name)
@@ -329,13 +328,7 @@ def job_run(
         store = _dry_run_store(run) or EmptyStore()  # else: as if it were the first run
     progress = _progress() if sys.stderr.isatty() else None
     with (
-        build_client(
-            api_key or "dry-run",
-            environ.get("ANTHROPIC_BASE_URL") or None,
-            max_retries=job.max_retries,
-            timeout=job.timeout_seconds,
-            tracing=tracing_requested(environ),
-        ) as client,
+        _claude_client(run, job, api_key, on_demand=dry_run) as client,
         model_setting(run, choice),
     ):
         yield JobRun(
@@ -359,7 +352,7 @@ def job_run(
             ),
             workdir=run.workdir,
             store=store,
-            api=SyncBatchesAPI(client, _utc_now) if job.api == "sync" else BatchesAPI(client),
+            api=_batches_api(client, job.api),
             now=_utc_now,
             checkpoint=_kill_at(environ.get("CI_REVIEWER_KILL_AT")),
             progress=progress,
@@ -367,6 +360,54 @@ def job_run(
         )
     if progress is not None:
         click.echo("", err=True)  # end the progress line
+
+
+def _batches_api(client: Any, api: str) -> BatchesAPI:
+    from ci_reviewer.batch.api import BatchesAPI
+
+    if api == "sync":
+        from ci_reviewer.batch.sync_api import SyncBatchesAPI
+
+        return SyncBatchesAPI(client, _utc_now)
+    return BatchesAPI(client)
+
+
+@contextmanager
+def _claude_client(
+    run: Settings, job: JobConfig, api_key: str, *, on_demand: bool
+) -> Iterator[Any]:
+    """The run's Claude client, closed afterwards. `on_demand` (a dry run): made only if a
+    call is made (finding an orphaned batch), so a dry run that makes none never imports
+    the SDK, which takes longer to import than a small dry run takes to plan."""
+    with ExitStack() as stack:
+
+        def make() -> Any:
+            from ci_reviewer.claude import build_client, tracing_requested
+
+            return stack.enter_context(
+                build_client(
+                    api_key or "dry-run",
+                    run.environ.get("ANTHROPIC_BASE_URL") or None,
+                    max_retries=job.max_retries,
+                    timeout=job.timeout_seconds,
+                    tracing=tracing_requested(run.environ),
+                )
+            )
+
+        yield _OnDemand(make) if on_demand else make()
+
+
+class _OnDemand:
+    """Stands for the object `make` returns, made on first attribute access."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 # The commands that have a --dry-run, which a hint may suggest.

@@ -15,6 +15,8 @@ is reported, through `take_withheld`, to be counted with the run's skipped files
 from __future__ import annotations
 
 import json
+import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +36,7 @@ EXAMPLE_CHARS = 6000
 IMPORT_CHARS = 6000  # bytes of one imported module sent, at most
 IMPORTS_TOTAL_CHARS = 20000  # characters of all the imports of one file, at most
 CONTEXT_FILE_BYTES = 2_000_000  # a context file read for the secret scan, at most
+EXCERPTS_KEPT = 2048  # imported modules' excerpts kept per run: at most ~12 MB
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class RepositoryContext:
         self.policy = policy or SecretPolicy()
         self._withheld: list[tuple[str, str]] = []
         self._verdicts: dict[str, Withheld | None] = {}
+        self._root = os.path.join(workdir, "")
+        # (path, limit) -> the excerpt sent: a module imported by many files is read and
+        # decoded once while it is in use (most recently used last; bounded, see EXCERPTS_KEPT)
+        self._excerpts: OrderedDict[tuple[str, int], tuple[str, bool]] = OrderedDict()
 
     @cached_property
     def tracked(self) -> tuple[str, ...]:
@@ -133,17 +140,25 @@ class RepositoryContext:
         verdict = self._verdicts.get(path, _UNSEEN)
         if isinstance(verdict, Withheld) and verdict is not _UNSEEN:
             return verdict, False
-        try:
-            with (self.workdir / path).open("rb") as handle:
-                data = handle.read(CONTEXT_FILE_BYTES if verdict is _UNSEEN else limit + 1)
-        except OSError:
+        key = (path, limit)
+        kept = self._excerpts.get(key)
+        if kept is not None:
+            self._excerpts.move_to_end(key)
+            return kept
+        wanted = CONTEXT_FILE_BYTES if verdict is _UNSEEN else limit + 1
+        data = _read_head(self._root + path, wanted)
+        if data is None:
             return "", False
         if verdict is _UNSEEN:
             reason = self.policy.reason(path, data)
             self._verdicts[path] = None if reason is None else Withheld(reason)
             if reason is not None:
                 return Withheld(reason), False
-        return _prefix(data, limit), len(data) > limit
+        excerpt = _prefix(data, limit), len(data) > limit
+        self._excerpts[key] = excerpt
+        if len(self._excerpts) > EXCERPTS_KEPT:
+            self._excerpts.popitem(last=False)
+        return excerpt
 
     def take_withheld(self) -> tuple[tuple[str, str], ...]:
         """(path, reason) of the imports left out under the secret policy since the last
@@ -199,6 +214,31 @@ class RepositoryContext:
         # The shortest test with some substance shows the conventions at the lowest cost.
         useful = sorted((size, p) for size, p in sized if size >= 200) or sorted(sized)
         return useful[0][1] if useful else None
+
+
+def _read_head(path: str, limit: int) -> bytes | None:
+    """Up to `limit` bytes from the start of `path` (None if it cannot be read): as many as
+    the file holds are asked for, not `limit` (a buffered read allocates `limit` bytes
+    first, 2 MB for the secret scan's read of every imported module)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        wanted = min(os.fstat(descriptor).st_size, limit)
+        parts: list[bytes] = []
+        got = 0
+        while got < wanted:  # a read may return less than asked
+            part = os.read(descriptor, wanted - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
 
 
 def _prefix(data: bytes, limit: int) -> str:

@@ -35,6 +35,7 @@ from ci_reviewer.batch.jobs.context import (
     RunAccount,
     UsageLedger,
 )
+from ci_reviewer.batch.jobs.numbering import numbered as _numbered
 from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
@@ -347,10 +348,6 @@ def audited_table(collection: Collection) -> list[str]:
     lines = ["### Audited files", "", "| file | findings |", "|---|---|"]
     lines += [f"| `{path}` | {counts[path] or 'none'} |" for path in sorted(counts)]
     return [*lines, ""]
-
-
-def _numbered(text: str) -> str:
-    return "\n".join(f"{n:>5}  {line}" for n, line in enumerate(text.splitlines(), 1))
 
 
 def render_issue(
