@@ -101,7 +101,9 @@ def test_a_dry_run_writes_the_same_requests_file_on_one_core_as_on_forked_worker
 
 
 def _path_of(line: dict) -> str:
-    text = line["params"]["messages"][0]["content"]
+    content = line["params"]["messages"][0]["content"]
+    # A kind with a shared part sends blocks (shared context first, the file's own last).
+    text = content if isinstance(content, str) else content[-1]["text"]
     first = text.split("\n", 1)[0]
     for lead in ("Audit ", "Write tests for "):
         if first.startswith(lead):
@@ -115,14 +117,14 @@ FORKED_DRY_RUN = """
     from ci_reviewer.batch.jobs.security_audit import SecurityAuditKind
 
     builders = Path(sys.argv[2])
-    plain = SecurityAuditKind.user_message
+    plain = SecurityAuditKind.message_parts
 
     def recorded(self, source):  # which process built each request (evidence of the fork)
         with open(builders / str(os.getpid()), "a") as handle:
             handle.write(source.path + "\\n")
         return plain(self, source)
 
-    SecurityAuditKind.user_message = recorded
+    SecurityAuditKind.message_parts = recorded
     from ci_reviewer.cli import main
     try:
         main(["--workdir", sys.argv[1], "batch", "submit", "--job", "audit", "--dry-run",
