@@ -281,6 +281,10 @@ def _view(
         duration_s=result.duration_s,
         model=result.model,
         notes=tuple(notes),
+        dropped=tuple(
+            (f"{d.finding.path}:{d.finding.line}", f"{d.finding.title} ({d.reason})")
+            for d in result.dropped
+        ),
     )
 
 
@@ -300,6 +304,7 @@ def _outcome(
         "highest-severity": highest or "none",
         "cost-usd": "" if cost is None else f"{cost:.4f}",
         "review-url": done.review_url,
+        "findings-dropped": str(len(result.dropped) if result is not None else 0),
     }
     job_summary = summary.render_summary(replace(view, notes=tuple(done.notes)))
     if result is not None and result.findings:

@@ -123,6 +123,8 @@ class SummaryView:
     duration_s: float | None = None
     model: str = ""
     notes: Sequence[str] = field(default=())
+    # (where, why) of the findings not published: the code they quote is not in the file.
+    dropped: Sequence[tuple[str, str]] = ()
 
 
 def render_summary(view: SummaryView) -> str:
@@ -131,6 +133,8 @@ def render_summary(view: SummaryView) -> str:
         lines += _counts_table(view.state, view.fail_on)
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
+    if view.dropped:
+        lines += ["", *_dropped_lines(view.dropped)]
     if view.withheld:
         lines += ["", "**Not sent to the model (secret policy):**"]
         lines += [f"- `{path}`: {reason}" for path, reason in view.withheld]
@@ -156,6 +160,17 @@ def _counts_table(state: ReviewedState, fail_on: str) -> list[str]:
     for severity, count in state.counts().items():
         lines.append(f"| {_ICONS.get(severity, '')} {severity} | {count} |")
     return [*lines, ""]
+
+
+def _dropped_lines(dropped: Sequence[tuple[str, str]]) -> list[str]:
+    count = len(dropped)
+    lines = [
+        f"<details><summary>{count} finding{'s' if count != 1 else ''} dropped: the code "
+        f"{'they quote is' if count != 1 else 'it quotes is'} not in the file</summary>",
+        "",
+    ]
+    lines += [f"- `{where}`: {why}" for where, why in dropped]
+    return [*lines, "", "</details>"]
 
 
 def _facts_line(view: SummaryView) -> str:

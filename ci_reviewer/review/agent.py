@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anthropic
@@ -38,11 +38,11 @@ from ci_reviewer.review.diff import ChangedFile
 from ci_reviewer.review.findings import (
     ANSWER_SCHEMA,
     AnswerError,
+    DroppedFinding,
     Finding,
     parse_answer,
     salvage_findings,
 )
-from ci_reviewer.review.sandbox import Refusal, Sandbox
 from ci_reviewer.review.tools import TOOL_DEFINITIONS, RepoTools, ToolOutcome
 from ci_reviewer.review.turns import answer_text, assistant_blocks, only_thinking
 
@@ -73,6 +73,8 @@ class FileReview:
     bytes_fetched: int = 0
     stop_reasons: tuple[str, ...] = ()
     budget_exhausted: str | None = None
+    # Findings not published: the code they quote is not in the file (`grounding`).
+    dropped: tuple[DroppedFinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
             context, conversation, message
         )
         if outcome is not None:
-            return _with_line_text(outcome, changed, context.tools.sandbox)
+            return outcome
 
 
 def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:
@@ -367,29 +369,3 @@ _HANDLERS: dict[str, Handler] = {
     "refusal": _on_refusal,
     "model_context_window_exceeded": _on_context_exceeded,
 }
-
-
-def _with_line_text(review: FileReview, changed: ChangedFile, sandbox: Sandbox) -> FileReview:
-    """Attach the code at each finding's line (it anchors the finding's fingerprint)."""
-    if not review.findings:
-        return review
-    in_diff = {
-        line.target_line: line.text
-        for hunk in changed.hunks
-        for line in hunk.lines
-        if line.target_line
-    }
-    files: dict[str, list[str]] = {}
-    findings = []
-    for finding in review.findings:
-        text = in_diff.get(finding.line) if finding.path == changed.path else None
-        if text is None:
-            lines = files.setdefault(finding.path, _lines_of(sandbox, finding.path))
-            text = lines[finding.line - 1] if finding.line <= len(lines) else ""
-        findings.append(replace(finding, line_text=text.rstrip("\n")))
-    return replace(review, findings=tuple(findings))
-
-
-def _lines_of(sandbox: Sandbox, path: str) -> list[str]:
-    found = sandbox.read_text(path, 2_000_000)
-    return [] if isinstance(found, Refusal) else found.text.splitlines()
