@@ -280,12 +280,24 @@ def _view(
         cost_usd=result.cost_usd,
         duration_s=result.duration_s,
         model=result.model,
-        notes=tuple(notes),
+        notes=(*notes, *_fallback_notes(result)),
         dropped=tuple(
             (f"{d.finding.path}:{d.finding.line}", f"{d.finding.title} ({d.reason})")
             for d in result.dropped
         ),
     )
+
+
+def _fallback_notes(result: ReviewResult) -> list[str]:
+    """Which files the fallback model reviewed, and what each model's calls cost."""
+    if not result.fallbacks:
+        return []
+    notes = [f"`{path}` {why}" for path, why in result.fallbacks]
+    costs = ", ".join(
+        f"{model} {calls} call(s) ${cost:.4f}" if cost is not None else f"{model} cost unknown"
+        for model, calls, cost in result.usage.by_model
+    )
+    return [*notes, f"cost by model, each at its own prices: {costs}"]
 
 
 def _outcome(

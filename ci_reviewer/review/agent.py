@@ -15,9 +15,10 @@ end_turn/stop_sequence (parse), pause_turn (send the turn back to continue), max
 "shorter, please" turn, else keep the complete findings; a turn that is all thinking is
 reported as such), refusal (recorded), model_context_window_exceeded (keep what is valid).
 
-Thinking (on by default on the 5.5 models; no `thinking` parameter is sent, so each model
-thinks its own default way): every assistant turn goes back with its thinking and
-redacted_thinking blocks unchanged and in place, and answers are read from text blocks only.
+Thinking (on by default on the 5.5 models; no `thinking` parameter is sent unless
+`review.thinking` asks, so each model thinks its own default way): every assistant turn goes
+back with its thinking and redacted_thinking blocks unchanged and in place, and answers are
+read from text blocks only.
 Thinking counts against `max_tokens`, hence a default that leaves room for it.
 """
 
@@ -75,6 +76,8 @@ class FileReview:
     budget_exhausted: str | None = None
     # Findings not published: the code they quote is not in the file (`grounding`).
     dropped: tuple[DroppedFinding, ...] = ()
+    # Why this file was reviewed again on the fallback model, and which (`fallback`).
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ class ReviewContext:
     tool_pool: Executor
     structured_output: bool = True
     prompt_caching: bool = True
+    effort: str | None = None  # output_config.effort; None: not sent
+    thinking: str | None = None  # thinking.type; None: not sent (the model's default)
+    fallback_model: str | None = None  # see ci_reviewer.review.fallback
     abort: threading.Event = field(default_factory=threading.Event)
     # Set after the first answered call: the shared prefix is then in the cache.
     warmed: threading.Event = field(default_factory=threading.Event)
@@ -151,8 +157,15 @@ def build_request(context: ReviewContext, conversation: _Conversation) -> dict[s
     if context.prompt_caching:
         params["system"] = cached_system(context.system)
         params["messages"] = mark_breakpoints(conversation.messages)
+    output_config: dict[str, Any] = {}
     if context.structured_output:
-        params["output_config"] = {"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}}
+        output_config["format"] = {"type": "json_schema", "schema": ANSWER_SCHEMA}
+    if context.effort is not None:
+        output_config["effort"] = context.effort
+    if output_config:
+        params["output_config"] = output_config
+    if context.thinking is not None:
+        params["thinking"] = {"type": context.thinking}
     if conversation.finishing:
         params["tool_choice"] = {"type": "none"}
     return params
@@ -172,7 +185,7 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
             return conversation.result("not-reviewed", reason="max_cost_usd spent before it")
         _check_budgets(context, conversation)
         message = send_message(context.client, build_request(context, conversation))
-        context.meter.add_message(message)
+        context.meter.add_message(message, context.model)
         context.warmed.set()
         conversation.turns += 1
         conversation.stop_reasons.append(str(message.stop_reason))

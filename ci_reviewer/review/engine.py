@@ -29,6 +29,7 @@ from ci_reviewer.review.agent import (
     review_file,
 )
 from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
+from ci_reviewer.review.fallback import review_with_fallback
 from ci_reviewer.review.findings import (
     SEVERITIES,
     DroppedFinding,
@@ -77,6 +78,11 @@ class ReviewResult:
         every = [dropped for review in self.files for dropped in review.dropped]
         unique = {(d.finding.path, d.finding.line, d.finding.title): d for d in every}
         return tuple(unique.values())
+
+    @property
+    def fallbacks(self) -> tuple[tuple[str, str], ...]:
+        """(path, why) of the files reviewed again on the fallback model."""
+        return tuple((r.path, r.fallback) for r in self.files if r.fallback is not None)
 
     @property
     def highest_severity(self) -> str | None:
@@ -136,6 +142,7 @@ def _file_json(review: FileReview) -> dict[str, Any]:
         "bytes_fetched": review.bytes_fetched,
         "stop_reasons": list(review.stop_reasons),
         "budget_exhausted": review.budget_exhausted,
+        "fallback": review.fallback,
     }
 
 
@@ -170,6 +177,9 @@ def make_context(
         tool_pool=tool_pool,
         structured_output=structured_output,
         prompt_caching=prompt_caching,
+        effort=config.effort,
+        thinking=config.thinking,
+        fallback_model=config.fallback_model,
     )
 
 
@@ -234,7 +244,7 @@ def _review_all(
         if index > 0 and concurrency > 1:
             context.warmed.wait()
         try:
-            return review_file(context, changed)
+            return review_with_fallback(context, changed, review_file)
         except UnknownModelError:
             context.abort.set()  # every other file would ask for the same model
             raise

@@ -43,7 +43,8 @@ severity: one of {", ".join(SEVERITIES)} (critical: exploitable or data-destroyi
 bug users will hit; medium: a likely bug or a risky gap; low: minor; info: a note). category: \
 one of {", ".join(CATEGORIES)}. confidence: 0 to 1, how sure you are it is a real problem. \
 suggestion: the exact replacement text for lines line..end_line when a small fix is obvious \
-(every line of that range, with its indentation), else null. An empty findings list is a good answer for a clean file."""
+(every line of that range, with its indentation), else null. An empty findings list is a \
+good answer for a clean file."""
 
 
 def system_blocks(instructions: str) -> list[dict[str, object]]:

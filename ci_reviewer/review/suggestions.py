@@ -37,26 +37,35 @@ def suggestion_note(
     if finding.suggestion is None:
         return None
     start, end = finding.line, finding.end_line or finding.line
+    span = f"line {start}" if start == end else f"lines {start}-{end}"
+    problem = _range_problem(finding, changed, head, span)
+    if problem is not None or head is None:
+        return problem
+    current = list(head[start - 1 : end])
+    replacement = finding.suggestion.removesuffix("\n").split("\n")
+    if [line.rstrip() for line in replacement] == [line.rstrip() for line in current]:
+        return f"it is identical to {span}"
+    indentation = _indentation_problem(current, replacement)
+    if indentation is not None or not finding.path.endswith(_PYTHON):
+        return indentation
+    return _python_problem(head, start, end, replacement)
+
+
+def _range_problem(
+    finding: Finding, changed: ChangedFile | None, head: Sequence[str] | None, span: str
+) -> str | None:
+    """Why GitHub could not apply a block on the finding's lines, or None."""
+    start, end = finding.line, finding.end_line or finding.line
     if finding.side == "LEFT":
         return "it would replace removed lines, and GitHub applies suggestions to new lines only"
     if changed is None:
         return f"{finding.path} is not in this pull request's diff"
-    span = f"line {start}" if start == end else f"lines {start}-{end}"
     if not _in_one_hunk(changed, start, end):
         if start == end:
             return f"{span} is not an added or context line of the diff"
         return f"{span} are not all added or context lines of one hunk of the diff"
     if head is None or end > len(head):
         return f"{span} of {finding.path} cannot be read at the head"
-    current = list(head[start - 1 : end])
-    replacement = finding.suggestion.removesuffix("\n").split("\n")
-    if [line.rstrip() for line in replacement] == [line.rstrip() for line in current]:
-        return f"it is identical to {span}"
-    indentation = _indentation_problem(current, replacement)
-    if indentation is not None:
-        return indentation
-    if finding.path.endswith(_PYTHON):
-        return _python_problem(head, start, end, replacement)
     return None
 
 

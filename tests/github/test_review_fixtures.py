@@ -66,14 +66,16 @@ class World:
 
     def _quoted(self, path: str) -> list[dict[str, Any]]:
         findings = self.answers[path]
+        quoting = self.quoting.get(path, [False] * len(findings))
         out = []
-        for finding, quote in zip(findings, self.quoting.get(path, [False] * len(findings))):
-            if quote:
-                file = self.repo / str(finding["path"])
-                lines = file.read_text(encoding="utf-8").splitlines() if file.is_file() else []
-                line = int(finding["line"])
-                finding = {**finding, "excerpt": lines[line - 1] if line <= len(lines) else ""}
-            out.append(finding)
+        for finding, quote in zip(findings, quoting, strict=True):
+            if not quote:
+                out.append(finding)
+                continue
+            file = self.repo / str(finding["path"])
+            lines = file.read_text(encoding="utf-8").splitlines() if file.is_file() else []
+            line = int(finding["line"])
+            out.append({**finding, "excerpt": lines[line - 1] if line <= len(lines) else ""})
         return out
 
     def answer(self, body: Mapping[str, Any]) -> Reply | None:
