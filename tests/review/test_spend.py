@@ -9,6 +9,7 @@ $0.10, $0.50, $0.125, $0.01 per million tokens), from the usage the emulator bil
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,29 @@ def test_a_bad_spend_setting_is_exit_2_at_its_line(
     assert code == 2
     assert f"ci-reviewer.yml{where} {what}" in err
     assert env.requests == []
+
+
+def test_a_dropped_finding_is_listed_in_the_local_reviews_json(
+    env: ClaudeEmulator, make_repo: RepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(CALC_BASE, CALC_HEAD)
+    invented = {"line": 5, "title": "invented", "excerpt": "os.remove(path)"}
+    env.enqueue(Reply.json(answer({}, invented)))
+
+    code = run_cli(
+        "review", "--local", "--base", "main", "--workdir", str(repo), "--format", "json"
+    )
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1  # the grounded high finding still blocks
+    assert [f["title"] for f in document["findings"]] == ["add subtracts"]
+    assert document["dropped_findings"] == [
+        {
+            "path": "src/calc.py",
+            "line": 5,
+            "severity": "high",
+            "title": "invented",
+            "excerpt": "os.remove(path)",
+            "reason": "the code it quotes is not in src/calc.py near line 5",
+        }
+    ]
