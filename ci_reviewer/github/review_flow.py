@@ -318,7 +318,8 @@ def _outcome(
         "review-url": done.review_url,
         "findings-dropped": str(len(result.dropped) if result is not None else 0),
     }
-    job_summary = summary.render_summary(replace(view, notes=tuple(done.notes)))
+    fallbacks = _fallback_notes(result) if result is not None else []
+    job_summary = summary.render_summary(replace(view, notes=(*done.notes, *fallbacks)))
     if result is not None and result.findings:
         # The findings in full, under the summary (which already has the headline).
         details = format_markdown(result).replace("## ci-reviewer", "### Findings", 1)

@@ -40,5 +40,6 @@ def test_a_refusal_falls_back_once_and_the_summary_prices_each_model(world: Worl
     [check] = world.check_runs()
     assert f"cost: ${sonnet + haiku:.4f}" in check["output"]["summary"]
     assert outcome.outputs["cost-usd"] == f"{sonnet + haiku:.4f}"
+    assert f"`app.py` reviewed again on {FALLBACK}" in outcome.job_summary
     [comment] = world.comments(number)
     assert comment["line"] == 5  # the fallback's finding is published
