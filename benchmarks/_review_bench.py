@@ -47,7 +47,8 @@ from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 turns, latency = int(sys.argv[1]), float(sys.argv[2])
 emu = ClaudeEmulator()
 emu.latency = latency
-finding = {"path": "", "line": 4, "end_line": None, "severity": "medium",
+finding = {"path": "", "line": 4, "end_line": None, "excerpt": "return x - 1  # changed",
+           "severity": "medium",
            "category": "correctness", "title": "sign flipped", "body": "x - 1 was x + 1.",
            "suggestion": None, "confidence": 0.8}
 

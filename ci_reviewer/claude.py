@@ -24,7 +24,7 @@ import anthropic
 import orjson
 
 from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
-from ci_reviewer.errors import ClaudeAPIError, UnknownModelError
+from ci_reviewer.errors import ClaudeAPIError, ClaudeOverloadedError, UnknownModelError
 from ci_reviewer.pricing import Usage, price_table
 
 # `review.timeout_seconds`/`max_retries` (and a job's) override these per run.
@@ -146,7 +146,9 @@ def claude_errors(action: str, *, timeout: float | None = None) -> Iterator[None
             "legitimately slow, or re-run the job later",
         ) from None
     except anthropic.APIStatusError as error:
-        raise ClaudeAPIError(
+        overloaded = error.status_code == 529 or api_error_type(error) == "overloaded_error"
+        kind = ClaudeOverloadedError if overloaded else ClaudeAPIError
+        raise kind(
             f"the Claude API refused to {action}: {error.status_code} {_api_message(error)}",
             hint=_hint_for(error.status_code),
         ) from None
@@ -191,9 +193,15 @@ class UsageReport:
     usage: Usage
     calls: int
     cost_usd: float | None
+    # (model, calls, dollars) per model called (a fallback model has its own row).
+    by_model: tuple[tuple[str, int, float | None], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "by_model": [
+                {"model": model, "calls": calls, "cost_usd": cost}
+                for model, calls, cost in self.by_model
+            ],
             "model": self.model,
             "calls": self.calls,
             "input_tokens": self.usage.input_tokens,
@@ -219,19 +227,30 @@ class UsageMeter:
         self._calls = 0
         # Summed call by call: a long-context tier prices each request by its own prompt.
         self._dollars: float | None = 0.0 if self.price_known else None
+        self._by_model: dict[str, tuple[int, float | None]] = {}
         self._lock = threading.Lock()
 
-    def add(self, usage: Usage) -> None:
-        dollars = price_table().cost(self.model, usage)
+    def add(self, usage: Usage, model: str | None = None) -> None:
+        """Count one call, priced as `model`'s (a fallback model's call at its own prices;
+        default: the meter's model)."""
+        model = model or self.model
+        dollars = price_table().cost(model, usage)
         with self._lock:
             self._usage = self._usage + usage
             self._calls += 1
+            calls, spent = self._by_model.get(model, (0, 0.0))
+            self._by_model[model] = (
+                calls + 1,
+                spent + dollars if spent is not None and dollars is not None else None,
+            )
             if self._dollars is not None and dollars is not None:
                 self._dollars += dollars
+            elif dollars is None:
+                self._dollars = None
 
-    def add_message(self, message: Reply) -> Usage:
+    def add_message(self, message: Reply, model: str | None = None) -> Usage:
         usage = Usage.from_api(message.usage)
-        self.add(usage)
+        self.add(usage, model)
         return usage
 
     @property
@@ -250,7 +269,8 @@ class UsageMeter:
     def report(self) -> UsageReport:
         with self._lock:
             usage, calls, dollars = self._usage, self._calls, self._dollars
-        return UsageReport(self.model, usage, calls, dollars)
+            by_model = tuple((m, n, cost) for m, (n, cost) in self._by_model.items())
+        return UsageReport(self.model, usage, calls, dollars, by_model)
 
 
 @dataclass(frozen=True)

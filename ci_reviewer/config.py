@@ -35,6 +35,9 @@ CLAUDE_TIMEOUT_SECONDS = 600.0
 CLAUDE_MAX_RETRIES = 4
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
+# The values the installed SDK's `OutputConfigParam.effort` and thinking types allow.
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+ThinkingType = Literal["adaptive", "disabled"]
 FailOn = Literal["none", "info", "low", "medium", "high", "critical"]
 JobKind = Literal["test-generation", "security-audit", "report"]
 # The kinds of noise a job skips (`ci_reviewer.batch.noise`), as `noise.allow_kinds` names them.
@@ -94,6 +97,14 @@ class ReviewConfig(_Strict):
     max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
     # `ci-reviewer answer` answers a comment that mentions this (case-insensitive).
     mention: str = Field("@ci-reviewer", min_length=2)
+    # `output_config.effort` (null: not sent, the API's default); medium by default, as a
+    # review reads a diff and a few files: see the README's "Spend" section.
+    effort: Effort | None = "medium"
+    # `thinking.type` (null: not sent, the model's own default).
+    thinking: ThinkingType | None = None
+    # Retried once on this model: a file whose conversation stayed overloaded (529) after
+    # the SDK's retries, or that the model declined (stop_reason refusal).
+    fallback_model: str | None = None
 
     _globs = field_validator("include", "exclude")(_check_globs)
 
@@ -305,9 +316,32 @@ def parse_config(text: str, file: str) -> Config:
             Location(file, 1, 1),
         )
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as error:
         raise _translate(error, marks) from None
+    _check_thinking(config, marks)
+    return config
+
+
+def _check_thinking(config: Config, marks: Marks) -> None:
+    """`review.thinking` must be a type the review's models accept (the model table's
+    `thinking`), or the API refuses every request with 400 (a model the table does not
+    know is not judged)."""
+    from ci_reviewer.models import model_table
+
+    review = config.review
+    if review.thinking is None:
+        return
+    for model in (review.model or config.model, review.fallback_model):
+        facts = model_table().facts(model) if model else None
+        accepts = facts.thinking_accepts if facts is not None else None
+        if accepts is not None and review.thinking not in accepts:
+            raise ConfigError(
+                f"review.thinking: {model} does not accept thinking {review.thinking!r} "
+                f"(it accepts: {', '.join(accepts) or 'none'})",
+                marks.locate(("review", "thinking")),
+                hint="remove review.thinking to use the model's default, or choose another",
+            )
 
 
 def _translate(error: ValidationError, marks: Marks) -> ConfigError:

@@ -96,6 +96,10 @@ class ClaudeAPIError(APIError):
     """The Claude API failed after retries."""
 
 
+class ClaudeOverloadedError(ClaudeAPIError):
+    """The Claude API stayed overloaded (529 overloaded_error) after the SDK's retries."""
+
+
 class GitHubAPIError(APIError):
     """The GitHub API failed after retries."""
 

@@ -56,6 +56,8 @@ class ModelFacts:
     snapshot: str
     retires: str | None
     source: Mapping[str, str]
+    # The thinking types a request may name (None: the table does not say).
+    thinking_accepts: tuple[str, ...] | None = None
 
     @property
     def callable(self) -> bool:
@@ -117,7 +119,19 @@ def _facts(model_id: str, raw: Mapping[str, Any]) -> ModelFacts:
         snapshot=str(raw.get("snapshot") or model_id),
         retires=raw.get("retires"),
         source=dict(raw.get("source") or {}),
+        thinking_accepts=_thinking_accepts(raw),
     )
+
+
+# What a model whose table row has no `thinking` entry accepts, by its adaptive_thinking.
+_DERIVED_ACCEPTS = {"always-on": ("adaptive",), "on-by-default": ("adaptive", "disabled")}
+
+
+def _thinking_accepts(raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+    detail = raw.get("thinking")
+    if isinstance(detail, Mapping):
+        return tuple(str(kind) for kind in detail.get("accepts") or ())
+    return _DERIVED_ACCEPTS.get(str(raw.get("adaptive_thinking")))
 
 
 def load_table(raw: Mapping[str, Any]) -> ModelTable:

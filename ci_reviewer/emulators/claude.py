@@ -48,6 +48,7 @@ from ci_reviewer.emulators.claude_batches import (
 from ci_reviewer.emulators.claude_clock import EmulatedClock
 from ci_reviewer.emulators.claude_models import model_info
 from ci_reviewer.emulators.claude_replies import (
+    OVERLOADED_MESSAGE,
     Predicate,
     Reply,
     ReplyScript,
@@ -194,7 +195,10 @@ class ClaudeEmulator(EmulatorServer):
     def fault_response(self, fault: Fault) -> Response:
         error_type = error_type_for(fault.status)
         request_id = self._request_id()
-        body = fault.body or error_body(error_type, f"injected {error_type}", request_id)
+        message = f"injected {error_type}"
+        if error_type == "overloaded_error":
+            message = OVERLOADED_MESSAGE  # the API's own words (`Reply.overloaded`)
+        body = fault.body or error_body(error_type, message, request_id)
         headers = {"request-id": request_id}
         if fault.retry_after is not None:
             headers["retry-after"] = str(fault.retry_after)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+OVERLOADED_MESSAGE = "Overloaded"
 DEFAULT_TEXT = "No issues found (Claude emulator: nothing was scripted for this request)."
 STOP_REASONS = (
     "end_turn",
@@ -115,6 +116,16 @@ class Reply:
     @classmethod
     def error(cls, error_type: str, message: str = "scripted error") -> Reply:
         return cls(error_type=error_type, error_message=message)
+
+    @classmethod
+    def overloaded(cls) -> Reply:
+        """The API's answer when it is overloaded: HTTP 529 with the body
+        `{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}`
+        (and the `request_id` every error carries). Sources: the body as quoted at
+        https://docs.llmgateway.io/troubleshooting/anthropic-529-overloaded; the shape
+        ("the same shape as every other Claude API error ... and a request_id") at
+        https://learn.microsoft.com/en-us/microsoft-cloud/dev/dev-proxy/concepts/anthropic-529-overloaded-error."""
+        return cls.error("overloaded_error", OVERLOADED_MESSAGE)
 
     def thinking(self, *thoughts: str | Thought) -> Reply:
         """This reply with these thoughts instead of the emulator's default one: the first

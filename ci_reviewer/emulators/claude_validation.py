@@ -41,6 +41,7 @@ STATUS_BY_ERROR = {
 }
 ERROR_BY_STATUS = {status: kind for kind, status in STATUS_BY_ERROR.items()}
 REMOVED_PARAMETERS = ("temperature", "top_p", "top_k")
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
 class ApiError(Exception):
@@ -159,6 +160,13 @@ def _validate_output_config(config: Any) -> None:
         return
     if not isinstance(config, Mapping):
         raise _invalid("output_config: must be an object")
+    effort = config.get("effort")
+    if effort is not None and effort not in EFFORTS:
+        # The values of the SDK's OutputConfigParam.effort; the wording is pydantic's, as the
+        # API's other field errors read.
+        raise _invalid(
+            "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+        )
     output_format = config.get("format")
     if output_format is None:
         return

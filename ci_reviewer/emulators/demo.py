@@ -144,6 +144,7 @@ def _review(body: Mapping[str, Any], prompt: str) -> Reply | None:
         "path": "src/stats.py",
         "line": LEAK_LINE,
         "end_line": None,
+        "excerpt": "return open(path).read()",
         "severity": "medium",
         "category": "resource-leak",
         "title": "File handle is never closed",

@@ -304,9 +304,25 @@ def _view(  # noqa: PLR0917 - one argument per part of the summary
         cost_usd=result.cost_usd,
         duration_s=result.duration_s,
         model=result.model,
-        notes=tuple(notes),
+        notes=(*notes, *_fallback_notes(result)),
         fixed=fixed,
+        dropped=tuple(
+            (f"{d.finding.path}:{d.finding.line}", f"{d.finding.title} ({d.reason})")
+            for d in result.dropped
+        ),
     )
+
+
+def _fallback_notes(result: ReviewResult) -> list[str]:
+    """Which files the fallback model reviewed, and what each model's calls cost."""
+    if not result.fallbacks:
+        return []
+    notes = [f"`{path}` {why}" for path, why in result.fallbacks]
+    costs = ", ".join(
+        f"{model} {calls} call(s) ${cost:.4f}" if cost is not None else f"{model} cost unknown"
+        for model, calls, cost in result.usage.by_model
+    )
+    return [*notes, f"cost by model, each at its own prices: {costs}"]
 
 
 def _outcome(
@@ -325,8 +341,10 @@ def _outcome(
         "highest-severity": highest or "none",
         "cost-usd": "" if cost is None else f"{cost:.4f}",
         "review-url": done.review_url,
+        "findings-dropped": str(len(result.dropped) if result is not None else 0),
     }
-    job_summary = summary.render_summary(replace(view, notes=tuple(done.notes)))
+    fallbacks = _fallback_notes(result) if result is not None else []
+    job_summary = summary.render_summary(replace(view, notes=(*done.notes, *fallbacks)))
     if result is not None and result.findings:
         # The findings in full, under the summary (which already has the headline).
         details = format_markdown(result).replace("## ci-reviewer", "### Findings", 1)

@@ -131,6 +131,9 @@ def place(finding: Finding, changed: ChangedFile | None) -> InlineComment | None
     that leaves its hunk shrinks to the finding's first line, else its last."""
     if changed is None:
         return None
+    if finding.side == "LEFT":  # grounded on a removed line: the old side, base numbering
+        removed = InlineComment(finding, finding.line, "LEFT")
+        return removed if fits(changed, removed) else None
     end = finding.end_line or finding.line
     if finding.end_line and end > finding.line:
         ranged = InlineComment(finding, end, "RIGHT", finding.line, "RIGHT")
@@ -188,10 +191,15 @@ def comment_body(finding: Finding, *, suggest: bool) -> str:
         lines += ["", finding.body]
     if finding.suggestion is not None:
         fence = _fence(finding.suggestion)
-        if suggest:
+        note = finding.suggestion_note
+        if note is None and not suggest:
+            span = f"{finding.line}-{finding.end_line}" if finding.end_line else finding.line
+            note = f"this comment could not be anchored on exactly line(s) {span}"
+        if note is None:
             lines += ["", f"{fence}suggestion", finding.suggestion, fence]
         else:
-            lines += ["", "Suggested replacement:", "", fence, finding.suggestion, fence]
+            lines += ["", f"Suggested change not attached: {note}.", "", fence]
+            lines += [finding.suggestion, fence]
     lines += ["", fingerprint_marker(finding.fingerprint)]
     return "\n".join(lines)
 

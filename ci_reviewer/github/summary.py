@@ -128,6 +128,8 @@ class SummaryView:
     notes: Sequence[str] = field(default=())
     # Findings of earlier runs this run no longer found, with their threads.
     fixed: Sequence[FixedFinding] = ()
+    # (where, why) of the findings not published: the code they quote is not in the file.
+    dropped: Sequence[tuple[str, str]] = ()
 
 
 def render_summary(view: SummaryView) -> str:
@@ -137,6 +139,8 @@ def render_summary(view: SummaryView) -> str:
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
     lines += fixed_lines(view.fixed)
+    if view.dropped:
+        lines += ["", *_dropped_lines(view.dropped)]
     if view.withheld:
         lines += ["", "**Not sent to the model (secret policy):**"]
         lines += [f"- `{path}`: {reason}" for path, reason in view.withheld]
@@ -162,6 +166,17 @@ def _counts_table(state: ReviewedState, fail_on: str) -> list[str]:
     for severity, count in state.counts().items():
         lines.append(f"| {_ICONS.get(severity, '')} {severity} | {count} |")
     return [*lines, ""]
+
+
+def _dropped_lines(dropped: Sequence[tuple[str, str]]) -> list[str]:
+    count = len(dropped)
+    lines = [
+        f"<details><summary>{count} finding{'s' if count != 1 else ''} dropped: the code "
+        f"{'they quote is' if count != 1 else 'it quotes is'} not in the file</summary>",
+        "",
+    ]
+    lines += [f"- `{where}`: {why}" for where, why in dropped]
+    return [*lines, "", "</details>"]
 
 
 def _facts_line(view: SummaryView) -> str:

@@ -15,9 +15,10 @@ end_turn/stop_sequence (parse), pause_turn (send the turn back to continue), max
 "shorter, please" turn, else keep the complete findings; a turn that is all thinking is
 reported as such), refusal (recorded), model_context_window_exceeded (keep what is valid).
 
-Thinking (on by default on the 5.5 models; no `thinking` parameter is sent, so each model
-thinks its own default way): every assistant turn goes back with its thinking and
-redacted_thinking blocks unchanged and in place, and answers are read from text blocks only.
+Thinking (on by default on the 5.5 models; no `thinking` parameter is sent unless
+`review.thinking` asks, so each model thinks its own default way): every assistant turn goes
+back with its thinking and redacted_thinking blocks unchanged and in place, and answers are
+read from text blocks only.
 Thinking counts against `max_tokens`, hence a default that leaves room for it.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anthropic
@@ -37,11 +38,11 @@ from ci_reviewer.review.cache import cached_system, mark_breakpoints
 from ci_reviewer.review.diff import ChangedFile
 from ci_reviewer.review.findings import (
     AnswerError,
+    DroppedFinding,
     Finding,
     parse_answer,
     salvage_findings,
 )
-from ci_reviewer.review.sandbox import Refusal, Sandbox
 from ci_reviewer.review.tools import TOOL_DEFINITIONS, RepoTools, ToolOutcome
 from ci_reviewer.review.turns import answer_text, assistant_blocks, only_thinking
 
@@ -72,6 +73,10 @@ class FileReview:
     bytes_fetched: int = 0
     stop_reasons: tuple[str, ...] = ()
     budget_exhausted: str | None = None
+    # Findings not published: the code they quote is not in the file (`grounding`).
+    dropped: tuple[DroppedFinding, ...] = ()
+    # Why this file was reviewed again on the fallback model, and which (`fallback`).
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class ReviewContext:
     tool_pool: Executor
     structured_output: bool = True
     prompt_caching: bool = True
+    effort: str | None = None  # output_config.effort; None: not sent
+    thinking: str | None = None  # thinking.type; None: not sent (the model's default)
+    fallback_model: str | None = None  # see ci_reviewer.review.fallback
     abort: threading.Event = field(default_factory=threading.Event)
     # Set after the first answered call: the shared prefix is then in the cache.
     warmed: threading.Event = field(default_factory=threading.Event)
@@ -148,10 +156,15 @@ def build_request(context: ReviewContext, conversation: _Conversation) -> dict[s
     if context.prompt_caching:
         params["system"] = cached_system(context.system)
         params["messages"] = mark_breakpoints(conversation.messages)
+    output_config: dict[str, Any] = {}
     if context.structured_output:
-        params["output_config"] = {
-            "format": {"type": "json_schema", "schema": prompts.ANSWER_SCHEMA}
-        }
+        output_config["format"] = {"type": "json_schema", "schema": prompts.ANSWER_SCHEMA}
+    if context.effort is not None:
+        output_config["effort"] = context.effort
+    if output_config:
+        params["output_config"] = output_config
+    if context.thinking is not None:
+        params["thinking"] = {"type": context.thinking}
     if conversation.finishing:
         params["tool_choice"] = {"type": "none"}
     return params
@@ -171,7 +184,7 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
             return conversation.result("not-reviewed", reason="max_cost_usd spent before it")
         _check_budgets(context, conversation)
         message = send_message(context.client, build_request(context, conversation))
-        context.meter.add_message(message)
+        context.meter.add_message(message, context.model)
         context.warmed.set()
         conversation.turns += 1
         conversation.stop_reasons.append(str(message.stop_reason))
@@ -179,7 +192,7 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
             context, conversation, message
         )
         if outcome is not None:
-            return _with_line_text(outcome, changed, context.tools.sandbox)
+            return outcome
 
 
 def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:
@@ -368,29 +381,3 @@ _HANDLERS: dict[str, Handler] = {
     "refusal": _on_refusal,
     "model_context_window_exceeded": _on_context_exceeded,
 }
-
-
-def _with_line_text(review: FileReview, changed: ChangedFile, sandbox: Sandbox) -> FileReview:
-    """Attach the code at each finding's line (it anchors the finding's fingerprint)."""
-    if not review.findings:
-        return review
-    in_diff = {
-        line.target_line: line.text
-        for hunk in changed.hunks
-        for line in hunk.lines
-        if line.target_line
-    }
-    files: dict[str, list[str]] = {}
-    findings = []
-    for finding in review.findings:
-        text = in_diff.get(finding.line) if finding.path == changed.path else None
-        if text is None:
-            lines = files.setdefault(finding.path, _lines_of(sandbox, finding.path))
-            text = lines[finding.line - 1] if finding.line <= len(lines) else ""
-        findings.append(replace(finding, line_text=text.rstrip("\n")))
-    return replace(review, findings=tuple(findings))
-
-
-def _lines_of(sandbox: Sandbox, path: str) -> list[str]:
-    found = sandbox.read_text(path, 2_000_000)
-    return [] if isinstance(found, Refusal) else found.text.splitlines()

@@ -9,8 +9,9 @@ writing it at the same time. That costs one call's latency once per run.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,18 @@ from ci_reviewer.review.agent import (
     review_file,
 )
 from ci_reviewer.review.diff import ChangedFile, ReviewSource, SkippedFile
-from ci_reviewer.review.findings import SEVERITIES, Finding, is_blocking, severity_rank
+from ci_reviewer.review.fallback import review_with_fallback
+from ci_reviewer.review.findings import (
+    SEVERITIES,
+    DroppedFinding,
+    Finding,
+    is_blocking,
+    severity_rank,
+)
+from ci_reviewer.review.grounding import ground
 from ci_reviewer.review.head_sandbox import HeadSandbox
-from ci_reviewer.review.sandbox import Sandbox
+from ci_reviewer.review.sandbox import Refusal, Sandbox
+from ci_reviewer.review.suggestions import suggestion_note
 from ci_reviewer.review.tools import RepoTools
 from ci_reviewer.secret_policy import SecretPolicy
 
@@ -63,6 +73,18 @@ class ReviewResult:
         return tuple(unique.values())
 
     @property
+    def dropped(self) -> tuple[DroppedFinding, ...]:
+        """The findings not published because the code they quote is not in the file."""
+        every = [dropped for review in self.files for dropped in review.dropped]
+        unique = {(d.finding.path, d.finding.line, d.finding.title): d for d in every}
+        return tuple(unique.values())
+
+    @property
+    def fallbacks(self) -> tuple[tuple[str, str], ...]:
+        """(path, why) of the files reviewed again on the fallback model."""
+        return tuple((r.path, r.fallback) for r in self.files if r.fallback is not None)
+
+    @property
     def highest_severity(self) -> str | None:
         ranks = [severity_rank(finding.severity) for finding in self.findings]
         return SEVERITIES[max(ranks)] if ranks else None
@@ -93,6 +115,7 @@ class ReviewResult:
             "blocking": self.blocking,
             "highest_severity": self.highest_severity,
             "findings": [finding.to_json() for finding in self.findings],
+            "dropped_findings": [dropped.to_json() for dropped in self.dropped],
             "files": [_file_json(review) for review in self.files],
             "skipped": [
                 {"path": s.path, "reason": s.reason, "secret": s.secret} for s in self.skipped
@@ -113,11 +136,13 @@ def _file_json(review: FileReview) -> dict[str, Any]:
         "reason": review.reason,
         "summary": review.summary,
         "findings": len(review.findings),
+        "dropped_findings": len(review.dropped),
         "turns": review.turns,
         "tool_calls": review.tool_calls,
         "bytes_fetched": review.bytes_fetched,
         "stop_reasons": list(review.stop_reasons),
         "budget_exhausted": review.budget_exhausted,
+        "fallback": review.fallback,
     }
 
 
@@ -152,6 +177,9 @@ def make_context(
         tool_pool=tool_pool,
         structured_output=structured_output,
         prompt_caching=prompt_caching,
+        effort=config.effort,
+        thinking=config.thinking,
+        fallback_model=config.fallback_model,
     )
 
 
@@ -192,6 +220,7 @@ def run_review(
             policy=policy,
         )
         reviews, api_error = _review_all(context, source.files, config.concurrency)
+        reviews = _grounded(reviews, source, context.tools.sandbox)
     return ReviewResult(
         model=model,
         base_sha=source.base_sha,
@@ -215,7 +244,7 @@ def _review_all(
         if index > 0 and concurrency > 1:
             context.warmed.wait()
         try:
-            return review_file(context, changed)
+            return review_with_fallback(context, changed, review_file)
         except UnknownModelError:
             context.abort.set()  # every other file would ask for the same model
             raise
@@ -231,6 +260,30 @@ def _review_all(
         # One wake-up of this thread when every file is done, not one per file (pool.map).
         wait(futures)
     return [future.result() for future in futures], (errors[0] if errors else None)
+
+
+def _grounded(
+    reviews: list[FileReview], source: ReviewSource, sandbox: Sandbox
+) -> list[FileReview]:
+    """Each file's findings grounded in the code they quote (the others dropped), each
+    suggestion checked for whether it applies as a ```suggestion block."""
+    head: dict[str, Sequence[str] | None] = {}
+
+    def lines(path: str) -> Sequence[str] | None:
+        if path not in head:
+            found = sandbox.read_text(path, 2_000_000)
+            head[path] = None if isinstance(found, Refusal) else found.text.splitlines()
+        return head[path]
+
+    out: list[FileReview] = []
+    for review in reviews:
+        grounded = ground(review.findings, source.file, lines)
+        kept = tuple(
+            replace(f, suggestion_note=suggestion_note(f, source.file(f.path), lines(f.path)))
+            for f in grounded.kept
+        )
+        out.append(replace(review, findings=kept, dropped=grounded.dropped))
+    return out
 
 
 def _warnings(context: ReviewContext, config: ReviewConfig) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 Severity = Literal["info", "low", "medium", "high", "critical"]
+Side = Literal["LEFT", "RIGHT"]
 CATEGORIES = (
     "correctness",
     "security",
@@ -47,6 +48,11 @@ FINDING_CONSTRAINTS: dict[str, Any] = {
             "description": "Line in the new version of the file.",
         },
         "end_line": _nullable("integer", "Last line of a multi-line finding."),
+        "excerpt": {
+            "type": "string",
+            "description": "The code the finding is about, copied exactly from the file or "
+            "the diff (one to three lines, without line numbers or +/- markers).",
+        },
         "severity": {"type": "string", "enum": list(SEVERITIES)},
         "category": {"type": "string", "enum": list(CATEGORIES)},
         "title": {"type": "string", "minLength": 1, "description": "One line."},
@@ -63,6 +69,7 @@ FINDING_CONSTRAINTS: dict[str, Any] = {
         "path",
         "line",
         "end_line",
+        "excerpt",
         "severity",
         "category",
         "title",
@@ -95,7 +102,12 @@ def is_blocking(severity: str, fail_on: str) -> bool:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem the model reported, validated; `line_text` is the code at `line`."""
+    """One problem the model reported, validated; `line_text` is the code at `line`.
+
+    `excerpt` is the code the model quotes; once grounded (`ci_reviewer.review.grounding`),
+    `line` is where the excerpt is, on `side` (RIGHT: the head; LEFT: a removed line, in the
+    base's numbering). `suggestion_note` says why a suggestion is not attached as a
+    ```suggestion block (`ci_reviewer.review.suggestions`); None when it applies."""
 
     path: str
     line: int
@@ -107,6 +119,9 @@ class Finding:
     suggestion: str | None = None
     confidence: float = 1.0
     line_text: str = ""
+    excerpt: str = ""
+    side: Side = "RIGHT"
+    suggestion_note: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -121,12 +136,32 @@ class Finding:
         return {**asdict(self), "fingerprint": self.fingerprint}
 
 
+@dataclass(frozen=True)
+class DroppedFinding:
+    """A finding not published: the code it quotes could not be found (`reason`)."""
+
+    finding: Finding
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        finding = self.finding
+        return {
+            "path": finding.path,
+            "line": finding.line,
+            "severity": finding.severity,
+            "title": finding.title,
+            "excerpt": finding.excerpt,
+            "reason": self.reason,
+        }
+
+
 class _FindingModel(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     path: str = ""
     line: int = Field(ge=1)
     end_line: int | None = None
+    excerpt: str = ""
     severity: Severity
     category: str = "correctness"
     title: str = Field(min_length=1)
@@ -221,4 +256,5 @@ def _finding(item: _FindingModel, default_path: str) -> Finding:
         end_line=end_line,
         suggestion=item.suggestion,
         confidence=item.confidence,
+        excerpt=item.excerpt,
     )

@@ -66,6 +66,15 @@ def format_text(result: ReviewResult) -> str:
     lines = [f"ci-reviewer: {headline(result)}"]
     for finding in result.findings:
         lines += ["", _text_finding(finding)]
+    if result.dropped:
+        lines += [
+            "",
+            f"Dropped, the code they quote not being in the file ({len(result.dropped)}):",
+        ]
+        lines += [
+            f"  {d.finding.path}:{d.finding.line} {d.finding.title}: {d.reason}"
+            for d in result.dropped
+        ]
     notes = _unreviewed(result)
     if notes:
         lines += ["", "Not fully reviewed:", *(f"  {note}" for note in notes)]

@@ -56,12 +56,31 @@ class World:
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def findings(self, path: str, *findings: Mapping[str, Any]) -> None:
-        """The model's answer for `path` from now on (other files: no findings)."""
+        """The model's answer for `path` from now on (other files: no findings). A finding
+        without an `excerpt` quotes the line it names, as the checkout holds it when the
+        model is asked (a model that quotes what it sees)."""
         self.answers[path] = [finding_json(path=path, **f) for f in findings]
+        self.quoting[path] = [("excerpt" not in f) for f in findings]
+
+    quoting: dict[str, list[bool]] = field(default_factory=dict)
+
+    def _quoted(self, path: str) -> list[dict[str, Any]]:
+        findings = self.answers[path]
+        quoting = self.quoting.get(path, [False] * len(findings))
+        out = []
+        for finding, quote in zip(findings, quoting, strict=True):
+            if not quote:
+                out.append(finding)
+                continue
+            file = self.repo / str(finding["path"])
+            lines = file.read_text(encoding="utf-8").splitlines() if file.is_file() else []
+            line = int(finding["line"])
+            out.append({**finding, "excerpt": lines[line - 1] if line <= len(lines) else ""})
+        return out
 
     def answer(self, body: Mapping[str, Any]) -> Reply | None:
         path = file_of(body)
-        return Reply.json(answer(*self.answers[path])) if path in self.answers else None
+        return Reply.json(answer(*self._quoted(path))) if path in self.answers else None
 
     def event(self, number: int, head_sha: str | None = None, name: str = "pull_request") -> Path:
         payload = {

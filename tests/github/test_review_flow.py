@@ -287,7 +287,7 @@ def test_the_same_finding_from_two_conversations_is_one_comment_counted_once(
     number = world.open_pr()
     same = {"line": 5, "title": "eval of user input", "severity": "high"}
     world.findings("app.py", same)
-    world.answers["util.py"] = [finding_json(path="app.py", **same)]
+    world.answers["util.py"] = [finding_json(path="app.py", excerpt="eval(input())", **same)]
 
     outcome = world.run(number)
 

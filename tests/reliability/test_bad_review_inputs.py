@@ -191,6 +191,7 @@ def test_file_names_with_spaces_unicode_and_newlines_keep_their_names(
                             "path": name,
                             "line": 1,
                             "end_line": None,
+                            "excerpt": "x = 1",
                             "severity": "low",
                             "category": "style",
                             "title": "t",

@@ -110,6 +110,7 @@ def finding_json(**fields: Any) -> dict[str, Any]:
         "path": "src/calc.py",
         "line": 2,
         "end_line": None,
+        "excerpt": "return a - b",  # what src/calc.py holds at line 2 in CALC_HEAD
         "severity": "high",
         "category": "correctness",
         "title": "add subtracts",

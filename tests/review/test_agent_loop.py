@@ -124,7 +124,8 @@ def test_refusal_is_recorded_and_other_files_still_reviewed(
     repo = make_repo({}, {"a.py": "x = 1\n", "b.py": "y = 2\n"})
     emu.enqueue(Reply.stop("refusal", category="cyber"), when=lambda b: "Review a.py" in str(b))
     emu.enqueue(
-        Reply.json(answer({"path": "b.py", "line": 1})), when=lambda b: "Review b.py" in str(b)
+        Reply.json(answer({"path": "b.py", "line": 1, "excerpt": "y = 2"})),
+        when=lambda b: "Review b.py" in str(b),
     )
 
     result = review(client, repo)
