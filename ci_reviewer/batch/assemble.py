@@ -90,16 +90,21 @@ class Planner:
         self._load = resend.content.load
         self._builder = resend.builder
         self._withheld = resend.builder.kind.withheld_context
+        self._skip = resend.builder.kind.skip_reason
         self._full = full
 
     def __call__(self, chunk: list[Work]) -> list[Outcome]:
-        load, withheld = self._load, self._withheld
+        load, withheld, skip = self._load, self._withheld, self._skip
         out: list[Outcome] = []
         for path, sha, attempt in chunk:
             loaded = load(path, sha)
             outcome: tuple[str, int] | BatchRequest
             if isinstance(loaded, str):
                 out.append(loaded)
+                continue
+            unasked = skip(loaded)
+            if unasked is not None:
+                out.append(unasked)
                 continue
             if self._full:
                 outcome = self._builder.build(loaded, attempt)
@@ -224,6 +229,10 @@ def _retried(
             stats.skip(refused, len(data))
             continue
         source = stored_source(run.workdir, entry.path, entry.content_hash)
+        unasked = resend.builder.kind.skip_reason(source)
+        if unasked is not None:
+            stats.skip(unasked, len(data))
+            continue
         planned = resend.stored(source, entry.attempt, full)
         _count_withheld(resend.builder.kind.withheld_context(), left_out, stats)
         yield planned

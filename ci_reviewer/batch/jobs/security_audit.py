@@ -189,6 +189,9 @@ class SecurityAuditKind:
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
 
+    def skip_reason(self, source: SourceFile) -> str | None:
+        return None  # every collected file is asked about
+
     def user_message(self, source: SourceFile) -> str:
         lines = [f"Audit {source.path}.", "", f'<file path="{source.path}">']
         lines += [_numbered(source.text), "</file>"]
