@@ -7,7 +7,9 @@ reads a few manifests and at most a few test files per project:
 
 - Python: pytest when a project file names it (pyproject.toml, setup.cfg, tox.ini,
   pytest.ini, requirements*.txt), a conftest.py exists, or the tests import pytest or are
-  plain test functions; unittest when the tests are `unittest.TestCase` classes.
+  plain test functions; unittest when the tests are `unittest.TestCase` classes. A project
+  with no tests and no runner named gets pytest, assumed (a Python file always has a way
+  to be tested; whether pytest is installed is not known, so it is not run by default).
 - JavaScript and TypeScript: what package.json's test script runs (vitest, jest, mocha,
   `node --test`), else a runner's config file (vitest.config.*, jest.config.*, .mocharc*),
   else a runner among the dependencies, else tests importing `node:test`.
@@ -20,6 +22,7 @@ Anything else has no framework, and the file is skipped with that reason.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -60,6 +63,7 @@ class Framework:
     module: str = ""  # Go: the module path; Rust: the crate name; Java: maven or gradle
     habit: str = ""  # JS: beside, __tests__ or dir:<folder>; Rust: tests or in-file
     suffix: str = "test"  # JS: test or spec (x.test.js, x.spec.js)
+    assumed: bool = False  # not told by the repository: its command may not be installed
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,7 @@ class FrameworkDetector:
 
 
 def _moved(found: Framework, root: str) -> Framework:
-    return Framework(
-        found.family, found.name, root, found.evidence, found.module, found.habit, found.suffix
-    )
+    return dataclasses.replace(found, root=root)
 
 
 def _join(root: str, name: str) -> str:
@@ -175,9 +177,14 @@ def _python(detector: FrameworkDetector, root: str) -> Framework | NoFramework:
         return Framework("python", "unittest", root, "the tests are unittest.TestCase classes")
     if re.search(r"^def test_", tests, re.MULTILINE):
         return Framework("python", "pytest", root, "the tests are plain test functions")
-    return NoFramework(
-        "no Python test framework detected (no pytest in the project's files, no "
-        "conftest.py, no tests); name pytest in pyproject.toml or add a first test"
+    # No tests and no runner named: pytest, which also runs unittest tests, as the
+    # likeliest choice; assumed, so its command is not run unless the job sets one.
+    return Framework(
+        "python",
+        "pytest",
+        root,
+        "assumed: the project has no tests and names no runner",
+        assumed=True,
     )
 
 

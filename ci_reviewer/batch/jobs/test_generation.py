@@ -247,7 +247,7 @@ class TestGenerationKind:
                 command, path, workdir=self.workdir, timeout=timeout, environ=environ
             )
         plan = self.conventions.plan_of(source)
-        if not isinstance(plan, FilePlan):
+        if not isinstance(plan, FilePlan) or plan.framework.assumed:
             return None
         usual = default_verify(plan.framework, path)
         folder = self.workdir / usual.cwd

@@ -108,6 +108,8 @@ class TestingConventions:
         """How the test will be run, as the prompt says it (None: it will not be run)."""
         command = self.job.verify_command
         if command is None:
+            if plan.framework.assumed:
+                return None
             return default_verify(plan.framework, plan.target.repo_path).shown()
         return command.replace("{path}", plan.target.repo_path) if command else None
 
