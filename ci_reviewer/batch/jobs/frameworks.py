@@ -89,6 +89,7 @@ class FrameworkDetector:
                 self._tests.setdefault(family, []).append(path)
         self._by_root: dict[str, dict[str, list[str]]] = {}
         self._found: dict[tuple[str, str], Framework | NoFramework] = {}
+        self._texts: dict[tuple[str, int], str] = {}
 
     def for_file(self, path: str, language: str | None) -> Framework | NoFramework:
         if language is None:
@@ -127,7 +128,11 @@ class FrameworkDetector:
         return roots
 
     def text(self, path: str, limit: int = 200_000) -> str:
-        return self._read(path, limit) or "" if path in self.paths else ""
+        """A tracked file's text, read once per run (manifests are asked per test file)."""
+        key = (path, limit)
+        if key not in self._texts:
+            self._texts[key] = self._read(path, limit) or "" if path in self.paths else ""
+        return self._texts[key]
 
     def folders_with(self, name: str, root: str) -> list[str]:
         """The folders at or below `root` that hold a manifest or config file `name`."""

@@ -2,7 +2,8 @@
 job sets no `verify_command`.
 
 Conventions, from the repository root:
-- pytest, unittest: `<output_dir>/test_<module>.py`.
+- pytest, unittest: `<output_dir>/test_<module>.py` (`tests/test_<module>.py` when
+  `output_dir` holds the project's tests/ folder).
 - jest, vitest, mocha, node:test: where the project keeps its tests (beside the code as
   `x.test.ts`, in a `__tests__` folder, or in one folder such as `test/`), named
   `x.test.ts` or `x.spec.ts` as the project does; when that place is outside `output_dir`,
@@ -78,7 +79,10 @@ def _python(source: str, text: str, fw: Framework, output: str) -> tuple[str, st
     name = PurePosixPath(source)
     stem = name.parent.name if name.stem == "__init__" else name.stem
     note = "a unittest.TestCase" if fw.name == "unittest" else ""
-    return _join(output, f"test_{stem}.py"), note
+    # An output_dir above the project's tests/ folder (".", say) puts the test there.
+    tests = _join(fw.root, "tests")
+    folder = tests if within(tests, output) else output
+    return _join(folder, f"test_{stem}.py"), note
 
 
 def _javascript(source: str, text: str, fw: Framework, output: str) -> tuple[str, str]:

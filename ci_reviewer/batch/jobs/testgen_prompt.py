@@ -53,7 +53,7 @@ class TestingConventions:
     def __init__(self, repository: RepositoryContext, job: JobConfig) -> None:
         self.repository = repository
         self.job = job
-        self._plans: dict[str, FilePlan | str] = {}
+        self._last: tuple[SourceFile, FilePlan | str] | None = None
 
     @cached_property
     def detector(self) -> FrameworkDetector:
@@ -73,21 +73,21 @@ class TestingConventions:
         _ = self._examples, self._conftests
 
     def plan(self, source: SourceFile) -> FilePlan | str:
-        """How `source` is tested, or the reason no test is asked for."""
-        if source.path not in self._plans:
-            self._plans[source.path] = self._plan(source)
-        return self._plans[source.path]
+        """How `source` is tested, or the reason no test is asked for. Only the last plan
+        is kept (asked twice in a row: skip_reason, then user_message), so memory stays
+        flat however many files a run holds."""
+        if self._last is None or self._last[0] is not source:
+            self._last = (source, self._plan(source))
+        return self._last[1]
 
     def plan_of(self, path: str) -> FilePlan | str:
         """`plan`, for a file known by its path only (read from the checkout)."""
-        if path not in self._plans:
-            try:
-                with (self.repository.workdir / path).open(encoding="utf-8", errors="replace") as f:
-                    text = f.read(_SOURCE_PROBE)
-            except OSError:
-                text = ""
-            self._plans[path] = self._plan(SourceFile(path, "", text))
-        return self._plans[path]
+        try:
+            with (self.repository.workdir / path).open(encoding="utf-8", errors="replace") as f:
+                text = f.read(_SOURCE_PROBE)
+        except OSError:
+            text = ""
+        return self._plan(SourceFile(path, "", text))
 
     def _plan(self, source: SourceFile) -> FilePlan | str:
         language = language_of(source.path, source.text)
