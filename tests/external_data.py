@@ -67,6 +67,12 @@ DATA = (
         "PyPI and the npm registry",
         "CI_REVIEWER_NOISE_CORPUS",
     ),
+    ExternalData(
+        "real projects' published sources with their tests (attrs sdist, json-schema-traverse)",
+        "scripts/fetch-testgen-corpus.sh",
+        "PyPI and the npm registry",
+        "CI_REVIEWER_TESTGEN_CORPUS",
+    ),
 )
 
 

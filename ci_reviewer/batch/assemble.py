@@ -110,12 +110,13 @@ class Planner:
         self._load = resend.content.load
         self._builder = resend.builder
         self._withheld = resend.builder.kind.withheld_context
+        self._skip = resend.builder.kind.skip_reason
         self._full = full
         self._spill = spill
         self._home = os.getpid()
 
     def __call__(self, chunk: list[Work]) -> list[Outcome]:
-        load, withheld = self._load, self._withheld
+        load, withheld, skip = self._load, self._withheld, self._skip
         spill = self._spill if self._spill is not None and os.getpid() != self._home else None
         out: list[Single] = []
         lines: list[bytes] = []
@@ -124,6 +125,10 @@ class Planner:
             outcome: Sized | BatchRequest
             if isinstance(loaded, str):
                 out.append(loaded)
+                continue
+            unasked = skip(loaded)
+            if unasked is not None:
+                out.append(unasked)
                 continue
             if self._full:
                 outcome = self._builder.build(loaded, attempt)
@@ -325,6 +330,10 @@ def _retried(
             stats.skip(refused, len(data))
             continue
         source = stored_source(run.workdir, entry.path, entry.content_hash)
+        unasked = resend.builder.kind.skip_reason(source)
+        if unasked is not None:
+            stats.skip(unasked, len(data))
+            continue
         planned = resend.stored(source, entry.attempt, full)
         _count_withheld(resend.builder.kind.withheld_context(), left_out, stats)
         yield planned

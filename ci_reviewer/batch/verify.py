@@ -14,7 +14,7 @@ import re
 import shlex
 import signal
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ class Verification:
     passed: bool
     summary: str
     output: str = ""
+    started: bool = True  # False: the command could not be started (not on PATH...)
 
 
 def scrubbed_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -72,9 +73,16 @@ def run_verification(
 ) -> Verification:
     """Run `template` for the test at `path` (relative to `workdir`)."""
     args = command_arguments(template, path)
+    return run_command(args, workdir=workdir, timeout=timeout, environ=environ)
+
+
+def run_command(
+    args: Sequence[str], *, workdir: Path, timeout: float, environ: Mapping[str, str]
+) -> Verification:
+    """Run one verification command (an argument list, no shell) in `workdir`."""
     try:
         process = subprocess.Popen(
-            args,
+            list(args),
             cwd=workdir,
             env=scrubbed_environment(environ),
             stdin=subprocess.DEVNULL,
@@ -83,7 +91,7 @@ def run_verification(
             start_new_session=True,
         )
     except OSError as error:
-        return Verification(False, f"could not start {args[0]}: {error.strerror}")
+        return Verification(False, f"could not start {args[0]}: {error.strerror}", started=False)
     with process:
         try:
             out, _ = process.communicate(timeout=timeout)

@@ -24,8 +24,9 @@ NOISE = {
     "docs/guide.md": "# Guide\n\nRun it.\n",
     "tests/fixtures/broken.py": "def broken(:\n",
     "web/__snapshots__/a.snap": "exports[`a`] = `1`;\n",
+    "lib/tool.rb": "def tool\n  42\nend\n",  # Ruby: no test framework to write a test in
 }
-# The hand count: one file of each kind above.
+# The hand count: one file of each kind above, and the job's config.
 COUNTED = {
     "noise: changelog": 1,
     "noise: licence text": 1,
@@ -33,6 +34,9 @@ COUNTED = {
     "noise: prose documentation": 1,
     "noise: test fixture that does not parse": 1,
     "noise: snapshot file": 1,
+    "noise: no test framework detected for Ruby files": 1,
+    # .github/ci-reviewer.yml: a config file, of no language with a test framework
+    "noise: no test framework for a file of unknown language": 1,
 }
 
 
@@ -89,9 +93,10 @@ def test_the_pull_request_and_the_job_summary_count_the_noise_not_sent(
     assert collected["noise"] == COUNTED
     sent = b"".join(request.body for request in claude.log).decode()
     assert "First release" not in sent and "yarn lockfile" not in sent and "def broken" not in sent
+    assert "def tool" not in sent
     [pull] = origin.state.pulls.values()
     listed = ", ".join(f"{r.removeprefix('noise: ')} (1)" for r in sorted(COUNTED))
-    line = f"**Not sent to the model (noise, not worth paying for):** 6 file(s): {listed}."
+    line = f"**Not sent to the model (noise, not worth paying for):** 8 file(s): {listed}."
     assert line in pull["body"]
     text = summary.read_text()
     assert "not paid for (noise): " + ", ".join(f"1 {r}" for r in sorted(COUNTED)) in text

@@ -50,8 +50,8 @@ PLANTED: dict[str, str] = {
 }
 
 # The hand count, file by file from the listings of the three archives (and PLANTED above),
-# for a test-generation job over the whole repository.
-HAND_COUNT_TEST_GENERATION = {
+# for a security-audit job over the whole repository.
+HAND_COUNT_AUDIT = {
     # flask: CHANGES.rst, docs/changes.rst; requests: HISTORY.md
     "noise: changelog": 3,
     # flask: LICENSE.txt, docs/license.rst, examples/{javascript,tutorial}/LICENSE.rst;
@@ -82,10 +82,23 @@ HAND_COUNT_TEST_GENERATION = {
     "secret by name: *.key": 6,
     "secret by name: *.pem": 3,
 }
-# Every other kind skips the same, but prose and broken fixtures.
+# Test generation skips the same, and the files with no test framework to write a test in.
+HAND_COUNT_TEST_GENERATION = {
+    **HAND_COUNT_AUDIT,
+    # flask: 20 .html, 5 .toml, 5 requirements/*.in, 2 .css, 2 .sql, 2 .gitignore,
+    # docs/Makefile, docs/make.bat, tox.ini, tests/static/config.json,
+    # tests/test_apps/.flaskenv, PKG-INFO (42); requests: 8 Makefiles, 6 .cnf, 3 .crt,
+    # 3 .csr and 3 .srl under tests/certs, 2 PKG-INFO, setup.cfg, pyproject.toml,
+    # MANIFEST.in, requirements-dev.txt, egg-info/not-zip-safe (30); prop-types:
+    # package.json; the job config .github/ci-reviewer.yml
+    "noise: no test framework for a file of unknown language": 42 + 30 + 1 + 1,
+    # planted/web/App.js: no package.json above it
+    "noise: no JavaScript project (package.json) above the file": 1,
+}
+# The report skips what the audit does, but prose and broken fixtures.
 HAND_COUNT_REPORT = {
     k: v
-    for k, v in HAND_COUNT_TEST_GENERATION.items()
+    for k, v in HAND_COUNT_AUDIT.items()
     if k not in ("noise: prose documentation", "noise: test fixture that does not parse")
 }
 
@@ -98,7 +111,7 @@ jobs:
   digest:
     kind: report
   docs-too:
-    kind: test-generation
+    kind: security-audit
     noise:
       allow_kinds: [prose, changelog]
       allow: ["planted/yarn.lock"]
@@ -148,7 +161,7 @@ def sizes(repo: Path, paths: list[str]) -> int:
     ("job", "expected"),
     [
         ("tests", HAND_COUNT_TEST_GENERATION),
-        ("audit", HAND_COUNT_TEST_GENERATION),
+        ("audit", HAND_COUNT_AUDIT),
         ("digest", HAND_COUNT_REPORT),
     ],
 )
@@ -201,7 +214,9 @@ def test_dry_run_skips_the_noise_of_real_repositories_as_counted_by_hand(
 
 def test_the_noise_config_sends_chosen_kinds_and_files(real_repo: Path, tmp_path: Path) -> None:
     result, _, requests = dry_run(real_repo, "docs-too", tmp_path / "requests.jsonl")
-    skipped = dict(HAND_COUNT_TEST_GENERATION)
+    # (an audit: test generation would skip prose and lockfiles anyway, having no
+    # framework to test them in)
+    skipped = dict(HAND_COUNT_AUDIT)
     del skipped["noise: prose documentation"], skipped["noise: changelog"]
     skipped["noise: lockfile"] -= 1
     assert result["skipped"] == skipped

@@ -33,7 +33,7 @@ KINDS = {
     "audit": "kind: security-audit\n    output: sarif",
     "tests": "kind: test-generation\n    output: file",
 }
-CONFIG = "secrets:\n  allow: [tests/fixtures/fake_key.pem]\njobs:\n" + "".join(
+CONFIG = "secrets:\n  allow: [src/sample_key.py]\njobs:\n" + "".join(
     f"  {name}:\n    {kind}\n" for name, kind in KINDS.items()
 )
 # What every kind skips, hand-counted from the files below (the allowed key goes through).
@@ -58,7 +58,9 @@ def checkout(repo: Path) -> Path:
             ".npmrc": f"//registry.npmjs.org/:_authToken={NPM_TOKEN}\n",
             "src/settings.py": f"GITHUB_TOKEN = '{GITHUB_TOKEN}'\nNAME = 'demo'\n",
             "src/app.py": "from src import settings\n\nprint(settings.NAME)\n",
-            "tests/fixtures/fake_key.pem": FAKE_KEY,
+            # A key block in a module: a secret by content, let through by the allow list;
+            # Python, so every kind (test generation too) sends it.
+            "src/sample_key.py": f'SAMPLE = """\\\n{FAKE_KEY}"""\n',
         },
         "secrets in the tree",
     )
@@ -197,8 +199,8 @@ def test_the_published_issue_counts_what_was_not_sent(
     run()
     collected = run()["collected"]
 
-    # Without the allow list the fixture key is withheld too: two *.pem files.
-    expected = {**SKIPPED, "secret by name: *.pem": 2, **IMPORTED}
+    # Without the allow list the sample key module is withheld too, by its content.
+    expected = {**SKIPPED, "secret by content: private key block": 1, **IMPORTED}
     assert collected["withheld"] == expected
     [issue] = [i for i in origin.state.issues.values() if "pull_request" not in i]
     counts = ", ".join(f"{reason} ({n})" for reason, n in sorted(expected.items()))

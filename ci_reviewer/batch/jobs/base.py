@@ -79,6 +79,10 @@ class BatchJobKind(Protocol):
     def output_schema(self) -> Mapping[str, Any]:
         """The JSON schema every answer must follow (structured output)."""
 
+    def skip_reason(self, source: SourceFile) -> str | None:
+        """Why nothing is asked about `source` (counted with the run's skipped files), or
+        None to ask."""
+
     def user_message(self, source: SourceFile) -> str:
         """What is asked about one file."""
 

@@ -1,6 +1,6 @@
-"""What the batch kinds share. Context given to the model beyond the file itself: the
-repository's test framework and an example of its tests (shared by every request of a job,
-so it sits in the cached system prompt), and the local modules a file imports (per request).
+"""What the batch kinds share. Context given to the model beyond the file itself: files
+read as context (an example test, a conftest.py: `context_text`), and the local modules a
+file imports (per request).
 And the account every published body opens with: what was asked, of how many files, on which
 API (a job with `api: sync` pays full price), the cost beside what the other API would have
 charged, and the batch ids.
@@ -14,7 +14,6 @@ is reported, through `take_withheld`, to be counted with the run's skipped files
 
 from __future__ import annotations
 
-import json
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -25,28 +24,16 @@ from typing import Any
 
 from ci_reviewer.batch.jobs.account import noise_line, withheld_line
 from ci_reviewer.batch.jobs.base import Collection
-from ci_reviewer.batch.jobs.imports import TEST_NAME, TrackedIndex
+from ci_reviewer.batch.jobs.imports import TrackedIndex
 from ci_reviewer.batch.manifest import is_sync_batch
 from ci_reviewer.git import run_git
 from ci_reviewer.pricing import Usage, price_table
 from ci_reviewer.secret_policy import SecretPolicy
 
-_JS_RUNNERS = ("vitest", "jest", "mocha", "ava")
-EXAMPLE_CHARS = 6000
 IMPORT_CHARS = 6000  # bytes of one imported module sent, at most
 IMPORTS_TOTAL_CHARS = 20000  # characters of all the imports of one file, at most
 CONTEXT_FILE_BYTES = 2_000_000  # a context file read for the secret scan, at most
 EXCERPTS_KEPT = 2048  # imported modules' excerpts kept per run: at most ~12 MB
-
-
-@dataclass(frozen=True)
-class TestFramework:
-    """How the repository tests one language, and an example test to imitate."""
-
-    language: str
-    name: str
-    example_path: str | None = None
-    example_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,19 +75,6 @@ class RepositoryContext:
     def index(self) -> TrackedIndex:
         """Built once per run: every per-file lookup below is a set or dict lookup."""
         return TrackedIndex.of(self.tracked)
-
-    @cached_property
-    def test_files(self) -> tuple[str, ...]:
-        return tuple(p for p in self.tracked if TEST_NAME.search(p))
-
-    def framework(self, language: str) -> TestFramework:
-        """The test framework of `language` ("python", "javascript", "go")."""
-        name = {"python": self._python_runner, "javascript": self._js_runner}.get(
-            language, lambda: "go test" if language == "go" else "the language's usual runner"
-        )()
-        example = self._example(language)
-        text = self._context(example, EXAMPLE_CHARS)[0] if example else ""
-        return TestFramework(language, name, example, text if isinstance(text, str) else "")
 
     def existing_tests_for(self, source_path: str) -> tuple[str, ...]:
         """Tracked test files whose name points at `source_path`'s module."""
@@ -166,6 +140,13 @@ class RepositoryContext:
         taken, self._withheld = tuple(self._withheld), []
         return taken
 
+    def context_text(self, path: str, limit: int) -> str | None:
+        """Up to `limit` characters of a file sent as context (a test shown as an
+        example, a conftest.py), or None when it cannot be read or the secret policy
+        withholds it."""
+        text = self._context(path, limit)[0]
+        return text if isinstance(text, str) and text else None
+
     def _context(self, path: str, limit: int) -> tuple[str | Withheld, bool]:
         """Up to `limit` characters of a file that is sent as context, or why the secret
         policy withholds it (the whole file is scanned, not only the part sent)."""
@@ -179,41 +160,6 @@ class RepositoryContext:
             return Withheld(reason), False
         text = data.decode("utf-8", errors="replace")
         return text[:limit], len(text) > limit
-
-    def _read(self, path: str, limit: int) -> tuple[str, bool]:
-        try:
-            text = (self.workdir / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "", False
-        return text[:limit], len(text) > limit
-
-    def _python_runner(self) -> str:
-        config = self._read("pyproject.toml", 200_000)[0] + self._read("setup.cfg", 50_000)[0]
-        uses_pytest = "pytest" in config or any(
-            PurePosixPath(p).name == "conftest.py" for p in self.tracked
-        )
-        return "pytest" if uses_pytest or not self.test_files else "unittest"
-
-    def _js_runner(self) -> str:
-        try:
-            package = json.loads(self._read("package.json", 500_000)[0] or "{}")
-        except ValueError:
-            package = {}
-        declared: dict[str, object] = {}
-        for key in ("devDependencies", "dependencies"):
-            if isinstance(package.get(key), dict):
-                declared |= package[key]
-        return next((runner for runner in _JS_RUNNERS if runner in declared), "node:test")
-
-    def _example(self, language: str) -> str | None:
-        suffixes = {"python": (".py",), "go": (".go",), "javascript": (".js", ".ts", ".tsx")}
-        wanted = suffixes.get(language, ())
-        tests = [p for p in self.test_files if p.endswith(wanted)]
-        read = [(self._context(p, EXAMPLE_CHARS + 1)[0], p) for p in tests[:50]]
-        sized = [(len(text), p) for text, p in read if isinstance(text, str)]
-        # The shortest test with some substance shows the conventions at the lowest cost.
-        useful = sorted((size, p) for size, p in sized if size >= 200) or sorted(sized)
-        return useful[0][1] if useful else None
 
 
 def _read_head(path: str, limit: int) -> bytes | None:
@@ -248,15 +194,6 @@ def _prefix(data: bytes, limit: int) -> str:
             limit -= 1
         data = data[:limit]
     return data.decode("utf-8", errors="replace")
-
-
-def language_of(path: str) -> str:
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in (".py", ".pyi"):
-        return "python"
-    if suffix in (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"):
-        return "javascript"
-    return "go" if suffix == ".go" else suffix.lstrip(".") or "text"
 
 
 # -- the run's account, which every published body opens with --------------------------------

@@ -57,12 +57,12 @@ def _title_from(description: Any) -> str:
     return first if len(first) <= _TITLE_CHARS else first[: _TITLE_CHARS - 1] + "…"
 
 
-def target_path(proposed: Any, source: str, output_dir: str) -> Any:
+def target_path(proposed: Any, source: str, output_dir: str, default: str | None = None) -> Any:
     """A generated test's target path, relative to `output_dir`: the model's, less a
     leading `./` or `output_dir/` it repeated; when that is empty or names a file type
     that cannot carry the generated-file marker, the path derived from the source file
-    (`default_test_path`). Paths that try to leave `output_dir` are left for the path
-    policy to refuse, visibly."""
+    (`default`, the framework's conventional path, else `default_test_path`). Paths that
+    try to leave `output_dir` are left for the path policy to refuse, visibly."""
     if not isinstance(proposed, str):
         return proposed
     path = proposed.strip()
@@ -73,7 +73,7 @@ def target_path(proposed: Any, source: str, output_dir: str) -> Any:
         path = path[len(prefix) :]
     if path and comment_prefix(path) is not None:
         return path
-    return default_test_path(source) or path
+    return default or default_test_path(source) or path
 
 
 def default_test_path(source: str) -> str | None:
@@ -90,9 +90,12 @@ def default_test_path(source: str) -> str | None:
     return None
 
 
-def test_generation_answer(raw: Mapping[str, Any], source: str, output_dir: str) -> dict[str, Any]:
-    """A test-generation answer with its target path repaired."""
+def test_generation_answer(
+    raw: Mapping[str, Any], source: str, output_dir: str, default: str | None = None
+) -> dict[str, Any]:
+    """A test-generation answer with its target path repaired (`default`: the path the
+    request gave)."""
     fixed = dict(raw)
     if "target_path" in fixed:
-        fixed["target_path"] = target_path(fixed["target_path"], source, output_dir)
+        fixed["target_path"] = target_path(fixed["target_path"], source, output_dir, default)
     return fixed

@@ -92,6 +92,9 @@ class ReportKind:
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
 
+    def skip_reason(self, source: SourceFile) -> str | None:
+        return None  # every collected file is asked about
+
     def user_message(self, source: SourceFile) -> str:
         return f"File: {source.path}\n\n<file>\n{source.text}\n</file>"
 

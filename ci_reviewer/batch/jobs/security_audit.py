@@ -193,6 +193,9 @@ class SecurityAuditKind:
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
 
+    def skip_reason(self, source: SourceFile) -> str | None:
+        return None  # every collected file is asked about
+
     def user_message(self, source: SourceFile) -> str:
         parts = self.message_parts(source)
         return f"{parts.shared}\n\n{parts.own}" if parts.shared else parts.own

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,12 +28,9 @@ from ci_reviewer.batch.jobs.base import (
     validated,
     with_instructions,
 )
-from ci_reviewer.batch.jobs.context import (
-    RepositoryContext,
-    UsageLedger,
-    language_of,
-)
+from ci_reviewer.batch.jobs.context import RepositoryContext, UsageLedger
 from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
+from ci_reviewer.batch.jobs.test_targets import default_verify
 from ci_reviewer.batch.jobs.testgen_body import (
     Row,
     held_tests,
@@ -43,9 +39,10 @@ from ci_reviewer.batch.jobs.testgen_body import (
     rows_of,
     title,
 )
+from ci_reviewer.batch.jobs.testgen_prompt import FilePlan, TestingConventions
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.paths import RefusedPath, place, with_marker
-from ci_reviewer.batch.verify import Verification, run_verification
+from ci_reviewer.batch.verify import Verification, run_command, run_verification
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.publish_pr import PullRequestDraft, PullRequestPublisher
 from ci_reviewer.github.waiting_branch import WaitingPullRequest
@@ -58,8 +55,9 @@ SYSTEM = (
     "test framework and conventions. Tests must be deterministic, need no network and no "
     "credentials, and must pass against the code as it is. Import the code under test the "
     "way the repository's existing tests do. `target_path` is the test file's path relative "
-    "to the generated-tests directory given below (no '..', no absolute path). Put anything "
-    "the maintainers should know in `notes`."
+    "to the generated-tests directory given below (no '..', no absolute path): use the one "
+    "each request gives, which follows the framework's conventions. Put anything the "
+    "maintainers should know in `notes`."
 )
 
 # The whole contract of an answer; `SCHEMA` (what is sent) has the bounds the API cannot
@@ -71,7 +69,7 @@ CONSTRAINTS: dict[str, Any] = {
             "type": "string",
             "minLength": 1,
             "description": "the test file's path relative to the generated-tests directory, "
-            "named as the language's tests are (e.g. test_<module>.py); no '..', not absolute",
+            "as the request gives it; no '..', not absolute",
         },
         "content": {"type": "string", "minLength": 1, "description": "the whole test file"},
         "framework": {"type": "string"},
@@ -135,37 +133,24 @@ class TestGenerationKind:
         self.delivery = delivery
         self.repository = RepositoryContext(workdir, policy)
         self.package = PackageContext(self.repository)
+        self.conventions = TestingConventions(self.repository, job)
         self.ledger = UsageLedger()
 
     def system_prompt(self, job: JobConfig) -> str:
-        parts = [SYSTEM, f"Generated-tests directory: {job.output_dir}", self._conventions]
-        if job.verify_command:
-            parts.append(
-                "Each test is run from the repository root with: "
-                f"{job.verify_command.replace('{path}', '<test path>')}"
-            )
+        # The same for every file; what differs per language and folder (framework,
+        # example, fixtures) goes with each file.
+        self.conventions.warm()
+        parts = [SYSTEM, f"Generated-tests directory: {job.output_dir}"]
         return with_instructions("\n\n".join(parts), job)
-
-    @cached_property
-    def _conventions(self) -> str:
-        """Each language's framework and shortest substantial test (cached: same for all)."""
-        present = {language_of(p) for p in self.repository.tracked}
-        blocks = []
-        for language in ("python", "javascript", "go"):
-            if language not in present:
-                continue
-            framework = self.repository.framework(language)
-            block = f"{language} tests use {framework.name}."
-            if framework.example_path:
-                block += (
-                    f" An existing test, {framework.example_path}:\n"
-                    f"<example>\n{framework.example_text}\n</example>"
-                )
-            blocks.append(block)
-        return "\n\n".join(blocks) or "The repository has no tests yet."
 
     def output_schema(self) -> Mapping[str, Any]:
         return SCHEMA
+
+    def skip_reason(self, source: SourceFile) -> str | None:
+        """Why no test is asked for `source` (no framework for its language, or no place
+        for its test inside output_dir), or None."""
+        plan = self.conventions.plan(source)
+        return plan if isinstance(plan, str) else None
 
     def user_message(self, source: SourceFile) -> str:
         parts = self.message_parts(source)
@@ -179,7 +164,11 @@ class TestGenerationKind:
         return MessageParts(group, render_shared(group, shared), self._own(source, skip))
 
     def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
-        lines = [f"Write tests for {source.path}.", "", f"<file>\n{source.text}\n</file>"]
+        plan = self.conventions.plan(source)
+        lines = [f"Write tests for {source.path}.", ""]
+        if isinstance(plan, FilePlan):
+            lines += [self.conventions.block(plan), ""]
+        lines.append(f"<file>\n{source.text}\n</file>")
         for imported in self.repository.imports_of(source.path, source.text, skip):
             cut = " (cut)" if imported.truncated else ""
             lines += ["", f'<imported path="{imported.path}"{cut}>\n{imported.text}\n</imported>']
@@ -200,7 +189,9 @@ class TestGenerationKind:
             return value
         # An empty or unusable target path is derived from the source file, so a small
         # deviation does not lose the test (a path leaving output_dir is refused later).
-        fixed = repair.test_generation_answer(value, entry.path, self.job.output_dir)
+        plan = self.conventions.plan_of(entry.path)
+        default = plan.target.relative if isinstance(plan, FilePlan) else None
+        fixed = repair.test_generation_answer(value, entry.path, self.job.output_dir, default)
         answer = validated(fixed, TestAnswer)
         if isinstance(answer, Rejected):
             return answer
@@ -216,7 +207,7 @@ class TestGenerationKind:
         )
         if not tests and not collection.failures:
             return None
-        plan = plan_tests(tests, self.name, self.job, self.workdir, self.delivery.environ)
+        plan = plan_tests(tests, self.name, self.job, self.workdir, self._verifier)
         render = self._renderer(collection, rows_of(collection, plan))
         heading, body, _ = render([])
         if not plan.files:
@@ -256,6 +247,27 @@ class TestGenerationKind:
             return title(self.name, held_tests(every)), body, every
 
         return render
+
+    def _verifier(self, source: str, path: str) -> Run | None:
+        """How the test of `source` at `path` is run: with the job's verify_command, else
+        with its framework's usual command (`verify_command: ""` runs none)."""
+        job, environ = self.job, self.delivery.environ
+        command = job.verify_command
+        timeout = job.verify_timeout_seconds
+        if command is not None:
+            if not command:
+                return None
+            return lambda: run_verification(
+                command, path, workdir=self.workdir, timeout=timeout, environ=environ
+            )
+        plan = self.conventions.plan_of(source)
+        if not isinstance(plan, FilePlan) or plan.framework.assumed:
+            return None
+        usual = default_verify(plan.framework, path)
+        folder = self.workdir / usual.cwd
+        return lambda: run_command(
+            usual.arguments, workdir=folder, timeout=timeout, environ=environ
+        )
 
     def _write(self, plan: TestPlan) -> Published:
         for path, text in plan.files.items():
@@ -297,8 +309,13 @@ class TestPlan:
         )
 
 
+Run = Callable[[], Verification]
+# How the test of a source, placed at a path, is run (None: it is not run).
+Verifier = Callable[[str, str], Run | None]
+
+
 def plan_tests(
-    tests: list[GeneratedTest], name: str, job: JobConfig, workdir: Path, environ: Mapping[str, str]
+    tests: list[GeneratedTest], name: str, job: JobConfig, workdir: Path, verifier: Verifier
 ) -> TestPlan:
     files: dict[str, str] = {}
     outcomes: list[TestOutcome] = []
@@ -313,12 +330,15 @@ def plan_tests(
             outcomes.append(TestOutcome(test.source, test.proposed, "refused", reason))
             continue
         content = with_marker(path, test.content, name)
-        if not job.verify_command:
+        run = verifier(test.source, path)
+        result = None if run is None else verify_in_checkout(workdir, path, content, run)
+        if result is None or (not result.started and job.verify_command is None):
+            # No command, or the framework's usual one is not installed here: published
+            # unverified, and said so, rather than dropped for a missing tool.
+            detail = "" if result is None else result.summary
             files[path] = content
-            outcomes.append(TestOutcome(test.source, path, "not verified", "", test.notes))
-            continue
-        result = verify_in_checkout(job, workdir, path, content, environ)
-        if result.passed:
+            outcomes.append(TestOutcome(test.source, path, "not verified", detail, test.notes))
+        elif result.passed:
             files[path] = content
             outcomes.append(TestOutcome(test.source, path, "passed", "", test.notes))
         elif job.keep_failing_tests:
@@ -330,26 +350,16 @@ def plan_tests(
     return TestPlan(files, tuple(outcomes))
 
 
-def verify_in_checkout(
-    job: JobConfig, workdir: Path, path: str, content: str, environ: Mapping[str, str]
-) -> Verification:
-    """Run the job's verify_command on `content` placed at `path`, then put the checkout
-    back as it was (the file and any directory made for it removed, an overwritten
-    generated file restored)."""
-    assert job.verify_command is not None
+def verify_in_checkout(workdir: Path, path: str, content: str, run: Run) -> Verification:
+    """`run` with `content` placed at `path`, then the checkout put back as it was (the
+    file and any directory made for it removed, an overwritten generated file restored)."""
     target = workdir / path
     before = target.read_bytes() if target.exists() else None
     made = [p for p in reversed(target.parents) if p.is_relative_to(workdir) and not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(content, encoding="utf-8")
     try:
-        return run_verification(
-            job.verify_command,
-            path,
-            workdir=workdir,
-            timeout=job.verify_timeout_seconds,
-            environ=environ,
-        )
+        return run()
     finally:
         if before is None:
             target.unlink(missing_ok=True)
