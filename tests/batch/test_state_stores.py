@@ -160,8 +160,13 @@ def test_a_state_that_changes_under_every_attempt_is_busy_exit_3(tmp_path: Path)
         save_until_applied(store, JOB, lambda doc: _with_intent(doc, "mine"))
 
     assert exit_code_for(raised.value) == EXIT_API
-    assert f"changed under {MAX_ATTEMPTS} attempts" in str(raised.value)
-    assert "concurrency:" in str(raised.value)  # the hint says how to stop the overlap
+    assert raised.value.message == (
+        "could not save the state of job 'nightly': it changed under 10 attempts"
+    )
+    # The hint says how to stop the overlap.
+    assert raised.value.hint == (
+        "another run is active on this job; use a workflow `concurrency:` group"
+    )
     assert store.saves == MAX_ATTEMPTS
     assert "mine" not in _intents(store.inner)
 
