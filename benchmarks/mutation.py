@@ -76,7 +76,11 @@ TARGETS = (
     Target(
         "result classification",
         ("ci_reviewer/batch/results.py",),
-        (B + "test_pipeline.py", B + "test_collect_outcomes.py", B + "test_sync_jobs.py"),
+        (
+            B + "test_result_classification.py",
+            B + "test_pipeline.py",
+            B + "test_collect_outcomes.py",
+        ),
     ),
     Target(
         "manifest and custom_id",

@@ -59,6 +59,18 @@ def test_a_state_file_that_cannot_be_read_names_it(tmp_path: Path) -> None:
     )
 
 
+def test_a_damaged_state_file_is_named_by_its_path(tmp_path: Path) -> None:
+    (tmp_path / "nightly.json").write_text('{"version": 1, "job": "nightly", "retry": 3}')
+
+    with pytest.raises(InputError) as refused:
+        DirectoryStore(tmp_path).load("nightly")
+
+    assert refused.value.message == (
+        f"the batch state {tmp_path}/nightly.json is not a valid state document: "
+        "Input should be a valid array"
+    )
+
+
 def test_a_state_dir_that_cannot_be_written_asks_for_a_writable_one(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "state"
     not_a_folder.write_text("")
