@@ -173,6 +173,7 @@ def test_an_end_line_not_after_the_line_is_dropped(end_line: int | None) -> None
         "```json\n" + _answer() + "\n```",
         "```\n" + _answer() + "\n```",
         "Here is my review:\n" + _answer() + "\nThanks.",
+        "Here is my review: " + _answer() + ". Thanks.",
     ],
 )
 def test_an_answer_in_a_fence_or_in_prose_is_read(text: str) -> None:
@@ -192,6 +193,16 @@ def test_an_answer_in_a_fence_or_in_prose_is_read(text: str) -> None:
         ('{"summary": "no findings key"}', "findings: Field required"),
         ("[]", "answer: Input should be a valid dictionary or instance of _AnswerModel"),
         ("I found nothing to report.", "the answer holds no JSON object"),
+        ("Nothing to report }", "the answer holds no JSON object"),  # a brace, no object
+        (
+            'x{"summary"}',
+            "the answer is not valid JSON: Expecting ':' delimiter: line 1 column 11 (char 10)",
+        ),
+        # A fenced answer is what the fence holds: a list there is not an answer object.
+        (
+            "```json\n[\n1\n]\n```",
+            "answer: Input should be a valid dictionary or instance of _AnswerModel",
+        ),
         (
             'prose {"summary": "x", "findings": [} more',
             "the answer is not valid JSON: Expecting value: line 1 column 31 (char 30)",
