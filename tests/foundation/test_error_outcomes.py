@@ -164,16 +164,22 @@ def test_a_config_error_starts_with_where_it_is() -> None:
     assert str(ConfigError("no jobs")) == "no jobs"
 
 
-@pytest.mark.parametrize(
-    "error",
-    [
-        InputError("bad path", hint="give a relative path"),
-        GitHubAPIError("502 after 3 tries"),
-        ConfigError("unknown key 'x'", Location("ci.yml", 3, 7), hint="did you mean 'y'?"),
-        UnknownModelError("claude-x", "the API does not serve claude-x", hint="change model"),
-    ],
-)
-def test_an_error_from_a_worker_process_arrives_whole(error: CIReviewerError) -> None:
+# Built inside the test, not at collection: the error's own construction is under test.
+WORKER_ERRORS = {
+    "input": lambda: InputError("bad path", hint="give a relative path"),
+    "github": lambda: GitHubAPIError("502 after 3 tries"),
+    "config": lambda: ConfigError(
+        "unknown key 'x'", Location("ci.yml", 3, 7), hint="did you mean 'y'?"
+    ),
+    "model": lambda: UnknownModelError(
+        "claude-x", "the API does not serve claude-x", hint="change model"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", WORKER_ERRORS)
+def test_an_error_from_a_worker_process_arrives_whole(kind: str) -> None:
+    error: CIReviewerError = WORKER_ERRORS[kind]()
     # A batch fan-out worker's error is pickled back to the process that reports it.
     arrived = pickle.loads(pickle.dumps(error))
 
@@ -183,3 +189,22 @@ def test_an_error_from_a_worker_process_arrives_whole(error: CIReviewerError) ->
     assert arrived.args == error.args == (error.message,)
     assert exit_code_for(arrived) == exit_code_for(error)
     assert vars(arrived) == vars(error)  # the location of a config error, the model id
+
+
+def test_an_unknown_model_keeps_the_id_sent_and_the_words_to_show() -> None:
+    error = UnknownModelError("claude-x", "the API does not serve claude-x", hint="change model")
+
+    assert (error.model, error.message, error.hint) == (
+        "claude-x",
+        "the API does not serve claude-x",
+        "change model",
+    )
+    assert error.args == ("the API does not serve claude-x",)
+    assert str(error) == "the API does not serve claude-x\n  hint: change model"
+
+
+def test_a_config_error_keeps_where_it_is() -> None:
+    where = Location("ci.yml", 3, 7)
+
+    assert ConfigError("unknown key 'x'", where).location == where
+    assert ConfigError("unknown key 'x'").args == ("unknown key 'x'",)
