@@ -126,3 +126,10 @@ def test_an_interval_that_does_not_divide_a_day_has_no_cron() -> None:
 )
 def test_hours_are_written_without_a_needless_decimal_point(value: float, text: str) -> None:
     assert hours(value) == text
+
+
+def test_an_sla_under_an_hour_is_one_batch_cannot_meet_not_a_bad_number() -> None:
+    with pytest.raises(BatchCannotMeetSla) as raised:
+        plan_submissions(SlaTerms(0.5))
+
+    assert raised.value.message.startswith("batch cannot meet an SLA of 0.5 h: ")
