@@ -127,8 +127,9 @@ TARGETS = (
 # mutmut runs every selected test in its own process first (the stats run, which records
 # which test reaches which function) and gives up if one fails. A test that signals a
 # process group it started cannot run there: mutmut's runner owns the terminal's signals and
-# forks its workers, and the test's subprocess (the product, not the mutants) could never
-# kill a mutant anyway. Each test left out is named here with that reason.
+# forks its workers, and what the test's subprocess runs is never counted against it anyway
+# (mutmut maps tests to functions from the calls made in its own process). Each test left
+# out is named here with that reason.
 NOT_UNDER_MUTMUT = (
     # sends SIGINT to a fan-out's process group and times the workers' exit
     "tests/batch/test_fanout.py::test_ctrl_c_stops_the_run_and_its_workers_with_one_message",
