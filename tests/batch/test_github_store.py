@@ -16,6 +16,7 @@ from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.pipeline import collect, submit
 from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, dump_state
 from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
+from ci_reviewer.batch.store_retry import save_until_applied
 from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
@@ -205,3 +206,33 @@ def test_a_state_over_1_mb_round_trips_through_the_blob(
     smaller = StateDocument(job="digest", last_commit="def")
     again = store.save(smaller, loaded.version)
     assert store.load("digest") == Loaded(smaller, again)
+
+
+def test_a_protected_state_branch_is_refused_after_three_unchanged_refusals(
+    origin: GitHubEmulator, store: GitHubStore, answered: list[tuple[str, str, int, Any]]
+) -> None:
+    """A 409 on an unchanged file is taken for the branch's tip moving twice, then for the
+    branch's protection: exit 3 with GitHub's own words and where to change the rule."""
+    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    origin.refuse_contents_writes("refs/heads/ci-reviewer-state")
+    change = StateDocument(job="digest", last_commit="def")
+
+    with pytest.raises(GitHubAPIError) as refused:
+        save_until_applied(store, "digest", lambda _: change, store.load("digest"))
+
+    puts = [status for method, path, status, _ in answered if method == "PUT"]
+    assert puts == [201, 409, 409, 409]  # the first save, then three refused writes
+    assert refused.value.exit_code == 3
+    assert refused.value.message == (
+        "GitHub refused to write the batch state octo/demo@ci-reviewer-state:state/digest.json, "
+        "which no other run changed (HTTP 409: Could not update file: 2 of 2 required status "
+        "checks are expected. Changes must be made through a pull request.)"
+    )
+    assert refused.value.hint == (
+        "a branch protection rule or ruleset of octo/demo covers ci-reviewer-state "
+        "(Settings -> Branches, or Settings -> Rules -> Rulesets): leave "
+        "refs/heads/ci-reviewer-state out of the rules that require pull requests or status "
+        "checks, or add the workflow's token (GitHub Actions) to the ruleset's bypass list; "
+        "or keep the state in a directory with --state-dir"
+    )
+    assert store.load("digest") == Loaded(StateDocument(job="digest", last_commit="abc"), version)

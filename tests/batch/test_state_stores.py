@@ -138,7 +138,8 @@ def test_a_conflict_reloads_and_applies_the_change_to_what_the_other_run_saved(
     # Both other runs' intents survive, and ours lands once, after them.
     assert _intents(store.inner) == ["other-1", "other-2", "mine"]
     assert store.loads == 3 and store.saves == 3
-    assert saved.version == store.inner.load(JOB).version
+    # What it hands back is what was saved, for the run's next change to start from.
+    assert saved == store.inner.load(JOB)
 
 
 def test_a_stale_document_given_first_is_replaced_by_a_reload_after_a_conflict(
@@ -160,8 +161,13 @@ def test_a_state_that_changes_under_every_attempt_is_busy_exit_3(tmp_path: Path)
         save_until_applied(store, JOB, lambda doc: _with_intent(doc, "mine"))
 
     assert exit_code_for(raised.value) == EXIT_API
-    assert f"changed under {MAX_ATTEMPTS} attempts" in str(raised.value)
-    assert "concurrency:" in str(raised.value)  # the hint says how to stop the overlap
+    assert raised.value.message == (
+        "could not save the state of job 'nightly': it changed under 10 attempts"
+    )
+    # The hint says how to stop the overlap.
+    assert raised.value.hint == (
+        "another run is active on this job; use a workflow `concurrency:` group"
+    )
     assert store.saves == MAX_ATTEMPTS
     assert "mine" not in _intents(store.inner)
 

@@ -13,7 +13,7 @@ import pytest
 from ci_reviewer.cli import main
 from ci_reviewer.config import load_config, parse_config
 from ci_reviewer.errors import ConfigError
-from ci_reviewer.secret_policy import SecretPolicy, secret_by_content, secret_by_name
+from ci_reviewer.secret_policy import SecretPolicy, secret_by_content, secret_by_name, text_secret
 from tests import secret_samples as fake
 
 NAMES = [
@@ -190,3 +190,22 @@ def test_the_config_init_writes_documents_the_allow_list_ready_to_uncomment(
     assert load_config(tmp_path / ".github/ci-reviewer.yml").secrets.allow == []
     uncommented = written.replace("# secrets:", "secrets:").replace("#   ", "  ")
     assert parse_config(uncommented, "c.yml").secrets.allow == ["tests/fixtures/fake_key.pem"]
+
+
+def test_a_name_that_only_starts_like_a_secret_file_passes() -> None:
+    # `service-account*.json` is the rule: the same start with another extension is not.
+    assert secret_by_name("keys/service-account-notes.md") is None
+    assert secret_by_name("keys/service-account-ci.json") == "secret by name: service-account*.json"
+
+
+def test_a_key_block_at_the_second_byte_is_found() -> None:
+    assert secret_by_content(b"\n" + fake.private_key().encode()) == (
+        "secret by content: private key block"
+    )
+
+
+def test_text_with_undecodable_bytes_is_still_scanned() -> None:
+    # A diff read with surrogateescape keeps a lone byte as a surrogate; the scan must not fail.
+    text = f"token = '{fake.github_token()}'\n\udcff"
+
+    assert text_secret(text) == "secret by content: GitHub token"
