@@ -36,7 +36,9 @@ def dry_run(repo: Path, job: str, out: Path) -> tuple[dict[str, Any], dict[str, 
     messages = {}
     for line in out.read_text().splitlines():
         params = json.loads(line)["params"]
-        text = params["messages"][0]["content"]
+        content = params["messages"][0]["content"]
+        # Sent shared-first for caching: the file's own part is the last block.
+        text = content if isinstance(content, str) else content[-1]["text"]
         source = text.split("\n", 1)[0].removeprefix("Write tests for ").removesuffix(".")
         messages[source] = text
     return json.loads(done.stdout), messages

@@ -49,7 +49,10 @@ def load_schema() -> GraphQLSchema:
     if not path.is_file():
         pytest.fail(f"GitHub GraphQL schema not found at {path}: {FETCH_HINT}", False)
     introspection = json.loads(path.read_text(encoding="utf-8"))
-    return build_client_schema(introspection.get("data", introspection))
+    # GitHub's published schema breaks a rule graphql-core 3.3 checks on the schema itself
+    # (a field deprecated on a type but not on its interface): it is GitHub's schema as
+    # served, so it is taken as valid, and documents are still validated against it.
+    return build_client_schema(introspection.get("data", introspection), assume_valid=True)
 
 
 def document_errors(query: str, variables: dict[str, Any] | None = None) -> list[str]:

@@ -107,10 +107,15 @@ def dataset(path: Path, base_url: str = "https://github.com") -> Path:
     return path
 
 
+HEADS = {**ALPHA_HEAD, **BETA_HEAD, **GAMMA_HEAD}
+
+
 def finding(path: str, line: int, title: str, severity: str = "high") -> dict[str, Any]:
+    """A finding quoting the head's line, as the review's grounding requires."""
     return {
         "path": path,
         "line": line,
+        "excerpt": HEADS[path].splitlines()[line - 1].strip(),
         "end_line": None,
         "severity": severity,
         "category": "correctness",

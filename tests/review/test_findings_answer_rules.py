@@ -79,6 +79,9 @@ def test_a_finding_as_json_carries_its_fingerprint() -> None:
         "suggestion": None,
         "confidence": 1.0,
         "line_text": 'cursor.execute("select " + name)',
+        "excerpt": "",
+        "side": "RIGHT",
+        "suggestion_note": None,
         "fingerprint": FINGERPRINT,
     }
 
