@@ -59,6 +59,10 @@ class MessageParts(NamedTuple):
     shared: str
     own: str
 
+    def joined(self) -> str:
+        """The whole message as one text, for a request sent without caching."""
+        return f"{self.shared}\n\n{self.own}" if self.shared else self.own
+
 
 class Breakpoint(NamedTuple):
     """A cached prefix of one request: what identifies it (the system block, or a group's

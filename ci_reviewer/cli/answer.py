@@ -12,7 +12,13 @@ from typing import Any
 
 import click
 
-from ci_reviewer.cli.context import Settings, common_options, diagnostic, settings
+from ci_reviewer.cli.context import (
+    Settings,
+    common_options,
+    diagnostic,
+    review_client,
+    settings,
+)
 from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
 
 
@@ -52,7 +58,7 @@ def run_answer(run: Settings) -> int:
 
 
 def _answerer(run: Settings, model: str) -> Any:
-    from ci_reviewer.cli.review import _claude_client, _claude_credentials
+    from ci_reviewer.cli.review import claude_api_key
     from ci_reviewer.review.agent import Budgets
     from ci_reviewer.review.sandbox import Sandbox
     from ci_reviewer.review.thread_answer import Mention, ThreadAnswer, answer_mention
@@ -67,9 +73,9 @@ def _answerer(run: Settings, model: str) -> Any:
     )
 
     def answerer(mention: Mention, base_sha: str) -> ThreadAnswer:
-        api_key, base_url = _claude_credentials(run)
+        api_key = claude_api_key(run)
         tools = RepoTools(Sandbox(run.workdir, run.config.secret_policy), base_sha)
-        with _claude_client(run, api_key, base_url) as client:
+        with review_client(run, api_key) as client:
             return answer_mention(
                 client,
                 mention,

@@ -191,3 +191,19 @@ def mask_secrets_in_actions(environ: Mapping[str, str]) -> None:
 def diagnostic(text: str, redact: Redactor) -> None:
     """A line for the human on stderr."""
     click.echo(redact(text), err=True)
+
+
+def review_client(run: Settings, api_key: str) -> Any:
+    """The Anthropic client with the review config's timeout and retry budget, for the
+    synchronous commands (review, answer, eval, doctor). The SDK is imported here, only when
+    a client is made: it takes longer to import than a small run takes."""
+    from ci_reviewer.claude import build_client, tracing_requested
+
+    config = run.config.review
+    return build_client(
+        api_key,
+        run.environ.get("ANTHROPIC_BASE_URL") or None,
+        max_retries=config.max_retries,
+        timeout=config.timeout_seconds,
+        tracing=tracing_requested(run.environ),
+    )

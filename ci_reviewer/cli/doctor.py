@@ -14,6 +14,7 @@ from ci_reviewer.cli.context import (
     emit,
     format_option,
     output_option,
+    review_client,
 )
 from ci_reviewer.cli.context import settings as resolve_settings
 
@@ -53,19 +54,8 @@ def doctor(ctx: click.Context, *, output_format: str, output_file: str | None) -
 
 
 def _claude(run: Settings) -> Any:
-    from ci_reviewer.claude import build_client, tracing_requested
-
     api_key = run.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not api_key:
-        return None
-    review = run.config.review
-    return build_client(
-        api_key,
-        run.environ.get("ANTHROPIC_BASE_URL") or None,
-        max_retries=review.max_retries,
-        timeout=review.timeout_seconds,
-        tracing=tracing_requested(run.environ),
-    )
+    return review_client(run, api_key) if api_key else None
 
 
 def _github(run: Settings) -> Any:

@@ -21,6 +21,7 @@ from ci_reviewer.cli.context import (
     emit,
     format_option,
     output_option,
+    review_client,
     settings,
 )
 from ci_reviewer.config import DEFAULT_MODEL
@@ -219,21 +220,12 @@ def _judge(claude: Any, model: str, api: str, timeout_s: float, poll_s: float) -
 
 
 def _claude_client(run: Settings) -> Any:
-    from ci_reviewer.claude import build_client, tracing_requested
-
     api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")
     if not api_key:
         raise UsageError(
             "ANTHROPIC_API_KEY is not set", hint="export it: the reviews and the judge need it"
         )
-    config = run.config.review
-    return build_client(
-        api_key,
-        run.environ.get("ANTHROPIC_BASE_URL") or None,
-        max_retries=config.max_retries,
-        timeout=config.timeout_seconds,
-        tracing=tracing_requested(run.environ),
-    )
+    return review_client(run, api_key)
 
 
 def _config_digest(run: Settings) -> str:

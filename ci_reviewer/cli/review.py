@@ -22,6 +22,7 @@ from ci_reviewer.cli.context import (
     emit,
     format_option,
     output_option,
+    review_client,
     settings,
 )
 from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
@@ -218,8 +219,8 @@ def _review(
         diagnostic(f"ci-reviewer: {headline(result)}", run.redact)
         emit(format_result(result, output_format), run.redact, output_file)
         return 0
-    api_key, base_url = _claude_credentials(run)
-    with _claude_client(run, api_key, base_url) as client:
+    api_key = claude_api_key(run)
+    with review_client(run, api_key) as client:
         result = run_review(
             client,
             source,
@@ -245,7 +246,8 @@ def _review(
     return 1 if result.blocking else 0
 
 
-def _claude_credentials(run: Settings) -> tuple[str, str | None]:
+def claude_api_key(run: Settings) -> str:
+    """The run's Claude API key; a usage error (exit 2) saying how to set it when missing."""
     api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")
     if not api_key:
         raise UsageError(
@@ -253,21 +255,7 @@ def _claude_credentials(run: Settings) -> tuple[str, str | None]:
             hint="export it (in Actions: env: ANTHROPIC_API_KEY: ${{ secrets.ANTHROPIC_API_KEY }})"
             ", or use --dry-run to see the requests without sending them",
         )
-    return api_key, run.environ.get("ANTHROPIC_BASE_URL") or None
-
-
-def _claude_client(run: Settings, api_key: str, base_url: str | None) -> Any:
-    """The Anthropic client with the review's timeout and retry budget."""
-    from ci_reviewer.claude import build_client, tracing_requested
-
-    config = run.config.review
-    return build_client(
-        api_key,
-        base_url,
-        max_retries=config.max_retries,
-        timeout=config.timeout_seconds,
-        tracing=tracing_requested(run.environ),
-    )
+    return api_key
 
 
 def _github_review(
@@ -305,8 +293,8 @@ def _github_review(
     def reviewer(source: Any) -> Any:
         from ci_reviewer.review.engine import run_review
 
-        api_key, base_url = _claude_credentials(run)
-        with _claude_client(run, api_key, base_url) as client:
+        api_key = claude_api_key(run)
+        with review_client(run, api_key) as client:
             return run_review(
                 client,
                 source,

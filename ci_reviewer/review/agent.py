@@ -231,7 +231,7 @@ def _on_tool_use(
         {
             "role": "user",
             "content": [
-                _tool_result(call["id"], outcome)
+                outcome.result_block(call["id"])
                 for call, outcome in zip(calls, outcomes, strict=True)
             ],
         }
@@ -241,17 +241,6 @@ def _on_tool_use(
             "not-reviewed", reason=f"budget {conversation.finishing} spent before an answer"
         )
     return None
-
-
-def _tool_result(tool_use_id: str, outcome: ToolOutcome) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "type": "tool_result",
-        "tool_use_id": tool_use_id,
-        "content": outcome.text or "(empty)",
-    }
-    if outcome.is_error:
-        result["is_error"] = True
-    return result
 
 
 def _run_tools(

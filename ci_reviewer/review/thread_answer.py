@@ -99,7 +99,7 @@ def answer_mention(
         for use in uses:
             outcome = _run(tools, use, calls, fetched, budgets)
             calls, fetched = calls + 1, fetched + outcome.size
-            results.append(_result(use["id"], outcome))
+            results.append(outcome.result_block(use["id"]))
         messages.append({"role": "user", "content": results})
     raise NoAnswer(f"max_turns ({budgets.max_turns}) spent before an answer")
 
@@ -112,17 +112,6 @@ def _run(
     if fetched >= budgets.max_bytes_fetched:
         return ToolOutcome("byte budget (max_bytes_fetched) spent: not shown", is_error=True)
     return tools.run(str(use.get("name")), use.get("input"))
-
-
-def _result(tool_use_id: str, outcome: ToolOutcome) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "tool_result",
-        "tool_use_id": tool_use_id,
-        "content": outcome.text or "(empty)",
-    }
-    if outcome.is_error:
-        block["is_error"] = True
-    return block
 
 
 def _request(

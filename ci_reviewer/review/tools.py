@@ -89,6 +89,17 @@ class ToolOutcome:
     def size(self) -> int:
         return len(self.text.encode("utf-8"))
 
+    def result_block(self, tool_use_id: str) -> dict[str, Any]:
+        """The `tool_result` block that answers the model's `tool_use_id` with this outcome."""
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": self.text or "(empty)",
+        }
+        if self.is_error:
+            block["is_error"] = True
+        return block
+
 
 def _error(message: str) -> ToolOutcome:
     return ToolOutcome(message, is_error=True)

@@ -14,9 +14,10 @@ requests adjacent), so only the last `KEPT` directories' context is held, not ev
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from functools import cached_property
 
-from ci_reviewer.batch.caching import group_of
+from ci_reviewer.batch.caching import MessageParts, group_of
 from ci_reviewer.batch.jobs.context import IMPORTS_TOTAL_CHARS, ImportedFile, RepositoryContext
 
 SCANNED = 64
@@ -52,6 +53,16 @@ class PackageContext:
         else:
             self._shared.move_to_end(directory)
         return found
+
+    def message_parts(self, path: str, own: Callable[[frozenset[str]], str]) -> MessageParts:
+        """The message about `path` shared-first: its directory's shared modules, then what
+        `own` writes for the file alone, told which modules are shared already (so it does
+        not attach them twice)."""
+        shared = self.shared_of(path)
+        group = group_of(path)
+        return MessageParts(
+            group, render_shared(group, shared), own(frozenset(i.path for i in shared))
+        )
 
     def _work_out(self, directory: str) -> tuple[ImportedFile, ...]:
         counts: Counter[str] = Counter()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ci_reviewer.batch.caching import MessageParts, group_of
+from ci_reviewer.batch.caching import MessageParts
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.account import failures_table, retried_table, table_cell
@@ -36,7 +36,7 @@ from ci_reviewer.batch.jobs.context import (
     UsageLedger,
 )
 from ci_reviewer.batch.jobs.numbering import numbered as _numbered
-from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
+from ci_reviewer.batch.jobs.package_context import PackageContext
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.config import JobConfig
 from ci_reviewer.github.markers import fingerprint_marker
@@ -197,15 +197,11 @@ class SecurityAuditKind:
         return None  # every collected file is asked about
 
     def user_message(self, source: SourceFile) -> str:
-        parts = self.message_parts(source)
-        return f"{parts.shared}\n\n{parts.own}" if parts.shared else parts.own
+        return self.message_parts(source).joined()
 
     def message_parts(self, source: SourceFile) -> MessageParts:
         """The message, with the context its directory shares first (one cached prefix)."""
-        shared = self.package.shared_of(source.path)
-        group = group_of(source.path)
-        skip = frozenset(imported.path for imported in shared)
-        return MessageParts(group, render_shared(group, shared), self._own(source, skip))
+        return self.package.message_parts(source.path, lambda skip: self._own(source, skip))
 
     def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
         lines = [f"Audit {source.path}.", "", f'<file path="{source.path}">']

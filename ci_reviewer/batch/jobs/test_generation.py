@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ci_reviewer.batch.caching import MessageParts, group_of
+from ci_reviewer.batch.caching import MessageParts
 from ci_reviewer.batch.collect import SourceFile
 from ci_reviewer.batch.jobs import repair
 from ci_reviewer.batch.jobs.base import (
@@ -29,7 +29,7 @@ from ci_reviewer.batch.jobs.base import (
     with_instructions,
 )
 from ci_reviewer.batch.jobs.context import RepositoryContext, UsageLedger
-from ci_reviewer.batch.jobs.package_context import PackageContext, render_shared
+from ci_reviewer.batch.jobs.package_context import PackageContext
 from ci_reviewer.batch.jobs.test_targets import default_verify
 from ci_reviewer.batch.jobs.testgen_body import (
     Row,
@@ -153,15 +153,11 @@ class TestGenerationKind:
         return plan if isinstance(plan, str) else None
 
     def user_message(self, source: SourceFile) -> str:
-        parts = self.message_parts(source)
-        return f"{parts.shared}\n\n{parts.own}" if parts.shared else parts.own
+        return self.message_parts(source).joined()
 
     def message_parts(self, source: SourceFile) -> MessageParts:
         """The message, with the context its directory shares first (one cached prefix)."""
-        shared = self.package.shared_of(source.path)
-        group = group_of(source.path)
-        skip = frozenset(imported.path for imported in shared)
-        return MessageParts(group, render_shared(group, shared), self._own(source, skip))
+        return self.package.message_parts(source.path, lambda skip: self._own(source, skip))
 
     def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
         plan = self.conventions.plan(source)
