@@ -461,18 +461,27 @@ ANSWER: tuple[Endpoint, ...] = (
         R + "/collaborators/{username}/permission",
         "github/answer_flow.py: Repository.get_collaborator_permission (write access?)",
         ("permission",),
+        recorded=(
+            "pygithub:Repository.testCollaboratorPermission.txt#0",
+            "pygithub:Repository.testCollaboratorRoleName.txt#0",
+        ),
     ),
     Endpoint(
         "GET",
         R + "/pulls/comments/{comment_id}",
         "github/answer_flow.py: PullRequest.get_review_comment (the thread's first comment)",
         ("body", "path", "diff_hunk", "user.login", "user.type", "author_association"),
+        recorded=("pygithub:PullRequestComment.setUp.txt#2",),
     ),
     Endpoint(
         "POST",
         R + "/pulls/{pull_number}/comments/{comment_id}/replies",
         "github/answer_flow.py: PullRequest.create_review_comment_reply (the answer)",
         ("html_url",),
+        recorded=(
+            "pygithub:PullRequest1375.testCreateReviewCommentReply.txt#0",
+            "pygithub:PullRequest1375.testCreateReviewCommentReply.txt#1",
+        ),
     ),
 )
 ENDPOINTS += ANSWER

@@ -390,3 +390,35 @@ def _put_contents(tmp_path: Path, exchange: Exchange) -> Prepared:
 def _blob(tmp_path: Path, exchange: Exchange) -> Prepared:
     w = _own(tmp_path, exchange)
     return w, {"file_sha": git(w.git_dir, "rev-parse", "main:README.md")}, None
+
+
+# -- answers in the thread -----------------------------------------------------------------
+@scenario("GET", "/collaborators/{username}/permission")
+def _collaborator_permission(tmp_path: Path, exchange: Exchange) -> Prepared:
+    w = _own(tmp_path, exchange)
+    login = exchange.path.split("/collaborators/", 1)[1].split("/", 1)[0]
+    w.emu.set_collaborator(login, exchange.response["permission"])  # as recorded: admin
+    return w, {"username": login}, None
+
+
+def _review_comment(w: World) -> tuple[int, int]:
+    """A pull request with one inline comment on the changed line: (its number, the id)."""
+    number = w.pull()
+    pull = w.repo.get_pull(number)
+    commit = w.repo.get_commit(w.feature)
+    comment = pull.create_review_comment("A comment", commit, "app.py", line=FEATURE_LINE)
+    return number, comment.id
+
+
+@scenario("GET", "/pulls/comments/{comment_id}")
+def _get_review_comment(tmp_path: Path, exchange: Exchange) -> Prepared:
+    w = _own(tmp_path, exchange)
+    _, comment_id = _review_comment(w)
+    return w, {"comment_id": str(comment_id)}, None
+
+
+@scenario("POST", "/pulls/{pull_number}/comments/{comment_id}/replies")
+def _reply_to_review_comment(tmp_path: Path, exchange: Exchange) -> Prepared:
+    w = _own(tmp_path, exchange)
+    number, comment_id = _review_comment(w)
+    return w, {"pull_number": str(number), "comment_id": str(comment_id)}, exchange.request
