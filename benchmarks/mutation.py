@@ -13,8 +13,8 @@ prints a Markdown table (module, mutants, killed, timed out, survived, score) pl
 machine, 13 for the sandbox and over an hour for result classification (each of its mutants
 runs real batches on the emulator), so it is not part of every CI run.
 
-    python3 -m venv /tmp/mm && /tmp/mm/bin/pip install -e '.[dev]' mutmut==3.8.1
-    /tmp/mm/bin/python benchmarks/mutation.py [--only 'state document'] [--survivors] [--jobs 2]
+    python3 -m venv .ci-cache/mm && .ci-cache/mm/bin/pip install -e '.[dev]' mutmut==3.8.1
+    .ci-cache/mm/bin/python benchmarks/mutation.py [--only sandbox] [--survivors] [--jobs 2]
 """
 
 from __future__ import annotations

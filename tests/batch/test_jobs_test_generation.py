@@ -170,7 +170,7 @@ def test_every_escape_attempt_is_refused_and_listed(
         {
             "src/m0.py": answer("../escape.py", PASSING),
             "src/m1.py": answer(".github/workflows/x.yml", "on: push\n"),
-            "src/m2.py": answer("/tmp/abs_test.py", PASSING),
+            "src/m2.py": answer("/srv/abs_test.py", PASSING),
             "src/m3.py": answer("test_existing.py", PASSING),
             "src/m4.py": answer("link/evil_test.py", PASSING),
             "src/m5.py": answer("a/../../../.github/workflows/ci.yml", "on: push\n"),

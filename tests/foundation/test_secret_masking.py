@@ -16,16 +16,16 @@ def test_every_secret_variable_of_the_environment_is_masked_everywhere_it_appear
         "ANTHROPIC_AUTH_TOKEN": "auth-token-value",
         "GITHUB_TOKEN": TOKEN,
         "GH_TOKEN": "gh-token-value",
-        "HOME": "/home/runner",  # not a secret variable
+        "HOME": "/var/runner",  # not a secret variable
     }
     redact = Redactor.from_environment(environ)
 
-    text = f"key={KEY} auth=auth-token-value gh={TOKEN} cli=gh-token-value again {KEY} /home/runner"
-    assert redact(text) == "key=*** auth=*** gh=*** cli=*** again *** /home/runner"
+    text = f"key={KEY} auth=auth-token-value gh={TOKEN} cli=gh-token-value again {KEY} /var/runner"
+    assert redact(text) == "key=*** auth=*** gh=*** cli=*** again *** /var/runner"
 
 
 def test_an_environment_without_secrets_changes_nothing() -> None:
-    redact = Redactor.from_environment({"HOME": "/home/runner"})
+    redact = Redactor.from_environment({"HOME": "/var/runner"})
 
     assert redact.secrets == ()
     assert redact("nothing to hide") == "nothing to hide"
