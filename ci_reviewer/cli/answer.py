@@ -16,30 +16,48 @@ from ci_reviewer.cli.context import (
     Settings,
     common_options,
     diagnostic,
+    emit,
     review_client,
     settings,
 )
 from ci_reviewer.cli.model_setting import check_before_sending, model_setting, review_choice
 
+ANSWER_REQUESTS_FILE = "ci-reviewer-answer-requests.jsonl"
+
 
 @click.command()
 @common_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Read the comment and its thread, write the first request the answer would send "
+    "(one JSON line, secrets masked) and its estimated cost; send nothing, post nothing.",
+)
+@click.option(
+    "--requests-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where --dry-run writes the request (default: ci-reviewer-answer-requests.jsonl in "
+    "the runner's or the system's temporary directory, never the checkout).",
+)
 @click.pass_context
-def answer(ctx: click.Context) -> int:
+def answer(ctx: click.Context, dry_run: bool, requests_file: str | None) -> int:
     """Answer a PR comment or review reply that mentions the reviewer, in its thread."""
-    return run_answer(settings(ctx))
+    run = settings(ctx)
+    if dry_run:
+        return _dry_run(run, requests_file)
+    return run_answer(run)
 
 
 def run_answer(run: Settings) -> int:
     """The answer to the event's comment (also what `review` runs on a comment event)."""
-    from ci_reviewer.github.actions import ActionsEnv, load_event, write_outputs
+    from ci_reviewer.github.actions import ActionsEnv, write_outputs
     from ci_reviewer.github.answer_flow import answer_on_github
     from ci_reviewer.github.client import make_github
-    from ci_reviewer.github.mention_event import mention_event
     from ci_reviewer.github.review_source import github_settings
 
     env = ActionsEnv.from_environ(run.environ)
-    event = mention_event(env.event_name, load_event(env.event_path))
+    event = _event(env)
     choice = review_choice(run)
     check_before_sending(run, choice)
     gh = make_github(github_settings(run.environ))
@@ -52,25 +70,94 @@ def run_answer(run: Settings) -> int:
         gh.close()
     for line in outcome.diagnostics:
         diagnostic(f"ci-reviewer: {line}", run.redact)
+    if outcome.url:
+        click.echo(run.redact(f"answer: {outcome.url}"))
     cost = "" if outcome.cost_usd is None else f"{outcome.cost_usd:.4f}"
     write_outputs(env.output_file, {"answer-url": outcome.url, "cost-usd": cost})
     return 0
 
 
-def _answerer(run: Settings, model: str) -> Any:
-    from ci_reviewer.cli.review import claude_api_key
+def _event(env: Any) -> Any:
+    from ci_reviewer.github.actions import load_event
+    from ci_reviewer.github.mention_event import mention_event
+
+    return mention_event(env.event_name, load_event(env.event_path))
+
+
+def _dry_run(run: Settings, requests_file: str | None) -> int:
+    """What the answer would send, read from GitHub as the real run reads it; nothing sent
+    to the Messages API, nothing posted."""
+    from pathlib import Path
+
+    from ci_reviewer.cli.review_dry_run import (
+        default_requests_file,
+        estimate_cost,
+        write_requests,
+    )
+    from ci_reviewer.github.actions import ActionsEnv
+    from ci_reviewer.github.answer_flow import AnswerOutcome, prepare_answer
+    from ci_reviewer.github.client import make_github
+    from ci_reviewer.github.review_source import github_settings
+    from ci_reviewer.review.thread_answer import first_request
+
+    env = ActionsEnv.from_environ(run.environ)
+    event = _event(env)
+    choice = review_choice(run)
+    check_before_sending(run, choice)
+    gh = make_github(github_settings(run.environ))
+    try:
+        prepared = prepare_answer(gh, event, run.config.review.mention)
+    finally:
+        gh.close()
+    if isinstance(prepared, AnswerOutcome):
+        for line in prepared.diagnostics:
+            diagnostic(f"ci-reviewer: {line}", run.redact)
+        emit("dry run: nothing sent; the comment would get no answer", run.redact, None)
+        return 0
+    request = first_request(prepared.mention, model=choice.model, budgets=_budgets(run))
+    target = (
+        Path(requests_file)
+        if requests_file
+        else default_requests_file(run.environ, ANSWER_REQUESTS_FILE)
+    )
+    write_requests(target, [request], run)
+    counted = estimate_cost(run, [request], choice.model)
+    usd = counted.estimate.usd
+    cost = "unknown (model not in the price table)" if usd is None else f"${usd:.4f}"
+    approx = "" if counted.counted_by == "count_tokens" else "~"
+    how = counted.counted_by + (f" ({counted.why})" if counted.why else "")
+    turns = run.config.review.max_turns
+    lines = [
+        f"dry run: nothing sent, nothing posted. comment {event.comment_id} by "
+        f"@{event.author} would be answered with {choice.model}.",
+        f"first turn: {approx}{counted.estimate.input_tokens} input tokens, counted by {how}; "
+        f"estimated {cost} (the answer may take up to {turns} turns)",
+        f"request (one JSON line, its first turn): {target}",
+    ]
+    emit("\n".join(lines), run.redact, None)
+    return 0
+
+
+def _budgets(run: Settings) -> Any:
     from ci_reviewer.review.agent import Budgets
-    from ci_reviewer.review.sandbox import Sandbox
-    from ci_reviewer.review.thread_answer import Mention, ThreadAnswer, answer_mention
-    from ci_reviewer.review.tools import RepoTools
 
     config = run.config.review
-    budgets = Budgets(
+    return Budgets(
         max_turns=config.max_turns,
         max_tool_calls=config.max_tool_calls,
         max_bytes_fetched=config.max_bytes_fetched,
         max_tokens=config.max_tokens,
     )
+
+
+def _answerer(run: Settings, model: str) -> Any:
+    from ci_reviewer.cli.review import claude_api_key
+    from ci_reviewer.review.sandbox import Sandbox
+    from ci_reviewer.review.thread_answer import Mention, ThreadAnswer, answer_mention
+    from ci_reviewer.review.tools import RepoTools
+
+    config = run.config.review
+    budgets = _budgets(run)
 
     def answerer(mention: Mention, base_sha: str) -> ThreadAnswer:
         api_key = claude_api_key(run)

@@ -82,11 +82,20 @@ def emulate(
             served, full_name=full_name, token=DUMMY_GITHUB_TOKEN, port=github_port
         )
         github.set_workflow_permissions(can_approve_pull_request_reviews=actions_pull_requests)
+        if demo:
+            # The demo PR's author, who may have the reviewer answer (write access).
+            github.set_collaborator(demo_repo.PULL_AUTHOR, "write")
         claude.start()
         try:
             github.start()
             try:
-                pull = github.open_pull("feature", title=demo_repo.PULL_TITLE) if demo else None
+                pull = (
+                    github.open_pull(
+                        "feature", title=demo_repo.PULL_TITLE, user=demo_repo.PULL_AUTHOR
+                    )
+                    if demo
+                    else None
+                )
                 _announce(
                     Running(
                         claude.url,

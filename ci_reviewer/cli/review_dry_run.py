@@ -22,11 +22,11 @@ COUNT_RETRIES = 1
 COUNT_TIMEOUT_SECONDS = 30.0
 
 
-def default_requests_file(environ: Mapping[str, str]) -> Path:
+def default_requests_file(environ: Mapping[str, str], name: str = REQUESTS_FILE) -> Path:
     """Outside the checkout, so a dry run leaves the working tree as it found it: the
     runner's temporary directory in Actions, else the system's (as `batch --dry-run`)."""
     folder = environ.get("RUNNER_TEMP") or tempfile.gettempdir()
-    return Path(folder) / REQUESTS_FILE
+    return Path(folder) / name
 
 
 def dry_run(
@@ -47,8 +47,8 @@ def dry_run(
         )
     )
     target = Path(requests_file) if requests_file else default_requests_file(run.environ)
-    _write_requests(target, requests, run)
-    counted = _estimate(run, requests, model)
+    write_requests(target, requests, run)
+    counted = estimate_cost(run, requests, model)
     estimate = counted.estimate
     how = counted.counted_by + (f" ({counted.why})" if counted.why else "")
     if output_format == "json":
@@ -82,7 +82,7 @@ def dry_run(
     return 0
 
 
-def _write_requests(target: Path, requests: list[Mapping[str, Any]], run: Settings) -> None:
+def write_requests(target: Path, requests: list[Mapping[str, Any]], run: Settings) -> None:
     # Redacted as everything the tool writes is: a credential of this run never lands in a
     # file (the secret policy already kept secret files out of the requests).
     text = "".join(run.redact(json.dumps(r, ensure_ascii=False)) + "\n" for r in requests)
@@ -95,7 +95,7 @@ def _write_requests(target: Path, requests: list[Mapping[str, Any]], run: Settin
         ) from None
 
 
-def _estimate(run: Settings, requests: list[Mapping[str, Any]], model: str) -> CountedEstimate:
+def estimate_cost(run: Settings, requests: list[Mapping[str, Any]], model: str) -> CountedEstimate:
     from ci_reviewer.estimate import estimate_counted
 
     api_key = run.environ.get("ANTHROPIC_API_KEY") or run.environ.get("ANTHROPIC_AUTH_TOKEN")

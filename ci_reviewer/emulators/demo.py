@@ -5,14 +5,16 @@ kind, and the model's scripted answers for it, so each of them publishes somethi
 The repository (branch `main`, and `feature` for pull request #1):
 - `src/stats.py`: `average()`; the pull request guards it against an empty list and adds
   `load()`, which never closes its file (what the review finds, inline on that line), and
-  `total()`;
+  `total()`; the review also invents a finding about a query that is not there, which
+  grounding drops; a later commit that applies the suggested fix (`STATS_FIXED`) makes the
+  leak "fixed since the last review";
 - `src/lines.py`: counts lines by running `wc -l` through a shell with the path spliced in,
   an OS command injection (CWE-78) that the security audit reports;
 - `.github/ci-reviewer.yml`: the review, `nightly-tests`, `weekly-audit`, `overnight-report`.
 
 `answer` is the Claude emulator's responder for it; it recognises each request by the output
-schema it asks for (the review's, a test file's, an audit's, a report's) and returns None for
-anything else, which the emulator then answers with its documented default.
+schema it asks for (the review's, a thread answer's, a test file's, an audit's, a report's)
+and returns None for anything else, which the emulator then answers with its documented default.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ci_reviewer.git import run_git
 
 FULL_NAME = "octo/demo"
 PULL_TITLE = "Demo change"
+PULL_AUTHOR = "octocat"
 
 STATS_BASE = '''"""A tiny demo project for ci-reviewer's emulators."""
 
@@ -43,7 +46,22 @@ STATS_HEAD = STATS_BASE.replace(
     "\n\ndef load(path: str) -> str:\n    return open(path).read()\n"
     "\n\ndef total(values: list[float]) -> float:\n    return sum(values)\n"
 )
-LEAK_LINE = STATS_HEAD.splitlines().index("    return open(path).read()") + 1
+LEAK_CODE = "return open(path).read()"
+LEAK_LINE = STATS_HEAD.splitlines().index(f"    {LEAK_CODE}") + 1
+TOTAL_LINE = STATS_HEAD.splitlines().index("    return sum(values)") + 1
+# The suggested fix, which the walkthrough's second commit applies.
+FIX = "    with open(path) as handle:\n        return handle.read()"
+STATS_FIXED = STATS_HEAD.replace(f"    {LEAK_CODE}\n", FIX + "\n")
+# A finding about code that is not there: no line of src/stats.py quotes a query.
+HALLUCINATED_EXCERPT = "cursor.execute(f\"SELECT * FROM stats WHERE path = '{path}'\")"
+# The review prompt's diff line that adds the leak: "    11 +     return open(path).read()".
+_ADDED_LEAK = re.compile(r"^\s*(\d+) \+ \s*" + re.escape(LEAK_CODE) + r"\s*$", re.MULTILINE)
+THREAD_ANSWER = (
+    "CPython closes the file when its last reference goes, but that is an implementation "
+    "detail: PyPy closes it only when its garbage collector runs, and `python -W error` turns "
+    "the `ResourceWarning` into an exception. The `with` block of the last commit closes it "
+    "on every interpreter, so the thread is resolved."
+)
 
 LINES = '''"""Line counts, the quick way."""
 
@@ -100,8 +118,10 @@ def create_repository(path: Path) -> Path:
     """The demo repository at `path`: `main`, and `feature` with the change to review."""
     (path / "src").mkdir(parents=True)
     (path / ".github").mkdir()
-    identity = ["-c", "user.name=ci-reviewer demo", "-c", "user.email=demo@example.invalid"]
     run_git(path, ["init", "--quiet", "--initial-branch=main"])
+    # The demo's own author, so the walkthrough's commit works where git has no identity.
+    run_git(path, ["config", "user.name", "ci-reviewer demo"])
+    run_git(path, ["config", "user.email", "demo@example.invalid"])
     for name, text in (
         ("src/stats.py", STATS_BASE),
         ("src/lines.py", LINES),
@@ -110,10 +130,10 @@ def create_repository(path: Path) -> Path:
     ):
         (path / name).write_text(text)
     run_git(path, ["add", "."])
-    run_git(path, [*identity, "commit", "--quiet", "-m", "Initial commit"])
+    run_git(path, ["commit", "--quiet", "-m", "Initial commit"])
     run_git(path, ["checkout", "--quiet", "-b", "feature"])
     (path / "src" / "stats.py").write_text(STATS_HEAD)
-    run_git(path, [*identity, "commit", "--quiet", "-am", "Guard average(); add load(), total()"])
+    run_git(path, ["commit", "--quiet", "-am", "Guard average(); add load(), total()"])
     run_git(path, ["checkout", "--quiet", "main"])
     return path
 
@@ -122,6 +142,8 @@ def answer(body: Mapping[str, Any]) -> Reply | None:
     """The demo model's answer to one request, or None to leave it to the default."""
     asked = _schema_properties(body)
     prompt = _first_user_text(body)
+    if {"reply", "decision"} <= asked:
+        return _thread_answer()
     if {"summary", "findings"} <= asked:
         return _review(body, prompt)
     if "target_path" in asked:
@@ -134,25 +156,52 @@ def answer(body: Mapping[str, Any]) -> Reply | None:
 
 
 def _review(body: Mapping[str, Any], prompt: str) -> Reply | None:
-    """After it has read src/stats.py: one finding with a suggested fix, so the review shows
-    an inline comment and a suggestion block."""
+    """After it has read src/stats.py: the resource leak in load() while the diff adds it
+    (grounded: its excerpt is on that line), with a suggested fix; and, every time, one
+    finding about code that is not in the file (an invented query), which grounding drops
+    and the summary counts. Once a commit closes the file, the leak is no longer found."""
     messages = body.get("messages") or []
     has_read = any(isinstance(m, Mapping) and m.get("role") == "assistant" for m in messages)
     if not (has_read and "src/stats.py" in prompt):
         return None
-    finding = {
-        "path": "src/stats.py",
-        "line": LEAK_LINE,
-        "end_line": None,
-        "excerpt": "return open(path).read()",
-        "severity": "medium",
-        "category": "resource-leak",
-        "title": "File handle is never closed",
-        "body": "`open(path).read()` leaves closing the file to the garbage collector.",
-        "suggestion": "    with open(path) as handle:\n        return handle.read()",
-        "confidence": 0.9,
-    }
-    return Reply.json({"summary": "One resource leak in load().", "findings": [finding]})
+    findings: list[dict[str, Any]] = []
+    leak = _ADDED_LEAK.search(_first_user_blocks(body))
+    if leak:
+        findings.append(
+            {
+                "path": "src/stats.py",
+                "line": int(leak.group(1)),
+                "end_line": None,
+                "excerpt": LEAK_CODE,
+                "severity": "medium",
+                "category": "resource-leak",
+                "title": "File handle is never closed",
+                "body": "`open(path).read()` leaves closing the file to the garbage collector.",
+                "suggestion": FIX,
+                "confidence": 0.9,
+            }
+        )
+    findings.append(
+        {
+            "path": "src/stats.py",
+            "line": TOTAL_LINE,
+            "end_line": None,
+            "excerpt": HALLUCINATED_EXCERPT,
+            "severity": "high",
+            "category": "sql-injection",
+            "title": "Query built from a path by string formatting",
+            "body": "The path is formatted into the SQL text.",
+            "suggestion": None,
+            "confidence": 0.6,
+        }
+    )
+    summary = "One resource leak in load()." if leak else "load() closes its file now."
+    return Reply.json({"summary": summary, "findings": findings})
+
+
+def _thread_answer() -> Reply:
+    """The answer to a mention in a thread: the finding explained (it stands, and is fixed)."""
+    return Reply.json({"reply": THREAD_ANSWER, "decision": "explain", "suggestion": None})
 
 
 def _test_file(prompt: str) -> Reply | None:
@@ -215,6 +264,19 @@ def _first_user_text(body: Mapping[str, Any]) -> str:
     first = messages[0] if messages and isinstance(messages[0], Mapping) else {}
     content = first.get("content", "")
     return content if isinstance(content, str) else json.dumps(content)
+
+
+def _first_user_blocks(body: Mapping[str, Any]) -> str:
+    """The first user message's text blocks, joined (a review request sent shared-first has
+    the overview and the file's diff in blocks of their own)."""
+    messages = body.get("messages") or []
+    first = messages[0] if messages and isinstance(messages[0], Mapping) else {}
+    content = first.get("content", "")
+    if isinstance(content, str):
+        return content
+    return "\n".join(
+        str(b.get("text")) for b in content if isinstance(b, Mapping) and b.get("type") == "text"
+    )
 
 
 def _named_path(prompt: str, lead: str) -> str:

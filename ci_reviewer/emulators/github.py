@@ -20,6 +20,7 @@ from ci_reviewer.emulators import (
     github_checks,
     github_collaborators,
     github_contents,
+    github_control,
     github_gitdata,
     github_graphql,
     github_issues,
@@ -240,6 +241,10 @@ class GitHubEmulator(EmulatorServer):
             # The page for a browser, not the API: no token, and no API observers.
             with self._state_lock:
                 return github_page.answer(self._context(), request.path)
+        if github_control.is_control(request.method, request.path):
+            # A person's action from a shell (`emulate`), not the workflow's token.
+            with self._state_lock:
+                return github_control.handle(self._context(), request)
         download = github_archives.download_target(unquote(request.path))
         if request.method == "GET" and download is not None:
             # The download host, not the API: no token asked, and no API observers.

@@ -43,6 +43,7 @@ table.diff td { padding: 0 .5em; vertical-align: top; white-space: pre-wrap; }
 td.num { color: #59636e; text-align: right; width: 3em; user-select: none; }
 tr.add { background: #e6ffec; } tr.del { background: #ffebe9; } tr.hunk { background: #ddf4ff; }
 tr.inline-comment td { background: #fff8c5; font-family: system-ui, sans-serif; }
+.resolved { color: #8250df; font-weight: 600; } .reply { color: #59636e; }
 .failure { color: #d1242f; } .success { color: #1a7f37; } .neutral { color: #59636e; }
 """
 
@@ -143,16 +144,21 @@ def _pull(ctx: Context, pull: dict[str, Any]) -> str:
         parts.append(_comment(comment, "conversation"))
     comments = ctx.state.review_comments.get(number, [])
     current = [c for c in comments if c.get("commit_id") == head]
-    parts += [_file(change, current) for change in pull_files(ctx, pull)]
+    resolved = ctx.state.resolved_threads
+    parts += [_file(change, current, resolved) for change in pull_files(ctx, pull)]
     outdated = [c for c in comments if c.get("commit_id") != head]
     if outdated:
         parts.append("<h4>Inline comments on earlier commits</h4>")
-        parts += [_comment(c, "inline-comment outdated") for c in outdated]
+        parts += [
+            _outdated_thread(root, outdated, resolved)
+            for root in outdated
+            if root.get("in_reply_to_id") is None
+        ]
     parts.append("</article>")
     return "\n".join(p for p in parts if p)
 
 
-def _file(change: Any, comments: list[dict[str, Any]]) -> str:
+def _file(change: Any, comments: list[dict[str, Any]], resolved: dict[int, str]) -> str:
     """One file of the diff: its lines, each followed by the inline comments on it."""
     on_file = [c for c in comments if c.get("path") == change.filename]
     rows = []
@@ -164,7 +170,7 @@ def _file(change: Any, comments: list[dict[str, Any]]) -> str:
             f'<tr class="line {css}"{attrs}><td class="num">{old or ""}</td>'
             f'<td class="num">{new or ""}</td><td>{escape(text)}</td></tr>'
         )
-        rows += [_inline_row(c) for c in on_file if _lands_on(c, old, new)]
+        rows += [_inline_row(c, resolved) for c in on_file if _lands_on(c, old, new)]
     path = escape(change.filename)
     return (
         f'<div class="box file" data-path="{path}"><p><strong>{path}</strong> '
@@ -201,22 +207,60 @@ def _lands_on(comment: dict[str, Any], old: int | None, new: int | None) -> bool
     return line is not None and line == (old if comment.get("side") == "LEFT" else new)
 
 
-def _inline_row(comment: dict[str, Any]) -> str:
+def _outdated_thread(
+    root: dict[str, Any], comments: list[dict[str, Any]], resolved: dict[int, str]
+) -> str:
+    """A thread on a line the head no longer has, as GitHub's conversation shows it: the end
+    of the diff hunk it was written on (its last line is the commented one), then the first
+    comment and the replies to it, in order."""
+    rows = [
+        f'<tr class="line {"add" if kind == "+" else "del" if kind == "-" else "ctx"}">'
+        f'<td class="num">{old or ""}</td><td class="num">{new or ""}</td>'
+        f"<td>{escape(text)}</td></tr>"
+        for kind, old, new, text in list(_patch_rows(str(root.get("diff_hunk") or "")))[-4:]
+        if kind != "@"
+    ]
+    replies = [c for c in comments if c.get("in_reply_to_id") == root["id"]]
+    path = escape(str(root["path"]))
+    return (
+        f'<div class="box thread outdated" id="thread-{root["id"]}" data-path="{path}" '
+        f'data-line="{root.get("line")}"><p><strong>{path}</strong> '
+        f'<span class="meta">outdated</span>{_resolution(root, resolved)}</p>'
+        f'<table class="diff">{"".join(rows)}</table>'
+        + "".join(_comment(c, "inline-comment outdated") for c in (root, *replies))
+        + "</div>"
+    )
+
+
+def _resolution(comment: dict[str, Any], resolved: dict[int, str]) -> str:
+    """A thread's state, shown on its first comment (replies are under it): GitHub folds a
+    resolved thread away and says who resolved it; a reply says whom it answers."""
+    if comment.get("in_reply_to_id") is not None:
+        root = comment["in_reply_to_id"]
+        return f' <span class="reply">in reply to <a href="#comment-{root}">a comment</a></span>'
+    by = resolved.get(comment["id"])
+    return f' <span class="resolved">resolved by {escape(by)}</span>' if by else ""
+
+
+def _inline_row(comment: dict[str, Any], resolved: dict[int, str]) -> str:
     start, line = comment.get("start_line"), comment.get("line")
     where = f"lines {start}-{line}" if start and start != line else f"line {line}"
     return (
-        f'<tr class="inline-comment" data-path="{escape(str(comment["path"]))}" '
+        f'<tr class="inline-comment" id="comment-{comment["id"]}" '
+        f'data-path="{escape(str(comment["path"]))}" '
         f'data-line="{line}" data-side="{escape(str(comment.get("side")))}">'
-        f'<td colspan="3"><p class="meta">{escape(comment["user"]["login"])} on {where}</p>'
+        f'<td colspan="3"><p class="meta">{escape(comment["user"]["login"])} on {where}'
+        f"{_resolution(comment, resolved)}</p>"
         f"{_text(comment['body'])}</td></tr>"
     )
 
 
-def _comment(comment: dict[str, Any], css: str) -> str:
+def _comment(comment: dict[str, Any], css: str, thread: str = "") -> str:
     where = f" on {escape(str(comment['path']))}:{comment.get('line')}" if "path" in comment else ""
     return (
         f'<div class="box {css}" id="comment-{comment["id"]}"><p class="meta">'
-        f"{escape(comment['user']['login'])}{where}, {escape(str(comment['updated_at']))}</p>"
+        f"{escape(comment['user']['login'])}{where}, {escape(str(comment['updated_at']))}"
+        f"{thread}</p>"
         f"{_text(comment['body'])}</div>"
     )
 

@@ -170,7 +170,14 @@ def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult
     )
     view = _view(run, status, state, result, done.notes, fixed)
     _write_summary(run, summary.render_summary(view), done)
-    return _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
+    outcome = _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
+    # Said on stderr too (the summary has the links): what this commit settled.
+    settled = tuple(
+        f"fixed since the last review: {item.title} in {item.path}"
+        + ("; its thread is resolved" if item.resolved else "; thread left open: someone replied")
+        for item in fixed
+    )
+    return replace(outcome, diagnostics=(*outcome.diagnostics, *settled))
 
 
 def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:

@@ -6,17 +6,22 @@ that thread, and resolve the thread when the model withdrew its finding.
 One answer per mention: every answer carries a hidden marker with the id of the comment it
 answers, looked for (from authors we trust) before answering, so a re-run answers nothing
 twice. Write access is GitHub's `permission` field (`admin` or `write`; `maintain` is reported
-as `write`), never the role's name or any message.
+as `write`), never the role's name or any message. A token GitHub refuses that permission
+(403: its account has no push access) cannot verify the mention: nothing is answered and the
+run stops with the access to grant (PermissionUnverified, exit 2: a setup to change).
+
+`prepare_answer` is the reading half, which `answer --dry-run` runs alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from ci_reviewer.errors import ClaudeAPIError
-from ci_reviewer.github.client import github_errors, write_once
+from ci_reviewer.errors import ClaudeAPIError, UsageError
+from ci_reviewer.github.client import github_errors, rate_limit_of, write_once
 from ci_reviewer.github.markers import fingerprints_in
 from ci_reviewer.github.mention_event import MentionEvent
 from ci_reviewer.github.publish_review import WriteForbidden, write
@@ -27,11 +32,17 @@ from ci_reviewer.review.thread_answer import Mention, NoAnswer, ThreadAnswer
 if TYPE_CHECKING:
     import github
     from github.PullRequest import PullRequest
+    from github.Repository import Repository
 
 # (the mention, the pull request's base SHA) -> the model's answer.
 Answerer = Callable[[Mention, str], ThreadAnswer]
 Redact = Callable[[str], str]
 _WRITE = frozenset({"admin", "write"})
+
+
+class PermissionUnverified(UsageError):
+    """The token may not read the comment author's permission: nothing is answered, and the
+    run stops as for any setup to change (exit 2), saying which access the token needs."""
 
 
 @dataclass(frozen=True)
@@ -46,16 +57,42 @@ def answer_marker(comment_id: int) -> str:
     return f"<!-- ci-reviewer:answer:{comment_id} -->"
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A comment that gets an answer: its pull request, what the model is told, and whether
+    the thread is one of our findings'."""
+
+    pull: PullRequest
+    mention: Mention
+    ours: bool
+
+
 def answer_on_github(
     gh: github.Github, event: MentionEvent, handle: str, answerer: Answerer, redact: Redact
 ) -> AnswerOutcome:
     """Answer `event`'s comment if it should be (see the module docstring)."""
+    prepared = prepare_answer(gh, event, handle)
+    if isinstance(prepared, AnswerOutcome):
+        return prepared
+    try:
+        reply = answerer(prepared.mention, prepared.pull.base.sha)
+    except NoAnswer as none:
+        return AnswerOutcome(False, (f"no answer: {none}",))
+    except ClaudeAPIError as failed:
+        return AnswerOutcome(False, (f"no answer: the Claude API failed ({failed})",))
+    return _publish(prepared.pull, event, reply, prepared.ours, redact)
+
+
+def prepare_answer(gh: github.Github, event: MentionEvent, handle: str) -> Prepared | AnswerOutcome:
+    """Whether the comment gets an answer, read from GitHub without writing anything: the
+    mention and its context when it does, else why not (an AnswerOutcome). A token that may
+    not read the author's permission cannot verify the mention: PermissionUnverified."""
     skipped = _why_not(event, handle)
     if skipped:
         return AnswerOutcome(False, (skipped,))
     with github_errors(f"reading pull request #{event.number}"):
         repo = gh.get_repo(event.repository)
-        permission = repo.get_collaborator_permission(event.author)
+        permission = _permission(repo, event)
         pull = repo.get_pull(event.number)
     if permission not in _WRITE:
         why = f"@{event.author} has {permission} access; only write access gets an answer"
@@ -64,13 +101,27 @@ def answer_on_github(
     if _answered_before(pull, event, trusted):
         return AnswerOutcome(False, (f"comment {event.comment_id} was answered before",))
     mention, ours = _mention(pull, event, trusted)
+    return Prepared(pull, mention, ours)
+
+
+def _permission(repo: Repository, event: MentionEvent) -> str:
+    """The author's base permission. GitHub answers 403 (not a rate limit) to a token whose
+    account has no push access to the repository: a setup to change, not an API fault."""
+    import github
+
     try:
-        reply = answerer(mention, pull.base.sha)
-    except NoAnswer as none:
-        return AnswerOutcome(False, (f"no answer: {none}",))
-    except ClaudeAPIError as failed:
-        return AnswerOutcome(False, (f"no answer: the Claude API failed ({failed})",))
-    return _publish(pull, event, reply, ours, redact)
+        return str(repo.get_collaborator_permission(event.author))
+    except github.GithubException as error:
+        if error.status != HTTPStatus.FORBIDDEN or rate_limit_of(error) is not None:
+            raise
+        raise PermissionUnverified(
+            f"comment {event.comment_id} not answered: GitHub refused this token the "
+            f"permission of @{event.author} on {event.repository} (403), so the mention "
+            "cannot be verified as coming from someone with write access",
+            hint="GitHub shows a collaborator's permission to a token with push access: run "
+            "`answer` with the workflow's GITHUB_TOKEN (`ci-reviewer init` writes the job), "
+            f"or with a token of an account that has write access to {event.repository}",
+        ) from None
 
 
 def _why_not(event: MentionEvent, handle: str) -> str:

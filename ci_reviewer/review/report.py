@@ -92,6 +92,8 @@ def _text_finding(finding: Finding) -> str:
     if finding.end_line:
         where += f"-{finding.end_line}"
     out = [f"[{finding.severity.upper()}] {where} {finding.category}: {finding.title}"]
+    # The code it quotes, found there (grounded): what the reader checks the finding against.
+    out += [f"    > {line}" for line in finding.excerpt.splitlines()]
     out += [f"    {line}" for line in finding.body.splitlines()]
     if finding.suggestion is not None:
         out.append("    suggested replacement:")

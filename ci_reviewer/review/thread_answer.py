@@ -81,13 +81,14 @@ def answer_mention(
 ) -> ThreadAnswer:
     """Run the conversation to an answer; NoAnswer when it cannot give one."""
     meter = UsageMeter(model, max_cost_usd)
-    messages: list[dict[str, Any]] = [
-        {"role": "user", "content": [{"type": "text", "text": _prompt(mention)}]}
-    ]
+    first = first_request(mention, model=model, budgets=budgets)
+    messages: list[dict[str, Any]] = first["messages"]
     calls = fetched = 0
     for turn in range(1, budgets.max_turns + 1):
         finishing = turn == budgets.max_turns or meter.budget_exhausted
-        message = send_message(client, _request(model, budgets, messages, finishing=finishing))
+        as_first = turn == 1 and finishing == (budgets.max_turns == 1)
+        params = first if as_first else _request(model, budgets, messages, finishing=finishing)
+        message = send_message(client, params)
         meter.add_message(message)
         if message.stop_reason in ("end_turn", "stop_sequence"):
             return _parsed(answer_text(message), meter, turn)
@@ -102,6 +103,12 @@ def answer_mention(
             results.append(outcome.result_block(use["id"]))
         messages.append({"role": "user", "content": results})
     raise NoAnswer(f"max_turns ({budgets.max_turns}) spent before an answer")
+
+
+def first_request(mention: Mention, *, model: str, budgets: Budgets) -> dict[str, Any]:
+    """The conversation's first request, as sent (and as `answer --dry-run` writes it)."""
+    messages = [{"role": "user", "content": [{"type": "text", "text": _prompt(mention)}]}]
+    return _request(model, budgets, messages, finishing=budgets.max_turns == 1)
 
 
 def _run(

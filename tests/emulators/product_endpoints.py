@@ -464,6 +464,7 @@ ANSWER: tuple[Endpoint, ...] = (
         recorded=(
             "pygithub:Repository.testCollaboratorPermission.txt#0",
             "pygithub:Repository.testCollaboratorRoleName.txt#0",
+            "pygithub:Repository.testCollaboratorPermissionNoPushAccess.txt#0",
         ),
     ),
     Endpoint(

@@ -397,6 +397,12 @@ def _blob(tmp_path: Path, exchange: Exchange) -> Prepared:
 def _collaborator_permission(tmp_path: Path, exchange: Exchange) -> Prepared:
     w = _own(tmp_path, exchange)
     login = exchange.path.split("/collaborators/", 1)[1].split("/", 1)[0]
+    if exchange.status == 403:
+        # Recorded with the token of an account without push access: a person's token (not
+        # the Actions bot's) whose own role on the repository is read.
+        w.emu.actor = "reader"
+        w.emu.set_collaborator("reader", "read")
+        return w, {"username": login}, None
     w.emu.set_collaborator(login, exchange.response["permission"])  # as recorded: admin
     return w, {"username": login}, None
 
