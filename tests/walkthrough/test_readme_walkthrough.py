@@ -58,7 +58,7 @@ def test_the_review_posts_its_finding_with_the_code_it_quotes(walkthrough: Walkt
 
 
 def test_the_invented_finding_is_dropped_and_counted(walkthrough: Walkthrough) -> None:
-    first, again, _ = _steps(walkthrough)
+    first, _, _ = _steps(walkthrough)
     assert "Dropped, the code they quote not being in the file (1):" in first
     assert f"  src/stats.py:{TOTAL_LINE} {INVENTED}: the code it quotes is not in" in first
     assert "ci-reviewer: 1 finding in 1 file (highest: medium)" in first  # not high: not blocking
@@ -115,7 +115,9 @@ def test_a_mention_in_the_thread_gets_one_answer_there(walkthrough: Walkthrough)
     finally:
         gh.close()
     (finding,) = [c for c in comments if c.in_reply_to_id is None]
-    replies = [(c.user.login, c.body, c.html_url) for c in comments if c.in_reply_to_id]
+    replies = [
+        (c.user.login, c.body, c.html_url) for c in comments if c.in_reply_to_id == finding.id
+    ]
     assert [login for login, _, _ in replies] == ["octocat", BOT]
     (question_id,) = [c.id for c in comments if c.user.login == "octocat"]
     assert replies[0][1] == QUESTION
@@ -142,7 +144,7 @@ def test_the_dry_run_wrote_the_request_and_posted_nothing(walkthrough: Walkthrou
 
 def test_the_page_shows_the_resolved_thread_and_the_answer(walkthrough: Walkthrough) -> None:
     url = walkthrough.exports["GITHUB_API_URL"] + "/_emulator/"
-    with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - the local emulator
+    with urllib.request.urlopen(url, timeout=30) as answer:
         page = answer.read().decode()
     thread = page[page.index('class="box thread outdated"') :]
     thread = thread[: thread.index("</div>\n")]
