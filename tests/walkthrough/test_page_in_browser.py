@@ -1,8 +1,9 @@
 """The emulator's page, as headless Chromium builds it: after the README's walkthrough it
-shows the review's inline comment under the diff line it is on, the check run with its
-annotation, the summary comment, the audit issue and the pull request of generated tests
-with their files; the URL a command prints opens it; and what models and pull-request
-authors wrote is shown as text, never run as markup."""
+shows the fixed finding's thread on the diff line it was written on, resolved, with the
+question asked in it and the answer; the check runs (the first with its annotation), the
+summary comment with what was fixed and dropped, the audit issue and the pull request of
+generated tests with their files; the URLs the commands print open it; and what models and
+pull-request authors wrote is shown as text, never run as markup."""
 
 from __future__ import annotations
 
@@ -26,33 +27,42 @@ def page(walkthrough: Walkthrough, chromium: str) -> Element:
     return parse(dump_dom(chromium, walkthrough.exports["GITHUB_API_URL"] + "/_emulator/"))
 
 
-def test_the_inline_comment_sits_under_its_diff_line(page: Element) -> None:
+def test_the_fixed_findings_thread_shows_its_line_resolved_with_the_answer(
+    page: Element,
+) -> None:
     demo_pull = page.by_id("pull-1")
-    [comment] = demo_pull.find_all(
-        "tr", "inline-comment", data_path="src/stats.py", data_line=LEAK_LINE
-    )
-    [table] = [t for t in demo_pull.find_all("table", "diff") if comment in t.walk()]
-    rows = [r for r in table.walk() if r.tag == "tr"]
-    above = rows[rows.index(comment) - 1]
-    assert "line" in above.classes and "add" in above.classes
-    assert above.attrs["data-new"] == LEAK_LINE
-    assert "return open(path).read()" in above.text()
-    below = rows[rows.index(comment) + 1]  # the diff goes on after it: the next line
-    assert below.attrs["data-new"] == str(int(LEAK_LINE) + 1)
-    assert "File handle is never closed" in comment.text()
-    assert "with open(path) as handle:" in comment.text()  # the suggested fix
+    # The fix changed the line: at the head the finding is outdated, off the diff.
+    assert not demo_pull.find_all("tr", "inline-comment")
+    [thread] = demo_pull.find_all("div", "thread", data_path="src/stats.py", data_line=LEAK_LINE)
+    [table] = thread.find_all("table", "diff")
+    last = [r for r in table.walk() if r.tag == "tr"][-1]
+    assert "add" in last.classes and "return open(path).read()" in last.text()
+    assert [cell.text() for cell in last.find_all("td", "num")] == ["", LEAK_LINE]
+    [resolved] = thread.find_all("span", "resolved")
+    assert resolved.text() == "resolved by github-actions[bot]"
+    finding, question, answer = thread.find_all("div", "inline-comment")
+    assert "File handle is never closed" in finding.text()
+    assert "with open(path) as handle:" in finding.text()  # the suggested fix
+    assert "octocat" in question.text() and "CPython too? @ci-reviewer" in question.text()
+    assert "github-actions[bot]" in answer.text()
+    assert "CPython closes the file when its last reference goes" in answer.text()
+    assert "ci-reviewer:answer" not in answer.text()  # hidden markers stay hidden
 
 
-def test_the_review_summary_and_check_run_are_shown(page: Element) -> None:
+def test_the_review_summary_and_check_runs_are_shown(page: Element) -> None:
     demo_pull = page.by_id("pull-1")
-    [review] = demo_pull.find_all("div", "review")
-    assert "COMMENTED" in review.text()
+    review = demo_pull.find_all("div", "review")[0]
+    assert "Review by github-actions[bot]" in review.text() and "COMMENTED" in review.text()
     [summary] = demo_pull.find_all("div", "conversation")
     assert "not blocking at fail-on" in summary.text()
+    assert "Fixed since the last review (1)" in summary.text()
+    assert "1 finding dropped" in summary.text()
     assert "ci-reviewer:summary" not in summary.text()  # hidden markers stay hidden
-    [check] = page.find_all("article", "check-run")
-    assert " ".join(check.find_all("h3")[0].text().split()) == "ci-reviewer: success"
-    [annotation] = check.find_all("tr", "annotation")
+    fixed, first = page.find_all("article", "check-run")  # newest first: one per head
+    for check in (fixed, first):
+        assert " ".join(check.find_all("h3")[0].text().split()) == "ci-reviewer: success"
+    assert not fixed.find_all("tr", "annotation")
+    [annotation] = first.find_all("tr", "annotation")
     assert f"src/stats.py:{LEAK_LINE}" in annotation.text()
     assert "File handle is never closed" in annotation.text()
 
@@ -68,16 +78,16 @@ def test_the_issues_and_the_generated_tests_are_shown(page: Element) -> None:
     assert tests_pull.find_all("div", "file", data_path="tests/generated/test_lines.py")
 
 
-def test_the_review_url_a_command_prints_opens_the_page(
-    walkthrough: Walkthrough, chromium: str
-) -> None:
-    [url] = [
-        line.removeprefix("review: ")
+def test_the_urls_the_commands_print_open_the_page(walkthrough: Walkthrough, chromium: str) -> None:
+    printed = [
+        line.split(": ", 1)[1]
         for line in walkthrough.output.splitlines()
-        if line.startswith("review: http")
+        if line.startswith(("review: http", "answer: http"))
     ]
-    opened = parse(dump_dom(chromium, url))
-    assert opened.by_id("pull-1").find_all("tr", "inline-comment")
+    assert len(printed) == 3  # two reviews, one answer
+    for url in printed:
+        opened = parse(dump_dom(chromium, url))
+        assert opened.by_id("pull-1").find_all("div", "thread")
 
 
 def test_untrusted_text_is_shown_never_run(tmp_path: Path, chromium: str) -> None:
