@@ -106,7 +106,7 @@ def _dry_run(run: Settings, requests_file: str | None) -> int:
     check_before_sending(run, choice)
     gh = make_github(github_settings(run.environ))
     try:
-        prepared = prepare_answer(gh, event, run.config.review.mention)
+        prepared = prepare_answer(gh, event, run.config.review.mention, run.redact)
     finally:
         gh.close()
     if isinstance(prepared, AnswerOutcome):

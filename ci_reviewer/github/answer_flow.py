@@ -16,7 +16,7 @@ run stops with the access to grant (PermissionUnverified, exit 2: a setup to cha
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -71,7 +71,7 @@ def answer_on_github(
     gh: github.Github, event: MentionEvent, handle: str, answerer: Answerer, redact: Redact
 ) -> AnswerOutcome:
     """Answer `event`'s comment if it should be (see the module docstring)."""
-    prepared = prepare_answer(gh, event, handle)
+    prepared = prepare_answer(gh, event, handle, redact)
     if isinstance(prepared, AnswerOutcome):
         return prepared
     try:
@@ -83,10 +83,13 @@ def answer_on_github(
     return _publish(prepared.pull, event, reply, prepared.ours, redact)
 
 
-def prepare_answer(gh: github.Github, event: MentionEvent, handle: str) -> Prepared | AnswerOutcome:
+def prepare_answer(
+    gh: github.Github, event: MentionEvent, handle: str, redact: Redact
+) -> Prepared | AnswerOutcome:
     """Whether the comment gets an answer, read from GitHub without writing anything: the
-    mention and its context when it does, else why not (an AnswerOutcome). A token that may
-    not read the author's permission cannot verify the mention: PermissionUnverified."""
+    mention and its context when it does (this run's secrets masked in what the model is
+    told: a comment may quote one), else why not (an AnswerOutcome). A token that may not
+    read the author's permission cannot verify the mention: PermissionUnverified."""
     skipped = _why_not(event, handle)
     if skipped:
         return AnswerOutcome(False, (skipped,))
@@ -101,7 +104,14 @@ def prepare_answer(gh: github.Github, event: MentionEvent, handle: str) -> Prepa
     if _answered_before(pull, event, trusted):
         return AnswerOutcome(False, (f"comment {event.comment_id} was answered before",))
     mention, ours = _mention(pull, event, trusted)
-    return Prepared(pull, mention, ours)
+    masked = replace(
+        mention,
+        question=redact(mention.question),
+        finding=redact(mention.finding),
+        diff_hunk=redact(mention.diff_hunk),
+        pull_title=redact(mention.pull_title),
+    )
+    return Prepared(pull, masked, ours)
 
 
 def _permission(repo: Repository, event: MentionEvent) -> str:

@@ -1,7 +1,10 @@
 """`ci-reviewer answer` on GitHub's recorded webhook payloads: a mention of the reviewer gets
 one answer in its thread (a re-run answers nothing twice), a mention by an author without
 write access gets none, a withdrawn finding's thread is resolved, a fix comes as a
-suggestion, and a mention on the pull request is answered on the pull request."""
+suggestion, and a mention on the pull request is answered on the pull request. `answer
+--dry-run` writes the very request the answer then sends, and posts nothing; a token GitHub
+refuses the author's permission (403) answers nothing and stops with exit 2, saying what
+access to grant."""
 
 from __future__ import annotations
 
@@ -56,16 +59,15 @@ def answer(
     capsys: pytest.CaptureFixture[str],
     event: str,
     payload: dict[str, Any],
-    command: str = "answer",
+    command: str | list[str] = "answer",
 ) -> tuple[int, str]:
     path = world.tmp / f"{event}.json"
     path.write_text(json.dumps(payload), encoding="utf-8")
     env = world.env(1, event) | {"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": event}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code = run_guarded(
-        lambda: cli.main(args=[command], prog_name="ci-reviewer", standalone_mode=False)
-    )
+    args = [command] if isinstance(command, str) else command
+    code = run_guarded(lambda: cli.main(args=args, prog_name="ci-reviewer", standalone_mode=False))
     return code, capsys.readouterr().err
 
 
@@ -209,3 +211,49 @@ def test_review_run_on_a_comment_event_answers_the_mention(
     assert [c["body"].split("\n")[0] for c in comments if "ci-reviewer:answer:42" in c["body"]] == [
         "One eval, on line 5."
     ]
+
+
+def test_the_dry_run_writes_the_request_the_answer_then_sends_and_posts_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number, root = reviewed(world)
+    world.github.set_collaborator("octocat", "write")
+    payload = mention_in_thread(world, number, root, "octocat")
+    answers_with(world, "explain", "It is: `input()` reads whatever the caller pipes in.")
+    written = world.tmp / "answer-requests.jsonl"
+    dry = ["answer", "--dry-run", "--requests-file", str(written)]
+
+    code, err = answer(world, monkeypatch, capsys, "pull_request_review_comment", payload, dry)
+    posted_after_dry_run = answers_in(world, number, root)
+    asked_after_dry_run = asked(world)
+    again, _ = answer(world, monkeypatch, capsys, "pull_request_review_comment", payload)
+
+    assert code == again == 0, err
+    assert posted_after_dry_run == [] and asked_after_dry_run == []  # nothing sent or posted
+    (line,) = written.read_text(encoding="utf-8").splitlines()
+    (sent,) = asked(world)  # the real run's first (and only) request
+    assert json.loads(line) == sent
+    (posted,) = answers_in(world, number, root)
+    assert posted["body"].startswith("It is:")
+
+
+def test_a_token_that_may_not_read_permissions_answers_nothing_and_says_what_to_grant(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number, root = reviewed(world)
+    world.github.set_collaborator("octocat", "write")
+    payload = mention_in_thread(world, number, root, "octocat")
+    answers_with(world, "explain", "should never be posted")
+    # A person's token (not the workflow's), whose account only reads the repository: GitHub
+    # answers 403 to its permission lookup (recorded: "Must have push access ...").
+    world.github.set_collaborator("reader", "read")
+    world.github.actor = "reader"
+
+    code, err = answer(world, monkeypatch, capsys, "pull_request_review_comment", payload)
+
+    world.github.actor = "github-actions[bot]"
+    assert code == 2  # a setup to change (DESIGN.md: exit codes), not an API fault (3)
+    assert answers_in(world, number, root) == [] and asked(world) == []
+    assert f"comment {payload['comment']['id']} not answered" in err
+    assert "(403)" in err and "cannot be verified" in err
+    assert "push access" in err and "GITHUB_TOKEN" in err
