@@ -146,6 +146,13 @@ def _announce(running: Running) -> None:
         err=True,
     )
     click.echo(f"What the emulated GitHub holds, in a browser: {running.page_url}", err=True)
+    number = running.pull if running.pull is not None else "N"
+    click.echo(
+        "A person's reply under a pull request's inline comment, answered with the webhook "
+        f"payload for `ci-reviewer answer`: curl -X POST '{running.github_url}"
+        f"/_emulator/pulls/{number}/replies?as=octocat' --data-raw 'Why? @ci-reviewer'",
+        err=True,
+    )
     click.echo(
         f"Batches end {BATCH_HOURS:g} h after they are submitted, on the emulated clock; "
         f"move it on with: curl -X POST '{running.clock_url}?hours={BATCH_HOURS:g}'",
