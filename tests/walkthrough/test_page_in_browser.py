@@ -1,6 +1,7 @@
 """The emulator's page, as headless Chromium builds it: after the README's walkthrough it
 shows the fixed finding's thread on the diff line it was written on, resolved, with the
-question asked in it and the answer; the check runs (the first with its annotation), the
+question asked in it and the answer (and an inline comment at the head sits under its diff
+line); the check runs (the first with its annotation), the
 summary comment with what was fixed and dropped, the audit issue and the pull request of
 generated tests with their files; the URLs the commands print open it; and what models and
 pull-request authors wrote is shown as text, never run as markup."""
@@ -13,6 +14,7 @@ from pathlib import Path
 import github
 import pytest
 
+from ci_reviewer.emulators.demo import create_repository
 from ci_reviewer.emulators.github import GitHubEmulator
 from tests.walkthrough.browser import Element, dump_dom, parse
 from tests.walkthrough.conftest import Walkthrough
@@ -88,6 +90,37 @@ def test_the_urls_the_commands_print_open_the_page(walkthrough: Walkthrough, chr
     for url in printed:
         opened = parse(dump_dom(chromium, url))
         assert opened.by_id("pull-1").find_all("div", "thread")
+
+
+def test_an_inline_comment_at_the_head_sits_under_its_diff_line(
+    tmp_path: Path, chromium: str
+) -> None:
+    demo = create_repository(tmp_path / "demo")
+    with GitHubEmulator(demo) as emulator:
+        number = emulator.open_pull("feature")
+        gh = github.Github(base_url=emulator.url, auth=github.Auth.Token("emulator-token"))
+        try:
+            pull = gh.get_repo("octo/demo").get_pull(number)
+            head = gh.get_repo("octo/demo").get_commit(pull.head.sha)
+            pull.create_review_comment(
+                "File handle is never closed", head, "src/stats.py", line=int(LEAK_LINE)
+            )
+        finally:
+            gh.close()
+        dom = parse(dump_dom(chromium, emulator.url + "/_emulator/"))
+    [comment] = dom.by_id(f"pull-{number}").find_all(
+        "tr", "inline-comment", data_path="src/stats.py", data_line=LEAK_LINE
+    )
+    [table] = [t for t in dom.find_all("table", "diff") if comment in t.walk()]
+    rows = [r for r in table.walk() if r.tag == "tr"]
+    above = rows[rows.index(comment) - 1]
+    assert "line" in above.classes and "add" in above.classes
+    assert above.attrs["data-new"] == LEAK_LINE
+    assert "return open(path).read()" in above.text()
+    below = rows[rows.index(comment) + 1]  # the diff goes on after it: the next line
+    assert below.attrs["data-new"] == str(int(LEAK_LINE) + 1)
+    assert "File handle is never closed" in comment.text()
+    assert not comment.find_all("span", "resolved")
 
 
 def test_untrusted_text_is_shown_never_run(tmp_path: Path, chromium: str) -> None:
