@@ -6,8 +6,8 @@ The repository (branch `main`, and `feature` for pull request #1):
 - `src/stats.py`: `average()`; the pull request guards it against an empty list and adds
   `load()`, which never closes its file (what the review finds, inline on that line), and
   `total()`; the review also invents a finding about a query that is not there, which
-  grounding drops; a later commit that applies the suggested fix (`STATS_FIXED`) makes the
-  leak "fixed since the last review";
+  grounding drops; a later commit that applies the suggested fix (`FIX`, as the README's
+  walkthrough does) makes the leak "fixed since the last review";
 - `src/lines.py`: counts lines by running `wc -l` through a shell with the path spliced in,
   an OS command injection (CWE-78) that the security audit reports;
 - `.github/ci-reviewer.yml`: the review, `nightly-tests`, `weekly-audit`, `overnight-report`.
@@ -47,11 +47,9 @@ STATS_HEAD = STATS_BASE.replace(
     "\n\ndef total(values: list[float]) -> float:\n    return sum(values)\n"
 )
 LEAK_CODE = "return open(path).read()"
-LEAK_LINE = STATS_HEAD.splitlines().index(f"    {LEAK_CODE}") + 1
 TOTAL_LINE = STATS_HEAD.splitlines().index("    return sum(values)") + 1
 # The suggested fix, which the walkthrough's second commit applies.
 FIX = "    with open(path) as handle:\n        return handle.read()"
-STATS_FIXED = STATS_HEAD.replace(f"    {LEAK_CODE}\n", FIX + "\n")
 # A finding about code that is not there: no line of src/stats.py quotes a query.
 HALLUCINATED_EXCERPT = "cursor.execute(f\"SELECT * FROM stats WHERE path = '{path}'\")"
 # The review prompt's diff line that adds the leak: "    11 +     return open(path).read()".
