@@ -274,10 +274,9 @@ def _grouped(resend: Resend, work: Iterable[Work], retries: Iterable[RetryItem])
     if getattr(resend.builder.kind, "message_parts", None) is None:
         return items
     items.sort(key=lambda item: (group_of(item[0]), item[0]))
-    members: dict[str, int] = {}
+    members: dict[str, list[str]] = {}
     for path in [item[0] for item in items] + [r.entry.path for r in retries]:
-        group = group_of(path)
-        members[group] = members.get(group, 0) + 1
+        members.setdefault(group_of(path), []).append(path)
     resend.builder.expect(members)
     return items
 
