@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.batch.format import submit_text
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.security_audit import SYSTEM, SecurityAuditKind
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.batch.state import RetryItem, StateDocument
 from ci_reviewer.batch.store_dir import DirectoryStore
 from ci_reviewer.batch.submit import submit
 from ci_reviewer.config import JobConfig
@@ -466,3 +469,48 @@ def test_a_file_that_imports_nothing_shared_is_sent_alone_and_not_counted_as_a_r
         app + wide,
         2 * app + 1 * wide,
     )
+
+
+def test_a_retry_that_is_skipped_does_not_count_as_a_reader_of_its_group(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    """pkg/a.py and pkg/b.py read pkg/common.py; the state also holds a retry of pkg/c.py
+    whose content is in no object of the checkout any more (skipped when its turn comes).
+    Two requests are sent: two readers cannot repay a 1-hour write, so nothing is marked;
+    counting the skipped retry, three would have been, and the write paid for nothing."""
+    files = {"pkg/common.py": COMMON}
+    for name in ("a", "b"):
+        files[f"pkg/{name}.py"] = f"from pkg import common\n\n\ndef {name}():\n    return 1\n"
+    commit_files(repo, files, "two readers")
+    gone = "from pkg import common\n\nLOST = 1\n"
+    missing = subprocess.run(
+        ["git", "-C", str(repo), "hash-object", "--stdin"],
+        input=gone, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    store = DirectoryStore(tmp_path / "state")
+    retry = RetryItem(entry=ManifestEntry("pkg/c.py", missing, 2), reason="errored")
+    store.save(StateDocument(job="audit", retry=(retry,)), None)
+    job = JobConfig(
+        kind="security-audit", since="all", include=["pkg/a.py", "pkg/b.py"], output="sarif"
+    )
+    run = JobRun(
+        name="audit",
+        job=job,
+        model=MODEL,
+        kind=SecurityAuditKind("audit", job, repo, None),
+        workdir=repo,
+        store=store,
+        api=BatchesAPI(client),
+        now=claude.clock.now,
+    )
+
+    result, lines = _dry_run_lines(run)
+
+    assert result.skipped.get("retry content no longer in the checkout") == 1
+    requests = _by_path(lines)
+    assert sorted(requests) == ["pkg/a.py", "pkg/b.py"]
+    for path in ("pkg/a.py", "pkg/b.py"):
+        shared, _ = requests[path][1]["messages"][0]["content"]
+        assert '<imported path="pkg/common.py">' in shared["text"]
+        assert _marks(requests[path][1]) == [], path
+    assert (result.estimate.cache_write_tokens, result.estimate.cache_read_tokens) == (0, 0)
