@@ -7,6 +7,7 @@ never resends blindly a write GitHub may have carried out: `write_once` looks fi
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -76,6 +77,12 @@ def make_github(settings: GitHubSettings) -> github.Github:
         secondary_rate_wait=settings.secondary_rate_wait,
         max_rate_limit_wait=settings.max_rate_limit_wait,
     )
+    # PyGithub writes every 403 to stderr at INFO from its retry ("Request GET ... failed
+    # with 403: Forbidden", on a handler it installs itself): refusals the product expects
+    # (the doctor's probes, a protection the token cannot read) would spam the log, and one
+    # it does not expect is reported by the product with GitHub's own message. Rate limits
+    # are waited out by `ReportingRetry`, which logs nothing of its own either.
+    logging.getLogger("github.GithubRetry").setLevel(logging.WARNING)
     throttle = None if settings.is_local else 0.25
     return github.Github(
         base_url=settings.api_url,

@@ -271,3 +271,25 @@ def test_a_doctor_workflow_alone_checks_everything_configured(world: World) -> N
     assert {"github token checks: write", "github token issues: write"} <= checked
     assert {"checkout depth for weekly-audit", "checkout depth for nightly-tests"} <= checked
     assert outcome.statuses()["workflow .github/workflows/doctor.yml"] == "ok"
+
+
+def test_refusals_the_doctor_expects_leave_no_library_log_lines(world: World) -> None:
+    """The probes are answered 403 on purpose here (a write the token may not make, the
+    Actions setting a workflow token cannot read, a branch protection it cannot read):
+    each is a finding in the report, and PyGithub's own INFO record of every 403 ("Request
+    GET ... failed with 403: Forbidden", `github.GithubRetry`) is not in the output."""
+    _state_branch(world)
+    world.github.protect_branch("ci-reviewer-state", reviews=False, checks=("ci",))
+    world.github.set_token_scopes({**ALL_WRITE, "contents": "read"})
+
+    report, text = world.run("--format", "json"), world.run()
+
+    for outcome in (report, text):
+        assert outcome.code == 2
+        output = outcome.stdout + outcome.stderr
+        assert "failed with 403" not in output and "Request GET" not in output
+    checks = report.checks()
+    assert "403" in checks["github token contents: write"]["detail"]
+    assert checks["actions may open pull requests"]["status"] == "warning"
+    assert "cannot read" in checks["state branch ci-reviewer-state"]["detail"]
+    assert text.stderr.strip() == "ci-reviewer doctor: 10 ok, 1 warning, 2 problem; exit 2"
