@@ -38,7 +38,7 @@ At most two breakpoints are placed, under the API's four.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
@@ -57,13 +57,13 @@ SYSTEM_KEY = "system"
 class MessageParts(NamedTuple):
     """What a kind asks about one file, split for caching: `shared` is the same text for
     every file of `group` (empty when there is none, or when the file does not read it),
-    `own` is the file's alone; `outsiders` are files of `group` known not to read `shared`
-    (the same for every file of the group)."""
+    `own` is the file's alone; `may_read` tells which files of `group` may read the shared
+    part (the same for every file of the group; None: every file)."""
 
     group: str
     shared: str
     own: str
-    outsiders: frozenset[str] = frozenset()
+    may_read: Callable[[str], bool] | None = None
 
     def joined(self) -> str:
         """The whole message as one text, for a request sent without caching."""
@@ -119,7 +119,9 @@ class CacheLayout:
             paths = self.members.get(parts.group)
             if paths is None:
                 return 1
-            found = self._readers[parts.group] = sum(p not in parts.outsiders for p in paths)
+            may_read = parts.may_read
+            found = len(paths) if may_read is None else sum(map(may_read, paths))
+            self._readers[parts.group] = found
         return found
 
     @property

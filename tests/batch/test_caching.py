@@ -397,8 +397,10 @@ def test_a_system_block_long_enough_to_cache_is_warmed_by_one_request(
 # -- a file that imports none of its directory's shared modules is sent alone -----------------
 # app/: a, b, c import app/models.py (the shared context); cli.py imports app/settings.py only
 # (imported once: not shared), models.py imports nothing. trio/: p and q import trio/big.py,
-# r imports nothing. wide/: 66 files, more than the 64 a directory is worked out from (sorted:
-# base.py and f00..f62 are scanned); z1.py imports base.py, z2.py nothing: judged alike.
+# r imports nothing. web/: p and q import web/big.py; index.html is no source (sent alone,
+# never a reader), and big.py imports nothing. wide/: 66 files, more than the 64 a directory
+# is worked out from (sorted: base.py and f00..f62 are scanned); z1.py imports base.py,
+# z2.py nothing: judged alike.
 def _mixed_files() -> dict[str, str]:
     files = {"app/models.py": COMMON, "app/settings.py": "DEBUG = False\n"}
     for name in ("a", "b", "c"):
@@ -408,6 +410,10 @@ def _mixed_files() -> dict[str, str]:
     for name in ("p", "q"):
         files[f"trio/{name}.py"] = f"from trio import big\n\nVALUE_{name} = 3\n"
     files["trio/r.py"] = "VALUE_r = 4\n"
+    files["web/big.py"] = COMMON
+    for name in ("p", "q"):
+        files[f"web/{name}.py"] = f"from web import big\n\nVALUE_{name} = 3\n"
+    files["web/index.html"] = '<script type="module">import "./p.py";</script>\n'
     files["wide/base.py"] = COMMON
     for i in range(63):
         files[f"wide/f{i:02}.py"] = f"from wide import base\n\nVALUE = {i}\n"
@@ -423,7 +429,7 @@ def test_a_file_that_imports_nothing_shared_is_sent_alone_and_not_counted_as_a_r
     job = JobConfig(
         kind="security-audit",
         since="all",
-        include=["app/**", "trio/p.py", "trio/q.py", "trio/r.py", "wide/f00.py", "wide/z*.py"],
+        include=["app/**", "trio/[pqr].py", "web/**", "wide/f00.py", "wide/z*.py"],
         output="sarif",
     )
     run = JobRun(
@@ -442,6 +448,7 @@ def test_a_file_that_imports_nothing_shared_is_sent_alone_and_not_counted_as_a_r
     # Alone: the whole message is the file's own part, with its own imports.
     alone = {"app/cli.py": "app/models.py", "app/models.py": "app/models.py"}
     alone |= {"trio/r.py": "trio/big.py", "wide/z2.py": "wide/base.py"}
+    alone |= {"web/index.html": "web/big.py", "web/big.py": "web/big.py"}
     for path, unrelated in alone.items():
         content = requests[path]["messages"][0]["content"]
         assert isinstance(content, str), path
@@ -451,9 +458,11 @@ def test_a_file_that_imports_nothing_shared_is_sent_alone_and_not_counted_as_a_r
     for path in ("app/a.py", "app/b.py", "app/c.py", "trio/p.py", "wide/f00.py", "wide/z1.py"):
         shared, own = requests[path]["messages"][0]["content"]
         assert "<imported path=" in shared["text"] and own["text"].startswith(f"Audit {path}.")
-    # app/ has three readers: marked; trio/ has two (r does not read): not worth a write.
+    # app/ has three readers: marked; trio/ and web/ have two (of three and four requests):
+    # not worth a write.
     assert [_marks(requests[p]) for p in ("app/a.py", "app/b.py", "app/c.py")] == [["shared"]] * 3
     assert [_marks(requests[p]) for p in ("trio/p.py", "trio/q.py")] == [[], []]
+    assert [_marks(requests[p]) for p in ("web/p.py", "web/q.py")] == [[], []]
     # wide/: f00 and z1 read; z2 was not scanned, so it counts (3 readers known): marked.
     assert _marks(requests["wide/f00.py"]) == _marks(requests["wide/z1.py"]) == ["shared"]
 

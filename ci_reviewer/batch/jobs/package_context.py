@@ -16,8 +16,12 @@ sent its own message alone, with its own imports. Kept in the group it would pay
 (0.1x) of modules it never uses and ask the model to look past them; alone it pays nothing for
 them. Whether a file reads is judged on the same first `SCAN_BYTES` the directory was worked
 out from, so it is the same answer wherever the request is built; the files of the directory
-known not to read (`MessageParts.outsiders`) are left out of the group's count of readers,
-which decides whether its prefix is worth a breakpoint (`caching.py`).
+known not to read (a scanned file that imports none, a file that is no source:
+`DirectoryShare.may_read`) are left out of the group's count of readers, which decides
+whether its prefix is worth a breakpoint (`caching.py`). A source file past the first
+`SCANNED` is counted as a reader unread: reading every file of a large directory once more,
+in every worker, to count them would cost more than an estimate that errs where readers are
+many anyway.
 """
 
 from __future__ import annotations
@@ -44,6 +48,13 @@ class DirectoryShare:
     modules: tuple[ImportedFile, ...]
     readers: frozenset[str]
     outsiders: frozenset[str]
+
+    def may_read(self, path: str) -> bool:
+        """Whether the file `path` of the directory may read the shared modules: known for
+        the files scanned, assumed for other source files, never for a file of no source."""
+        if not self.modules or path in self.outsiders:
+            return False
+        return path in self.readers or path.endswith(_SOURCE_SUFFIXES)
 
 
 _NOTHING = DirectoryShare((), frozenset(), frozenset())
@@ -87,14 +98,12 @@ class PackageContext:
         share = self.shared_of(path)
         group = group_of(path)
         if not self._reads(path, text, share):
-            return MessageParts(group, "", own(frozenset()), share.outsiders)
+            return MessageParts(group, "", own(frozenset()), share.may_read)
         shared = frozenset(i.path for i in share.modules)
-        return MessageParts(
-            group, render_shared(group, share.modules), own(shared), share.outsiders
-        )
+        return MessageParts(group, render_shared(group, share.modules), own(shared), share.may_read)
 
     def _reads(self, path: str, text: str, share: DirectoryShare) -> bool:
-        if not share.modules or path in share.outsiders:
+        if not share.may_read(path):
             return False
         if path in share.readers:
             return True
