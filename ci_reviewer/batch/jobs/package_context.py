@@ -14,8 +14,9 @@ Only a file that imports one of the shared modules reads them: a file of the dir
 imports share nothing with them (a shared module itself, a script importing other things) is
 sent its own message alone, with its own imports. Kept in the group it would pay a cache read
 (0.1x) of modules it never uses and ask the model to look past them; alone it pays nothing for
-them. Whether a file reads is judged on the same first `SCAN_BYTES` the directory was worked
-out from, so it is the same answer wherever the request is built; the files of the directory
+them. Whether a file reads is judged on the first `SCAN_BYTES` the directory was worked out
+from for a file scanned, on its whole content for another: from the checkout alone, so it is
+the same answer wherever the request is built; the files of the directory
 known not to read (a scanned file that imports none, a file that is no source:
 `DirectoryShare.may_read`) are left out of the group's count of readers, which decides
 whether its prefix is worth a breakpoint (`caching.py`). A source file past the first
@@ -107,10 +108,10 @@ class PackageContext:
             return False
         if path in share.readers:
             return True
-        # Not among the files scanned (a directory of more than SCANNED): judged the same way.
-        head = text.encode("utf-8", "surrogatepass")[:SCAN_BYTES].decode("utf-8", "replace")
+        # Not among the files scanned (a directory of more than SCANNED): judged on its
+        # imports, the ones its own part is then built from (parsed once).
         shared = {i.path for i in share.modules}
-        return any(p in shared for p in self.repository.index.imports_of(path, head))
+        return any(p in shared for p in self.repository.imported_paths(path, text))
 
     def _work_out(self, directory: str) -> DirectoryShare:
         counts: Counter[str] = Counter()
