@@ -32,6 +32,7 @@ from ci_reviewer.batch.collect import (
 from ci_reviewer.batch.estimate import BatchEstimate, estimate_line
 from ci_reviewer.batch.fanout import default_workers, ordered_map
 from ci_reviewer.batch.job_run import JobRun
+from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.noise import noise_policy
 from ci_reviewer.batch.requests import BatchRequest, PlannedRequest, RequestBuilder
 from ci_reviewer.batch.spill import LineSpill
@@ -249,7 +250,9 @@ def _requests(
     spill = LineSpill() if full and workers > 1 else None
     planner = Planner(resend, full, spill)
     left_out: set[str] = set()
-    items = _grouped(resend, work(), retries.values())
+    listed = list(work())  # the retries of files listed again are popped on the way
+    sendable = _sendable(run, resend, retries.values(), pending, stats)
+    items = _grouped(resend, listed, sendable)
     results = ordered_map(planner, items, workers=workers)
     try:
         for item, result in results:
@@ -262,22 +265,21 @@ def _requests(
         results.close()  # the workers are stopped before their files are removed
         if spill is not None:
             spill.close()
-    yield from _retried(run, resend, retries.values(), pending, stats, full=full, left_out=left_out)
+    yield from _retried(run, resend, sendable, stats, full=full, left_out=left_out)
 
 
-def _grouped(resend: Resend, work: Iterable[Work], retries: Iterable[RetryItem]) -> list[Work]:
+def _grouped(resend: Resend, items: list[Work], retries: list[ManifestEntry]) -> list[Work]:
     """The files of this submission with each group's requests adjacent, and the builder told
-    how many requests each group has, so it marks a shared prefix only where enough requests
-    read it (`caching.py`). Only for a kind whose messages have a shared part: the others keep
-    the listing's order. The listing holds names and hashes only: cheap to hold whole."""
-    items = list(work)
+    which files each group sends, so it marks a shared prefix only where enough requests
+    read it (`caching.py`); a retry is counted only if it is sent (`_sendable`). Only for a
+    kind whose messages have a shared part: the others keep the listing's order. The listing
+    holds names and hashes only: cheap to hold whole."""
     if getattr(resend.builder.kind, "message_parts", None) is None:
         return items
     items.sort(key=lambda item: (group_of(item[0]), item[0]))
-    members: dict[str, int] = {}
-    for path in [item[0] for item in items] + [r.entry.path for r in retries]:
-        group = group_of(path)
-        members[group] = members.get(group, 0) + 1
+    members: dict[str, list[str]] = {}
+    for path in [item[0] for item in items] + [entry.path for entry in retries]:
+        members.setdefault(group_of(path), []).append(path)
     resend.builder.expect(members)
     return items
 
@@ -306,16 +308,18 @@ def _taken(
         yield PlannedRequest(outcome[0], path, sha, attempt, outcome[1], outcome[2])
 
 
-def _retried(
+def _sendable(
     run: JobRun,
     resend: Resend,
     items: Iterable[RetryItem],
     pending: set[tuple[str, str]],
     stats: CollectStats,
-    *,
-    full: bool,
-    left_out: set[str],
-) -> Iterator[Planned]:
+) -> list[ManifestEntry]:
+    """The retries this submission sends, judged before any request is built (so that only
+    they count among their group's readers, `_grouped`); the others counted as skipped.
+    Only the entries are kept (a retried file is read again when planned): a whole batch
+    may be retried, and its files' content is not held at once."""
+    kept: list[ManifestEntry] = []
     for item in items:
         entry = item.entry
         if (entry.path, entry.content_hash) in pending:
@@ -334,6 +338,21 @@ def _retried(
         if unasked is not None:
             stats.skip(unasked, len(data))
             continue
+        kept.append(entry)
+    return kept
+
+
+def _retried(
+    run: JobRun,
+    resend: Resend,
+    entries: Iterable[ManifestEntry],
+    stats: CollectStats,
+    *,
+    full: bool,
+    left_out: set[str],
+) -> Iterator[Planned]:
+    for entry in entries:
+        source = stored_source(run.workdir, entry.path, entry.content_hash)
         planned = resend.stored(source, entry.attempt, full)
         _count_withheld(resend.builder.kind.withheld_context(), left_out, stats)
         yield planned

@@ -18,6 +18,9 @@ end of the system block and the end of the shared context, and only where it pay
   at 2x the input price against 0.1x for a read (docs-pricing-multipliers in models.json):
   `n` requests sharing a prefix pay 2 + 0.1 (n - 1) times its uncached price once against n,
   so a prefix is marked only when at least `READERS` requests of the submission share it.
+  Only the requests that read it count: a file of the directory that imports none of the
+  shared modules is sent without them (`jobs/package_context.py`), and a file that is not
+  sent (a retry skipped, `assemble`) is not in the submission's count.
 
 Why the 1-hour TTL: batch requests "can be processed concurrently and in any order, cache
 hits are provided on a best-effort basis", and "the 1-hour cache can help improve cache hits
@@ -35,8 +38,8 @@ At most two breakpoints are placed, under the API's four.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
@@ -53,11 +56,14 @@ SYSTEM_KEY = "system"
 
 class MessageParts(NamedTuple):
     """What a kind asks about one file, split for caching: `shared` is the same text for
-    every file of `group` (empty when there is none), `own` is the file's alone."""
+    every file of `group` (empty when there is none, or when the file does not read it),
+    `own` is the file's alone; `may_read` tells which files of `group` may read the shared
+    part (the same for every file of the group; None: every file)."""
 
     group: str
     shared: str
     own: str
+    may_read: Callable[[str], bool] | None = None
 
     def joined(self) -> str:
         """The whole message as one text, for a request sent without caching."""
@@ -87,20 +93,36 @@ def cacheable_floor(model: str) -> int:
 
 @dataclass(frozen=True)
 class CacheLayout:
-    """Where one job's requests carry breakpoints. `members` counts the requests of each
-    group in this submission (`expect`); a group it does not name has one."""
+    """Where one job's requests carry breakpoints. `members` holds the files of each group
+    that this submission sends (`expect`); a group it does not name has one request."""
 
     floor: int
     system_tokens: int
-    members: Mapping[str, int]
+    members: Mapping[str, Collection[str]]
     requests: int | None = None
+    # group -> how many of its members read its shared part: counted once per group
+    _readers: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, model: str, system: str) -> CacheLayout:
         return cls(cacheable_floor(model), estimate_tokens(system), {})
 
-    def expect(self, members: Mapping[str, int]) -> CacheLayout:
-        return CacheLayout(self.floor, self.system_tokens, dict(members), sum(members.values()))
+    def expect(self, members: Mapping[str, Collection[str]]) -> CacheLayout:
+        total = sum(len(paths) for paths in members.values())
+        return CacheLayout(self.floor, self.system_tokens, dict(members), total)
+
+    def readers(self, parts: MessageParts) -> int:
+        """The requests of this submission that read `parts.shared`: its group's members
+        but those known not to."""
+        found = self._readers.get(parts.group)
+        if found is None:
+            paths = self.members.get(parts.group)
+            if paths is None:
+                return 1
+            may_read = parts.may_read
+            found = len(paths) if may_read is None else sum(map(may_read, paths))
+            self._readers[parts.group] = found
+        return found
 
     @property
     def system_cached(self) -> bool:
@@ -124,7 +146,7 @@ class CacheLayout:
             return parts.own, marks
         shared: dict[str, Any] = {"type": "text", "text": parts.shared}
         prefix = self.system_tokens + estimate_tokens(parts.shared)
-        if prefix >= self.floor and self.members.get(parts.group, 1) >= READERS:
+        if prefix >= self.floor and self.readers(parts) >= READERS:
             shared["cache_control"] = CACHE_1H
             marks += (Breakpoint(f"group:{parts.group}", prefix),)
         return [shared, {"type": "text", "text": parts.own}], marks

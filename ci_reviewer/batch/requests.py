@@ -14,7 +14,7 @@ file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 import orjson
@@ -84,10 +84,10 @@ class RequestBuilder:
         self._system = kind.system_prompt(job)
         self._frame_with(CacheLayout.of(model, self._system))
 
-    def expect(self, members: Mapping[str, int]) -> None:
-        """Lay the requests out for a submission whose groups have these many requests
-        (`caching.group_of` -> count): a prefix is marked only where enough requests read
-        it. A request built again when its batch is sent must see the same counts."""
+    def expect(self, members: Mapping[str, Collection[str]]) -> None:
+        """Lay the requests out for a submission whose groups send these files
+        (`caching.group_of` -> paths): a prefix is marked only where enough of them read
+        it. A request built again when its batch is sent must see the same files."""
         self._frame_with(self.layout.expect(members))
 
     def _frame_with(self, layout: CacheLayout) -> None:

@@ -7,6 +7,7 @@ never resends blindly a write GitHub may have carried out: `write_once` looks fi
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -76,6 +77,12 @@ def make_github(settings: GitHubSettings) -> github.Github:
         secondary_rate_wait=settings.secondary_rate_wait,
         max_rate_limit_wait=settings.max_rate_limit_wait,
     )
+    # PyGithub writes every 403 to stderr at INFO from its retry ("Request GET ... failed
+    # with 403: Forbidden", on a handler it installs itself): refusals the product expects
+    # (the doctor's probes, a protection the token cannot read) would spam the log, and one
+    # it does not expect is reported by the product with GitHub's own message. Rate limits
+    # are waited out by `ReportingRetry`, which logs nothing of its own either.
+    logging.getLogger("github.GithubRetry").setLevel(logging.WARNING)
     throttle = None if settings.is_local else 0.25
     return github.Github(
         base_url=settings.api_url,
@@ -134,7 +141,46 @@ def github_errors(action: str) -> Iterator[None]:
         hint = _RATE_LIMIT_HINT if limited else None
         raise GitHubAPIError(f"{action}: {describe_exhausted_retries(error)}", hint=hint) from None
     except requests.RequestException as error:
-        raise GitHubAPIError(f"{action}: cannot reach GitHub ({type(error).__name__})") from None
+        raise GitHubAPIError(f"{action}: {describe_unreachable(error)}") from None
+
+
+def describe_unreachable(error: Exception) -> str:
+    """Where GitHub could not be reached and how, once the transport's retries ran out:
+    "cannot reach GitHub at 127.0.0.1:9 (connection refused)". The host and port only (a
+    URL's user and password, if any, are left out), and the cause told by the exception's
+    type, never its wording."""
+    url = getattr(getattr(error, "request", None), "url", None)
+    parts = urlsplit(url) if isinstance(url, str) else None
+    host = parts.hostname if parts is not None else None
+    if parts is not None and host and parts.port:
+        host = f"{host}:{parts.port}"
+    at = f" at {host}" if host else ""
+    return f"cannot reach GitHub{at} ({_transport_cause(error)})"
+
+
+def _transport_cause(error: Exception) -> str:
+    """The first cause of a transport failure that says what happened (requests wraps
+    urllib3's MaxRetryError, whose reason wraps the socket's error)."""
+    import socket
+
+    seen: list[object] = [error]
+    visited: set[int] = set()
+    while seen:
+        cause = seen.pop()
+        if id(cause) in visited:  # a chain may loop back (a context set by a handler)
+            continue
+        visited.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, TimeoutError):
+            return "timed out"
+        if isinstance(cause, BaseException):
+            nested = [cause.__cause__, cause.__context__, getattr(cause, "reason", None)]
+            nested += [a for a in cause.args if isinstance(a, BaseException)]
+            seen += [n for n in nested if n is not None]
+    return type(error).__name__
 
 
 def describe_exhausted_retries(error: Exception) -> str:

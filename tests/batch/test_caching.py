@@ -4,7 +4,7 @@ The requests come from a real `batch submit --dry-run` of the security-audit kin
 checkout with three directories:
 - pkg/: a.py, b.py, c.py each import pkg/common.py (4,000 characters): the directory's shared
   context is common.py, its prefix (system + shared) is over Sonnet 5.5's 512-token minimum,
-  and four requests (a, b, c and common itself) read it;
+  and three requests (a, b, c) read it; common.py, which imports none of it, is sent alone;
 - small/: x.py, y.py import small/util.py (a few lines): a shared part under the minimum;
 - two/: p.py, q.py import two/big.py, and only p and q are asked: two readers cannot repay a
   1-hour write (2x the input price; the second request saves 0.9x).
@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.batch.format import submit_text
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.security_audit import SYSTEM, SecurityAuditKind
+from ci_reviewer.batch.manifest import ManifestEntry
+from ci_reviewer.batch.state import RetryItem, StateDocument
 from ci_reviewer.batch.store_dir import DirectoryStore
 from ci_reviewer.batch.submit import submit
 from ci_reviewer.config import JobConfig
@@ -107,7 +110,7 @@ def test_a_shared_prefix_under_the_minimum_carries_no_breakpoint(dry: Any) -> No
     requests = _by_path(lines)
     system_tokens = math.ceil(len(SYSTEM) / 4)
     assert system_tokens < 512  # the audit prompt alone is far under Sonnet 5.5's minimum
-    for path in ("small/x.py", "small/y.py", "small/util.py"):
+    for path in ("small/x.py", "small/y.py"):
         _, params = requests[path]
         assert "small/util.py" in params["messages"][0]["content"][0]["text"]  # shared
         assert _marks(params) == [], path
@@ -116,7 +119,7 @@ def test_a_shared_prefix_under_the_minimum_carries_no_breakpoint(dry: Any) -> No
 def test_a_shared_prefix_over_the_minimum_is_marked_at_its_end(dry: Any) -> None:
     _, lines = dry
     requests = _by_path(lines)
-    for path in ("pkg/a.py", "pkg/b.py", "pkg/c.py", "pkg/common.py"):
+    for path in ("pkg/a.py", "pkg/b.py", "pkg/c.py"):
         _, params = requests[path]
         shared, own = params["messages"][0]["content"]
         assert _marks(params) == ["shared"], path
@@ -141,7 +144,7 @@ def test_a_groups_requests_share_a_byte_identical_prefix_and_are_adjacent(dry: A
     _, lines = dry
     requests = _by_path(lines)
     prefixes = set()
-    for path in ("pkg/a.py", "pkg/b.py", "pkg/c.py", "pkg/common.py"):
+    for path in ("pkg/a.py", "pkg/b.py", "pkg/c.py"):
         line, _ = requests[path]
         start = line.index(b'"params":')
         end = line.index(b'},{"type":"text","text":"Audit ')
@@ -162,17 +165,17 @@ def test_the_dry_run_estimate_counts_one_write_and_the_reads(dry: Any) -> None:
     shared = params["messages"][0]["content"][0]["text"]
     prefix = math.ceil(len(SYSTEM) / 4) + math.ceil(len(shared) / 4)
     estimate = result.estimate
-    assert (estimate.cache_write_tokens, estimate.cache_read_tokens) == (prefix, 3 * prefix)
+    assert (estimate.cache_write_tokens, estimate.cache_read_tokens) == (prefix, 2 * prefix)
     # Sonnet 5.5 at batch prices: input $2, 1-hour write $4, read $0.10, output $10 /MTok, x0.5.
-    uncached = estimate.input_tokens - 4 * prefix
-    expected = (uncached * 2 + prefix * 4 + 3 * prefix * 0.1 + estimate.output_tokens * 10) / 2e6
+    uncached = estimate.input_tokens - 3 * prefix
+    expected = (uncached * 2 + prefix * 4 + 2 * prefix * 0.1 + estimate.output_tokens * 10) / 2e6
     assert estimate.usd == pytest.approx(expected)
     assert estimate.uncached_usd == pytest.approx(
         (estimate.input_tokens * 2 + estimate.output_tokens * 10) / 2e6
     )
     assert estimate.usd < estimate.uncached_usd
     # What the dry run prints.
-    assert f"prompt cache: ~{prefix} tokens written (1 h), ~{3 * prefix} read" in submit_text(
+    assert f"prompt cache: ~{prefix} tokens written (1 h), ~{2 * prefix} read" in submit_text(
         result
     )
 
@@ -224,21 +227,21 @@ def test_a_batch_processed_at_once_misses_and_a_warmed_prefix_is_read_by_all(
     warm-up) is read by every request of the next."""
     _, lines = dry
     requests = _by_path(lines)
-    group = [requests[p][1] for p in ("pkg/a.py", "pkg/b.py", "pkg/c.py", "pkg/common.py")]
+    group = [requests[p][1] for p in ("pkg/a.py", "pkg/b.py", "pkg/c.py")]
     prefix = _canonical_tokens(group[0]["system"][0]) + _canonical_tokens(
         group[0]["messages"][0]["content"][0]
     )
 
     together = _batch_usages(client, claude, group)  # one wave of 8: nobody reads
-    assert [u.cache_creation_input_tokens for u in together] == [prefix] * 4
-    assert [u.cache_read_input_tokens for u in together] == [0] * 4
+    assert [u.cache_creation_input_tokens for u in together] == [prefix] * 3
+    assert [u.cache_read_input_tokens for u in together] == [0] * 3
 
     claude.cache.clear()
     warm = _batch_usages(client, claude, group[:1])
     rest = _batch_usages(client, claude, group[1:])
     assert warm[0].cache_creation_input_tokens == prefix
-    assert [u.cache_read_input_tokens for u in rest] == [prefix] * 3
-    assert [u.cache_creation_input_tokens for u in rest] == [0] * 3
+    assert [u.cache_read_input_tokens for u in rest] == [prefix] * 2
+    assert [u.cache_creation_input_tokens for u in rest] == [0] * 2
 
 
 def _text(text: str, ttl: str | None = None) -> dict[str, Any]:
@@ -348,8 +351,8 @@ def test_the_first_request_of_each_cached_group_warms_the_cache_in_a_batch_of_it
     (leader,) = _usage_by_path(client, warm.batch_id).values()
     assert (leader.cache_creation_input_tokens, leader.cache_read_input_tokens) == (prefix, 0)
     reads = sorted(u.cache_read_input_tokens for u in followers.values())
-    # pkg/b, pkg/c and pkg/common read what the warm-up wrote, processed together or not.
-    assert reads == [0] * 5 + [prefix] * 3
+    # pkg/b and pkg/c read what the warm-up wrote, processed together or not.
+    assert reads == [0] * 6 + [prefix] * 2
     assert all(u.cache_creation_input_tokens == 0 for u in followers.values())
 
 
@@ -389,3 +392,134 @@ def test_a_system_block_long_enough_to_cache_is_warmed_by_one_request(
     assert [b.requests for b in result.batches] == [1, 2]
     params = claude.batches.get(result.batches[0].batch_id).requests[0][1]
     assert params["system"][0]["cache_control"] == ONE_HOUR
+
+
+# -- a file that imports none of its directory's shared modules is sent alone -----------------
+# app/: a, b, c import app/models.py (the shared context); cli.py imports app/settings.py only
+# (imported once: not shared), models.py imports nothing. trio/: p and q import trio/big.py,
+# r imports nothing. web/: p and q import web/big.py; index.html is no source (sent alone,
+# never a reader), and big.py imports nothing. wide/: 66 files, more than the 64 a directory
+# is worked out from (sorted: base.py and f00..f62 are scanned); z1.py imports base.py,
+# z2.py nothing: judged alike.
+def _mixed_files() -> dict[str, str]:
+    files = {"app/models.py": COMMON, "app/settings.py": "DEBUG = False\n"}
+    for name in ("a", "b", "c"):
+        files[f"app/{name}.py"] = f"from app import models\n\n\ndef {name}():\n    return 1\n"
+    files["app/cli.py"] = "from app import settings\n\nVERBOSE = settings.DEBUG\n"
+    files["trio/big.py"] = COMMON
+    for name in ("p", "q"):
+        files[f"trio/{name}.py"] = f"from trio import big\n\nVALUE_{name} = 3\n"
+    files["trio/r.py"] = "VALUE_r = 4\n"
+    files["web/big.py"] = COMMON
+    for name in ("p", "q"):
+        files[f"web/{name}.py"] = f"from web import big\n\nVALUE_{name} = 3\n"
+    files["web/index.html"] = '<script type="module">import "./p.py";</script>\n'
+    files["wide/base.py"] = COMMON
+    for i in range(63):
+        files[f"wide/f{i:02}.py"] = f"from wide import base\n\nVALUE = {i}\n"
+    files["wide/z1.py"] = "from wide import base\n\nLAST = 1\n"
+    files["wide/z2.py"] = "LAST = 2\n"
+    return files
+
+
+def test_a_file_that_imports_nothing_shared_is_sent_alone_and_not_counted_as_a_reader(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    commit_files(repo, _mixed_files(), "mixed")
+    job = JobConfig(
+        kind="security-audit",
+        since="all",
+        include=["app/**", "trio/[pqr].py", "web/**", "wide/f00.py", "wide/z*.py"],
+        output="sarif",
+    )
+    run = JobRun(
+        name="audit",
+        job=job,
+        model=MODEL,
+        kind=SecurityAuditKind("audit", job, repo, None),
+        workdir=repo,
+        store=DirectoryStore(tmp_path / "state"),
+        api=BatchesAPI(client),
+        now=claude.clock.now,
+    )
+    result, lines = _dry_run_lines(run)
+    requests = {path: params for path, (_, params) in _by_path(lines).items()}
+
+    # Alone: the whole message is the file's own part, with its own imports.
+    alone = {"app/cli.py": "app/models.py", "app/models.py": "app/models.py"}
+    alone |= {"trio/r.py": "trio/big.py", "wide/z2.py": "wide/base.py"}
+    alone |= {"web/index.html": "web/big.py", "web/big.py": "web/big.py"}
+    for path, unrelated in alone.items():
+        content = requests[path]["messages"][0]["content"]
+        assert isinstance(content, str), path
+        assert f'<imported path="{unrelated}"' not in content, path
+    assert '<imported path="app/settings.py">' in requests["app/cli.py"]["messages"][0]["content"]
+    # The readers keep the shared prefix.
+    for path in ("app/a.py", "app/b.py", "app/c.py", "trio/p.py", "wide/f00.py", "wide/z1.py"):
+        shared, own = requests[path]["messages"][0]["content"]
+        assert "<imported path=" in shared["text"] and own["text"].startswith(f"Audit {path}.")
+    # app/ has three readers: marked; trio/ and web/ have two (of three and four requests):
+    # not worth a write.
+    assert [_marks(requests[p]) for p in ("app/a.py", "app/b.py", "app/c.py")] == [["shared"]] * 3
+    assert [_marks(requests[p]) for p in ("trio/p.py", "trio/q.py")] == [[], []]
+    assert [_marks(requests[p]) for p in ("web/p.py", "web/q.py")] == [[], []]
+    # wide/: f00 and z1 read; z2 was not scanned, so it counts (3 readers known): marked.
+    assert _marks(requests["wide/f00.py"]) == _marks(requests["wide/z1.py"]) == ["shared"]
+
+    # Hand count: each marked prefix written once and read by the other readers only.
+    app = math.ceil(len(SYSTEM) / 4) + math.ceil(
+        len(requests["app/a.py"]["messages"][0]["content"][0]["text"]) / 4
+    )
+    wide = math.ceil(len(SYSTEM) / 4) + math.ceil(
+        len(requests["wide/z1.py"]["messages"][0]["content"][0]["text"]) / 4
+    )
+    estimate = result.estimate
+    assert (estimate.cache_write_tokens, estimate.cache_read_tokens) == (
+        app + wide,
+        2 * app + 1 * wide,
+    )
+
+
+def test_a_retry_that_is_skipped_does_not_count_as_a_reader_of_its_group(
+    repo: Path, client: anthropic.Anthropic, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    """pkg/a.py and pkg/b.py read pkg/common.py; the state also holds a retry of pkg/c.py
+    whose content is in no object of the checkout any more (skipped when its turn comes).
+    Two requests are sent: two readers cannot repay a 1-hour write, so nothing is marked;
+    counting the skipped retry, three would have been, and the write paid for nothing."""
+    files = {"pkg/common.py": COMMON}
+    for name in ("a", "b"):
+        files[f"pkg/{name}.py"] = f"from pkg import common\n\n\ndef {name}():\n    return 1\n"
+    commit_files(repo, files, "two readers")
+    gone = "from pkg import common\n\nLOST = 1\n"
+    missing = subprocess.run(
+        ["git", "-C", str(repo), "hash-object", "--stdin"],
+        input=gone, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    store = DirectoryStore(tmp_path / "state")
+    retry = RetryItem(entry=ManifestEntry("pkg/c.py", missing, 2), reason="errored")
+    store.save(StateDocument(job="audit", retry=(retry,)), None)
+    job = JobConfig(
+        kind="security-audit", since="all", include=["pkg/a.py", "pkg/b.py"], output="sarif"
+    )
+    run = JobRun(
+        name="audit",
+        job=job,
+        model=MODEL,
+        kind=SecurityAuditKind("audit", job, repo, None),
+        workdir=repo,
+        store=store,
+        api=BatchesAPI(client),
+        now=claude.clock.now,
+    )
+
+    result, lines = _dry_run_lines(run)
+
+    assert result.skipped.get("retry content no longer in the checkout") == 1
+    requests = _by_path(lines)
+    assert sorted(requests) == ["pkg/a.py", "pkg/b.py"]
+    for path in ("pkg/a.py", "pkg/b.py"):
+        shared, _ = requests[path][1]["messages"][0]["content"]
+        assert '<imported path="pkg/common.py">' in shared["text"]
+        assert _marks(requests[path][1]) == [], path
+    assert (result.estimate.cache_write_tokens, result.estimate.cache_read_tokens) == (0, 0)

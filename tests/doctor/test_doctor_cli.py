@@ -4,12 +4,15 @@ that could not be reached."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
+from ci_reviewer.cli import main
 from ci_reviewer.emulators.server import Fault
-from tests.doctor.conftest import AUDIT_WORKFLOW, World
+from ci_reviewer.github import client as github_client
+from tests.doctor.conftest import AUDIT_WORKFLOW, Outcome, World
 from tests.emulators.github_fixtures import git
 
 __all__ = ["World"]
@@ -271,3 +274,77 @@ def test_a_doctor_workflow_alone_checks_everything_configured(world: World) -> N
     assert {"github token checks: write", "github token issues: write"} <= checked
     assert {"checkout depth for weekly-audit", "checkout depth for nightly-tests"} <= checked
     assert outcome.statuses()["workflow .github/workflows/doctor.yml"] == "ok"
+
+
+def test_refusals_the_doctor_expects_leave_no_library_log_lines(world: World) -> None:
+    """The probes are answered 403 on purpose here (a write the token may not make, the
+    Actions setting a workflow token cannot read, a branch protection it cannot read):
+    each is a finding in the report, and PyGithub's own INFO record of every 403 ("Request
+    GET ... failed with 403: Forbidden", `github.GithubRetry`) is not in the output."""
+    _state_branch(world)
+    world.github.protect_branch("ci-reviewer-state", reviews=False, checks=("ci",))
+    world.github.set_token_scopes({**ALL_WRITE, "contents": "read"})
+
+    report, text = world.run("--format", "json"), world.run()
+
+    for outcome in (report, text):
+        assert outcome.code == 2
+        output = outcome.stdout + outcome.stderr
+        assert "failed with 403" not in output and "Request GET" not in output
+    checks = report.checks()
+    assert "403" in checks["github token contents: write"]["detail"]
+    assert checks["actions may open pull requests"]["status"] == "warning"
+    assert "cannot read" in checks["state branch ci-reviewer-state"]["detail"]
+    assert text.stderr.strip() == "ci-reviewer doctor: 10 ok, 1 warning, 2 problem; exit 2"
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on: a connection to it is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_an_unreachable_github_exits_3_naming_the_address_it_tried(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """GitHub refusing every connection: each GitHub check is "unreachable", the others
+    still run, and the run exits 3. In this process, with the client's backoff set to none
+    (the retries still happen: six a call, each refused at once), not the ~31 s a call of
+    the real backoff."""
+    monkeypatch.setattr(github_client, "RETRY_BACKOFF_FACTOR", 0.0)
+    port = _closed_port()
+    monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", world.claude.url)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    args = ["doctor", "--repo", "octo/demo", "--workdir", str(world.repo), "--format", "json"]
+
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    out, err = capsys.readouterr()
+
+    assert done.value.code == 3
+    report = Outcome(3, out, err)
+    assert report.document["exit_code"] == 3
+    check = report.checks()["github repository"]
+    assert check == {
+        "name": "github repository",
+        "status": "unreachable",
+        "detail": (
+            f"ask GitHub GET /repos/octo/demo: cannot reach GitHub at 127.0.0.1:{port} "
+            "(connection refused)"
+        ),
+        "fix": "run doctor again once the API answers",
+    }
+    # The checks that need no GitHub still ran and passed.
+    assert report.statuses() == {
+        "model claude-sonnet-5-5": "ok",
+        "message batches": "ok",
+        "github repository": "unreachable",
+        "checkout depth for weekly-audit": "ok",
+        "checkout depth for nightly-tests": "ok",
+    }
+    assert err == "ci-reviewer doctor: 4 ok, 1 unreachable; exit 3\n"  # no trace, no log line

@@ -65,6 +65,7 @@ class RepositoryContext:
         # (path, limit) -> the excerpt sent: a module imported by many files is read and
         # decoded once while it is in use (most recently used last; bounded, see EXCERPTS_KEPT)
         self._excerpts: OrderedDict[tuple[str, int], tuple[str, bool]] = OrderedDict()
+        self._last_imports: tuple[str, str, list[str]] | None = None
 
     @cached_property
     def tracked(self) -> tuple[str, ...]:
@@ -88,8 +89,19 @@ class RepositoryContext:
     ) -> tuple[ImportedFile, ...]:
         """The repository files `path` imports (Python and JS/TS), bounded in total size;
         those in `skip` (sent already, as context its directory shares) left out."""
-        wanted = [p for p in self.index.imports_of(path, text) if p not in skip]
+        wanted = [p for p in self.imported_paths(path, text) if p not in skip]
         return self.attached(wanted, IMPORTS_TOTAL_CHARS)
+
+    def imported_paths(self, path: str, text: str) -> list[str]:
+        """The tracked files `path` (whose content is `text`) imports. The last answer is
+        kept: a file's imports are asked twice in a row (whether it reads its directory's
+        shared modules, then which to attach), and parsing them is per-file work."""
+        last = self._last_imports
+        if last is not None and last[0] == path and last[1] is text:
+            return last[2]
+        found = self.index.imports_of(path, text)
+        self._last_imports = (path, text, found)
+        return found
 
     def attached(self, paths: list[str], total: int) -> tuple[ImportedFile, ...]:
         """`paths` as context to send, bounded to `total` characters in all; a file the

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from ci_reviewer.batch.jobs.languages import display, family_of
 from ci_reviewer.batch.jobs.test_examples import ancestors, directory_of, test_family, within
+from ci_reviewer.batch.noise import REASONS, name_kind
 
 Reader = Callable[[str, int], str | None]
 _PROBED_TESTS = 20  # test files read per project, at most, for evidence
@@ -93,7 +94,7 @@ class FrameworkDetector:
 
     def for_file(self, path: str, language: str | None) -> Framework | NoFramework:
         if language is None:
-            return NoFramework("no test framework for a file of unknown language")
+            return _not_code(path)
         if path.endswith((".d.ts", ".d.mts", ".d.cts")):
             return NoFramework("TypeScript declarations only: no code runs to be tested")
         family = family_of(language)
@@ -290,3 +291,13 @@ _DETECTORS: dict[str, Callable[[FrameworkDetector, str], Framework | NoFramework
     "go": _go,
     "java": _java,
 }
+
+
+def _not_code(path: str) -> NoFramework:
+    """Why a file of no known language gets no test. A file of a noise kind that the job
+    allowed (`noise.allow_kinds: [prose]`) is said as what it is, so that the user sees why
+    the allowance asked for no test: test generation writes tests for code."""
+    kind = name_kind(path)
+    if kind is not None:
+        return NoFramework(f"no test framework for {REASONS[kind]}: tests are written for code")
+    return NoFramework("no test framework for a file of unknown language")

@@ -9,12 +9,27 @@ Each directory is worked out from at most `SCANNED` of its files and the first `
 of each (imports open a module), so the work stays linear in the size of the repository; the
 requests of a directory are planned and sent one after another (`assemble` keeps a group's
 requests adjacent), so only the last `KEPT` directories' context is held, not every one's.
+
+Only a file that imports one of the shared modules reads them: a file of the directory whose
+imports share nothing with them (a shared module itself, a script importing other things) is
+sent its own message alone, with its own imports. Kept in the group it would pay a cache read
+(0.1x) of modules it never uses and ask the model to look past them; alone it pays nothing for
+them. Whether a file reads is judged on the first `SCAN_BYTES` the directory was worked out
+from for a file scanned, on its whole content for another: from the checkout alone, so it is
+the same answer wherever the request is built; the files of the directory
+known not to read (a scanned file that imports none, a file that is no source:
+`DirectoryShare.may_read`) are left out of the group's count of readers, which decides
+whether its prefix is worth a breakpoint (`caching.py`). A source file past the first
+`SCANNED` is counted as a reader unread: reading every file of a large directory once more,
+in every worker, to count them would cost more than an estimate that errs where readers are
+many anyway.
 """
 
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
 from ci_reviewer.batch.caching import MessageParts, group_of
@@ -26,12 +41,32 @@ KEPT = 16
 _SOURCE_SUFFIXES = (".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
 
 
+@dataclass(frozen=True)
+class DirectoryShare:
+    """What one directory shares: the modules, and of the files scanned to find them, those
+    that import one of them (`readers`) and those that do not (`outsiders`)."""
+
+    modules: tuple[ImportedFile, ...]
+    readers: frozenset[str]
+    outsiders: frozenset[str]
+
+    def may_read(self, path: str) -> bool:
+        """Whether the file `path` of the directory may read the shared modules: known for
+        the files scanned, assumed for other source files, never for a file of no source."""
+        if not self.modules or path in self.outsiders:
+            return False
+        return path in self.readers or path.endswith(_SOURCE_SUFFIXES)
+
+
+_NOTHING = DirectoryShare((), frozenset(), frozenset())
+
+
 class PackageContext:
     """The shared imports of each directory of a checkout (worked out lazily, once)."""
 
     def __init__(self, repository: RepositoryContext) -> None:
         self.repository = repository
-        self._shared: OrderedDict[str, tuple[ImportedFile, ...]] = OrderedDict()
+        self._shared: OrderedDict[str, DirectoryShare] = OrderedDict()
 
     @cached_property
     def _sources(self) -> dict[str, list[str]]:
@@ -41,9 +76,9 @@ class PackageContext:
                 by_directory.setdefault(group_of(path), []).append(path)
         return by_directory
 
-    def shared_of(self, path: str) -> tuple[ImportedFile, ...]:
-        """The modules shared by the files of `path`'s directory (never `path` itself's
-        choice: the same tuple for every file there)."""
+    def shared_of(self, path: str) -> DirectoryShare:
+        """What the files of `path`'s directory share (never `path` itself's choice: the
+        same for every file there)."""
         directory = group_of(path)
         found = self._shared.get(directory)
         if found is None:
@@ -54,30 +89,51 @@ class PackageContext:
             self._shared.move_to_end(directory)
         return found
 
-    def message_parts(self, path: str, own: Callable[[frozenset[str]], str]) -> MessageParts:
-        """The message about `path` shared-first: its directory's shared modules, then what
-        `own` writes for the file alone, told which modules are shared already (so it does
-        not attach them twice)."""
-        shared = self.shared_of(path)
+    def message_parts(
+        self, path: str, text: str, own: Callable[[frozenset[str]], str]
+    ) -> MessageParts:
+        """The message about `path` (whose content is `text`) shared-first: its directory's
+        shared modules, then what `own` writes for the file alone, told which modules are
+        shared already (so it does not attach them twice). A file that imports none of the
+        shared modules is sent its own part alone."""
+        share = self.shared_of(path)
         group = group_of(path)
-        return MessageParts(
-            group, render_shared(group, shared), own(frozenset(i.path for i in shared))
-        )
+        if not self._reads(path, text, share):
+            return MessageParts(group, "", own(frozenset()), share.may_read)
+        shared = frozenset(i.path for i in share.modules)
+        return MessageParts(group, render_shared(group, share.modules), own(shared), share.may_read)
 
-    def _work_out(self, directory: str) -> tuple[ImportedFile, ...]:
+    def _reads(self, path: str, text: str, share: DirectoryShare) -> bool:
+        if not share.may_read(path):
+            return False
+        if path in share.readers:
+            return True
+        # Not among the files scanned (a directory of more than SCANNED): judged on its
+        # imports, the ones its own part is then built from (parsed once).
+        shared = {i.path for i in share.modules}
+        return any(p in shared for p in self.repository.imported_paths(path, text))
+
+    def _work_out(self, directory: str) -> DirectoryShare:
         counts: Counter[str] = Counter()
         index = self.repository.index
+        imported: dict[str, frozenset[str]] = {}
         for member in sorted(self._sources.get(directory, ()))[:SCANNED]:
             try:
                 with (self.repository.workdir / member).open("rb") as handle:
                     text = handle.read(SCAN_BYTES).decode("utf-8", "replace")
             except OSError:
                 continue
-            counts.update(index.imports_of(member, text))
+            imported[member] = frozenset(index.imports_of(member, text))
+            counts.update(imported[member])
         wanted = sorted(
             (path for path, n in counts.items() if n >= 2), key=lambda p: (-counts[p], p)
         )
-        return self.repository.attached(wanted, IMPORTS_TOTAL_CHARS)
+        modules = self.repository.attached(wanted, IMPORTS_TOTAL_CHARS)
+        if not modules:
+            return _NOTHING
+        shared = {i.path for i in modules}
+        readers = frozenset(m for m, paths in imported.items() if not shared.isdisjoint(paths))
+        return DirectoryShare(modules, readers, frozenset(imported) - readers)
 
 
 def render_shared(directory: str, shared: tuple[ImportedFile, ...]) -> str:

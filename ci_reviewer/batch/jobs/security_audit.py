@@ -201,7 +201,9 @@ class SecurityAuditKind:
 
     def message_parts(self, source: SourceFile) -> MessageParts:
         """The message, with the context its directory shares first (one cached prefix)."""
-        return self.package.message_parts(source.path, lambda skip: self._own(source, skip))
+        return self.package.message_parts(
+            source.path, source.text, lambda skip: self._own(source, skip)
+        )
 
     def _own(self, source: SourceFile, skip: frozenset[str]) -> str:
         lines = [f"Audit {source.path}.", "", f'<file path="{source.path}">']
