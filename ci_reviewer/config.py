@@ -159,6 +159,10 @@ class JobConfig(_Strict):
     tools: list[Any] | None = None
     timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
     max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
+    # A file whose result came back errored with overloaded_error, or succeeded with
+    # stop_reason refusal, is sent once more on this model, in the next submission
+    # (`ci_reviewer.batch.fallback`).
+    fallback_model: str | None = None
 
     _globs = field_validator("include", "exclude")(_check_globs)
 

@@ -39,6 +39,10 @@ class ManifestEntry:
     path: str
     content_hash: str
     attempt: int = 1
+    # Set on a request sent again on the job's fallback model: that model, and why the
+    # job's own model did not answer (`ci_reviewer.batch.fallback`). None: the job's model.
+    model: str | None = None
+    fallback: str | None = None
 
 
 def custom_id(prefix: str, entry: ManifestEntry) -> str:

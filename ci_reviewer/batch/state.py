@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_serializer,
     model_serializer,
 )
 
@@ -40,6 +41,11 @@ def _unwritten_when_unset(data: dict[str, Any], *names: str) -> dict[str, Any]:
         if not data.get(name):
             data.pop(name, None)
     return data
+
+
+def _entry_written(entry: dict[str, Any]) -> dict[str, Any]:
+    # A manifest entry's fallback fields, written only on a request sent to the fallback.
+    return _unwritten_when_unset(entry, "model", "fallback")
 
 
 class Submission(_Record):
@@ -86,7 +92,9 @@ class RetryItem(_Record):
 
     @model_serializer(mode="wrap")
     def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _unwritten_when_unset(write(self), "replays")
+        data = _unwritten_when_unset(write(self), "replays")
+        data["entry"] = _entry_written(data["entry"])
+        return data
 
 
 class Failure(_Record):
@@ -106,6 +114,15 @@ class StateDocument(_Record):
     manifest: dict[str, ManifestEntry] = Field(default_factory=dict)
     retry: tuple[RetryItem, ...] = ()
     updated_at: datetime | None = None
+
+    @field_serializer("manifest", mode="wrap")
+    def _manifest_written(
+        self, manifest: dict[str, ManifestEntry], write: SerializerFunctionWrapHandler
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = write(manifest)
+        for entry in data.values():
+            _entry_written(entry)
+        return data
 
     @property
     def pending_ids(self) -> set[str]:
