@@ -106,6 +106,15 @@ class Failure(_Record):
     reason: str
 
 
+class SpendEntry(_Record):
+    """One review's cost in a month's spend record (`ci_reviewer.month_spend`); `key` is
+    unique to the review's run, so a save that is applied again adds it once."""
+
+    key: str
+    cost_usd: float
+    at: datetime
+
+
 class StateDocument(_Record):
     version: int = STATE_VERSION
     job: str
@@ -114,6 +123,12 @@ class StateDocument(_Record):
     manifest: dict[str, ManifestEntry] = Field(default_factory=dict)
     retry: tuple[RetryItem, ...] = ()
     updated_at: datetime | None = None
+    # Only in a month's spend record (its `job` is `_spend-YYYY-MM`, never a job's name).
+    spend: tuple[SpendEntry, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _unwritten_when_unset(write(self), "spend")
 
     @field_serializer("manifest", mode="wrap")
     def _manifest_written(
