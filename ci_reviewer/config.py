@@ -105,6 +105,9 @@ class ReviewConfig(_Strict):
     # Retried once on this model: a file whose conversation stayed overloaded (529) after
     # the SDK's retries, or that the model declined (stop_reason refusal).
     fallback_model: str | None = None
+    # Add each review's cost to the month's spend record, where the state is kept (the
+    # state branch, when it exists, or `review --state-dir`): `ci_reviewer.month_spend`.
+    month_spend: bool = True
 
     _globs = field_validator("include", "exclude")(_check_globs)
 

@@ -327,7 +327,7 @@ def _github_review(
         full=full,
         config_file=config_file_in_checkout(run.config_path, run.workdir),
         policy=run.config.secret_policy,
-        spend_state=Path(state_dir) if state_dir else "branch",
+        spend_state=_spend_state(config.month_spend, state_dir),
     )
     gh = make_github(github_settings(run.environ))
     loading = _load_sdk_meanwhile()
@@ -358,6 +358,13 @@ def _github_review(
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _spend_state(month_spend: bool, state_dir: str | None) -> Path | str | None:
+    """Where the review adds its cost to the month's spend (`FlowOptions.spend_state`)."""
+    if not month_spend:
+        return None
+    return Path(state_dir) if state_dir else "branch"
 
 
 def _load_sdk_meanwhile() -> threading.Thread:

@@ -230,7 +230,8 @@ def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTo
     except CIReviewerError as error:
         note = (
             f"the month's review spend was not recorded ({error.message}); this review is "
-            "not affected"
+            "not affected (to keep it, let the review's workflow write the state branch: "
+            "`contents: write`; to stop trying, set `review.month_spend: false`)"
         )
         done.notes.append(note)
         done.commands.append(workflow_command("warning", note, title="ci-reviewer"))

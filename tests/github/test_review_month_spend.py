@@ -18,6 +18,8 @@ import pytest
 
 from ci_reviewer.batch.state import Loaded, StateDocument, StateStore
 from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
+from ci_reviewer.cli import cli
+from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.flows.review_pr import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.review_source import PullRequestRef
@@ -82,6 +84,13 @@ def _record(world: World, month: str) -> list[dict[str, Any]]:
     stored = git(world.repo, "show", f"{STATE_BRANCH}:state/_spend-{month}.json")
     entries: list[dict[str, Any]] = json.loads(stored)["spend"]
     return entries
+
+
+def _months(world: World) -> list[str]:
+    """The months the state branch holds a spend record for (the CLI's clock is the real
+    one: the test does not assume which month it runs in)."""
+    names = git(world.repo, "ls-tree", "--name-only", f"{STATE_BRANCH}:state").split()
+    return sorted(n[len("_spend-") : -len(".json")] for n in names if n.startswith("_spend-"))
 
 
 def _month_line(total: float, reviews: int, this: float) -> str:
@@ -232,3 +241,54 @@ def test_with_a_state_directory_the_month_is_kept_there(world: World, tmp_path: 
     assert _month_line(cost, 1, cost) in _summary(world, number)
     stored = json.loads((state / "_spend-2026-12.json").read_text(encoding="utf-8"))
     assert [e["cost_usd"] for e in stored["spend"]] == pytest.approx([cost])
+
+
+def _cli(world: World, monkeypatch: pytest.MonkeyPatch, number: int, args: list[str]) -> int:
+    for name, value in world.env(number).items():
+        monkeypatch.setenv(name, value)
+    return run_guarded(
+        lambda: cli.main(args=["review", *args], prog_name="ci-reviewer", standalone_mode=False)
+    )
+
+
+def test_the_cli_keeps_the_month_on_the_state_branch_unless_the_config_says_not_to(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    asked = len(world.claude.requests)
+
+    assert _cli(world, monkeypatch, number, []) == 0
+
+    cost = float(world.outputs()["cost-usd"])
+    [month] = _months(world)
+    [entry] = _record(world, month)
+    assert f"{entry['cost_usd']:.4f}" == f"{cost:.4f}"
+    line = f"This month: ${entry['cost_usd']:.4f} over 1 review"
+    assert line in _summary(world, number)
+    assert line in (world.tmp / "summary.md").read_text(encoding="utf-8")
+
+    # With month_spend off, a new commit's review keeps no record.
+    config = tmp_path / "off.yml"
+    config.write_text("review:\n  month_spend: false\n", encoding="utf-8")
+    world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    assert _cli(world, monkeypatch, number, ["--config", str(config)]) == 0
+    assert len(world.claude.requests) > asked + 1  # the second review ran
+    assert _months(world) == [month] and len(_record(world, month)) == 1
+    assert "This month" not in _summary(world, number)
+
+
+def test_the_cli_keeps_the_month_in_a_state_directory(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    state = tmp_path / "state"
+
+    assert _cli(world, monkeypatch, number, ["--state-dir", str(state)]) == 0
+
+    [document] = state.glob("_spend-*.json")
+    [entry] = json.loads(document.read_text(encoding="utf-8"))["spend"]
+    assert f"{entry['cost_usd']:.4f}" == world.outputs()["cost-usd"]
+    assert git(world.repo, "branch", "--list", STATE_BRANCH) == ""  # nothing made on GitHub
