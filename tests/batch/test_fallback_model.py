@@ -21,7 +21,10 @@ import pytest
 from ci_reviewer.batch.format import collect_json, step_summary
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.report import ReportKind
-from ci_reviewer.batch.pipeline import collect, submit
+from ci_reviewer.batch.pipeline import collect, run, submit
+from ci_reviewer.batch.store_dir import DirectoryStore
+from ci_reviewer.batch.sync_api import SyncBatchesAPI
+from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import ClaudeEmulator, Reply
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.github.publish_issue import IssuePublisher
@@ -198,3 +201,41 @@ def test_without_a_fallback_model_a_refusal_fails_and_overloaded_is_retried_as_b
     assert [(r.entry.path, r.entry.model, r.reason) for r in result.retries] == [
         ("src/a.py", None, "errored (overloaded_error)")
     ]
+
+
+def test_a_sync_job_whose_model_stays_overloaded_is_answered_by_the_fallback_next_run(
+    repo: Path, claude: ClaudeEmulator, tmp_path: Path
+) -> None:
+    """`api: sync`: the SDK's own retries of a 529 run out (2 here), the request's line is
+    errored with overloaded_error, and the next run asks the fallback model."""
+    for _ in range(3):  # the first try and the SDK's two retries
+        claude.enqueue(
+            Reply.overloaded(),
+            when=lambda body: body["model"] == MODEL and "src/a.py" in str(body["messages"]),
+        )
+    sdk = anthropic.Anthropic(api_key="sk-test-sync", base_url=claude.url, max_retries=2)
+
+    def fresh() -> JobRun:
+        return JobRun(
+            name="urgent",
+            job=JobConfig(kind="report", api="sync", fallback_model=FALLBACK),
+            model=MODEL,
+            kind=ReportKind(tmp_path / "reports"),
+            workdir=repo,
+            store=DirectoryStore(tmp_path / "state"),
+            api=SyncBatchesAPI(sdk, claude.clock.now, concurrency=1),
+            now=claude.clock.now,
+        )
+
+    try:
+        first = run(fresh())
+        second = run(fresh())
+    finally:
+        sdk.close()
+
+    assert [(r.entry.path, r.entry.model, r.reason) for r in first.collected.retries] == [
+        ("src/a.py", FALLBACK, f"{OVERLOADED}; sent again on {FALLBACK}")
+    ]
+    assert second.collected.fallbacks == (("src/a.py", FALLBACK, OVERLOADED),)
+    asked = [(c.body["model"], c.status) for c in claude.requests if "src/a.py" in str(c.body)]
+    assert asked == [(MODEL, 529)] * 3 + [(FALLBACK, 200)]
