@@ -20,7 +20,6 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
-    field_serializer,
     model_serializer,
 )
 
@@ -43,9 +42,8 @@ def _unwritten_when_unset(data: dict[str, Any], *names: str) -> dict[str, Any]:
     return data
 
 
-def _entry_written(entry: dict[str, Any]) -> dict[str, Any]:
-    # A manifest entry's fallback fields, written only on a request sent to the fallback.
-    return _unwritten_when_unset(entry, "model", "fallback")
+def _empty(value: object) -> bool:
+    return not value
 
 
 class Submission(_Record):
@@ -92,9 +90,7 @@ class RetryItem(_Record):
 
     @model_serializer(mode="wrap")
     def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = _unwritten_when_unset(write(self), "replays")
-        data["entry"] = _entry_written(data["entry"])
-        return data
+        return _unwritten_when_unset(write(self), "replays")
 
 
 class Failure(_Record):
@@ -123,21 +119,10 @@ class StateDocument(_Record):
     manifest: dict[str, ManifestEntry] = Field(default_factory=dict)
     retry: tuple[RetryItem, ...] = ()
     updated_at: datetime | None = None
-    # Only in a month's spend record (its `job` is `_spend-YYYY-MM`, never a job's name).
-    spend: tuple[SpendEntry, ...] = ()
-
-    @model_serializer(mode="wrap")
-    def _written(self, write: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _unwritten_when_unset(write(self), "spend")
-
-    @field_serializer("manifest", mode="wrap")
-    def _manifest_written(
-        self, manifest: dict[str, ManifestEntry], write: SerializerFunctionWrapHandler
-    ) -> dict[str, Any]:
-        data: dict[str, Any] = write(manifest)
-        for entry in data.values():
-            _entry_written(entry)
-        return data
+    # Only in a month's spend record (its `job` is `_spend-YYYY-MM`, never a job's name);
+    # not written when empty (a field check, not a serializer of the whole document, which
+    # would take a large manifest through Python objects).
+    spend: tuple[SpendEntry, ...] = Field((), exclude_if=_empty)
 
     @property
     def pending_ids(self) -> set[str]:
