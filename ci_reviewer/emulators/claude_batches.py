@@ -54,11 +54,14 @@ Processed = tuple[Reply, Usage] | ApiError
 # Processes one request's params; with a reply, that reply answers it (validated and billed
 # like any other) instead of the script's.
 Processor = Callable[[Mapping[str, Any], Reply | None], Processed]
-# The words the API answers an errored batch request with, by error type: an errored result
-# holds the same `ErrorResponse` as a failed Messages call (`{"type": "error", "error":
-# {"type", "message"}, "request_id"}`; the SDK's `MessageBatchErroredResult.error`), and a
-# 529 says "Overloaded" (the errors page, and `Reply.overloaded`); other preset errors say
-# "preset".
+# The words the API answers an errored batch request with, by error type. An errored result
+# holds the same `ErrorResponse` as a failed Messages call, `{"type": "error", "error":
+# {"type", "message"}, "request_id"}`, whose inner type is one of the API's error types,
+# `overloaded_error` among them (API reference, "Retrieve Message Batch results":
+# https://platform.claude.com/docs/en/api/python/messages/batches/results.md, its
+# `MessageBatchErroredResult`; the installed SDK's `MessageBatchErroredResult.error`), and
+# an overload says "Overloaded" (`Reply.overloaded`, with its sources); other preset errors
+# say "preset".
 PRESET_MESSAGES = {"overloaded_error": OVERLOADED_MESSAGE}
 MessageRenderer = Callable[[Reply, Usage, Mapping[str, Any], str], dict[str, Any]]
 
