@@ -260,7 +260,11 @@ def _classify(
             ingest.retries.append(retry)
             return
         if error_type in _PERMANENT_ERRORS:
-            reason = f"{_PERMANENT_ERRORS[error_type]}: {_error_message(result)}"
+            what = _PERMANENT_ERRORS[error_type]
+            if error_type == "not_found_error" and entry.model is not None:
+                what = f"the API does not serve the job's fallback model {entry.model} (change "
+                what += "`fallback_model`)"
+            reason = f"{what}: {_error_message(result)}"
             ingest.failures.append(_failure(cid, entry, reason))
             return
         _requeue(run, cid, entry, f"errored ({error_type})", ingest)

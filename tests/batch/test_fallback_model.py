@@ -239,3 +239,22 @@ def test_a_sync_job_whose_model_stays_overloaded_is_answered_by_the_fallback_nex
     assert second.collected.fallbacks == (("src/a.py", FALLBACK, OVERLOADED),)
     asked = [(c.body["model"], c.status) for c in claude.requests if "src/a.py" in str(c.body)]
     assert asked == [(MODEL, 529)] * 3 + [(FALLBACK, 200)]
+
+
+def test_a_fallback_model_the_api_does_not_serve_is_named_as_the_setting_to_change(
+    repo: Path, claude: ClaudeEmulator, make_run: MakeRun
+) -> None:
+    claude.set_reply(cid_of(repo, "src/b.py"), Reply.stop("refusal", category="cyber"))
+    job = make_run(fallback_model="claude-nonexistent-9")
+    submit(job)
+    collect(job)
+    submit(job)
+
+    result = collect(job)
+
+    [failure] = result.failures
+    assert (failure.path, failure.attempt) == ("src/b.py", 2)
+    assert failure.reason.startswith(
+        "the API does not serve the job's fallback model claude-nonexistent-9 "
+        "(change `fallback_model`): "
+    )
