@@ -217,28 +217,32 @@ def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
 # -- steps ------------------------------------------------------------------------------------
 def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTotal | None:
     """Add this review's cost to the month's spend record, when there is state to keep it
-    in; a store that fails or refuses never fails the review: one note, and no month."""
-
+    in (a run that had nothing to review spent nothing and is not counted); a store that
+    fails or refuses never fails the review: one note, and no month."""
     where = run.options.spend_state
-    if where is None or result.cost_usd is None:
+    if where is None or result.cost_usd is None or result.nothing_to_review:
         return None
     key = f"pr{run.info.number}-{run.info.head_sha[:12]}-{secrets.token_hex(4)}"
     try:
         with github_errors("record the month's review spend"):
-            book = _spend_book(run, where)
-            return book.add(key, result.cost_usd) if book is not None else None
+            return _spend_book(run, where).add(key, result.cost_usd)
     except CIReviewerError as error:
+        keep = (
+            "pass a writable --state-dir"
+            if isinstance(where, Path)
+            else "let the review's workflow write the state branch: `contents: write`"
+        )
         note = (
             f"the month's review spend was not recorded ({error.message}); this review is "
-            "not affected (to keep it, let the review's workflow write the state branch: "
-            "`contents: write`; to stop trying, set `review.month_spend: false`)"
+            f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
+            "false`)"
         )
         done.notes.append(note)
         done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
         return None
 
 
-def _spend_book(run: _Run, where: Path | str) -> SpendBook | None:
+def _spend_book(run: _Run, where: Path | str) -> SpendBook:
     from ci_reviewer.month_spend import SpendBook
 
     if isinstance(where, Path):

@@ -20,6 +20,7 @@ from ci_reviewer.batch.state import Loaded, StateDocument, StateStore
 from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
 from ci_reviewer.cli import cli
 from ci_reviewer.cli.errors import run_guarded
+from ci_reviewer.config import ReviewConfig
 from ci_reviewer.flows.review_pr import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.review_source import PullRequestRef
@@ -292,3 +293,23 @@ def test_the_cli_keeps_the_month_in_a_state_directory(
     [entry] = json.loads(document.read_text(encoding="utf-8"))["spend"]
     assert f"{entry['cost_usd']:.4f}" == world.outputs()["cost-usd"]
     assert git(world.repo, "branch", "--list", STATE_BRANCH) == ""  # nothing made on GitHub
+
+
+def test_a_run_with_nothing_to_review_is_not_counted(world: World) -> None:
+    _state_branch(world)
+    world.config = ReviewConfig(exclude=["app.py"])
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    ref = PullRequestRef(REPO, number, "pull_request", world.head())
+    options = FlowOptions(
+        world.config, MODEL, "high", world.repo, spend_state="branch", now=lambda: DECEMBER
+    )
+    gh = make_github(GitHubSettings(world.github.url, TOKEN, backoff_factor=0))
+    try:
+        run_github_review(gh, ref, options, world.reviewer("high"), Redactor())
+    finally:
+        gh.close()
+
+    assert world.claude.requests == []
+    assert "This month" not in _summary(world, number)
+    assert _months(world) == []
