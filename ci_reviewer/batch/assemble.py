@@ -194,7 +194,7 @@ def assemble(
     full = dry_run_to is not None
     workers = default_workers() if workers is None else workers
     requests = _requests(run, resend, head, document, stats, dry_run_to=dry_run_to, workers=workers)
-    measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
+    measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to, resend.models)
     limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
     if run.job.cache_warmup_minutes <= 0 or full:
         yield from split(measured, limits, spool)
@@ -391,7 +391,10 @@ def _measured(
     estimate: BatchEstimate,
     max_tokens: int,
     dry_run_to: BinaryIO | None,
+    models: Mapping[str, str],
 ) -> Iterator[Planned]:
+    """The requests, each counted in the estimate (at its own model: `Resend.models`, filled
+    by the time a fallback's request is yielded)."""
     add = estimate.add
     cache = CacheEstimate()
     for request in requests:
@@ -401,6 +404,7 @@ def _measured(
             request.custom_id,
             request.path,
             cache.add(request.cache) if request.cache else None,
+            models.get(request.custom_id) if models else None,
         )
         if dry_run_to is not None and isinstance(request, BatchRequest):
             dry_run_to.write(request.line + b"\n")

@@ -10,12 +10,13 @@ custom_id), the issue through real PyGithub against the GitHub emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import anthropic
 import github
+import orjson
 import pytest
 
 from ci_reviewer.batch.format import collect_json, step_summary
@@ -112,6 +113,19 @@ def test_overloaded_and_refused_files_are_answered_once_by_the_fallback_model(
         b2: FALLBACK,
         c1: MODEL,
     }
+
+    # The estimate prices each request at its own model's batch prices: characters / 4 of
+    # its line in, the expected 1,500 tokens out (`batch/estimate.py`), nothing cached here.
+    def line_tokens(cid: str) -> tuple[int, int]:
+        line = orjson.dumps({"custom_id": cid, "params": requests[cid]})
+        return -(-len(line) // 4), 1500
+
+    def dollars(price: Callable[[Usage], float], *cids: str) -> float:
+        usages = [Usage(*line_tokens(cid)) for cid in cids]
+        return sum(price(usage) for usage in usages) / 2
+
+    expected = dollars(haiku_5_5_dollars, a2, b2) + dollars(sonnet_5_5_dollars, c1)
+    assert sent.estimate.usd == pytest.approx(expected)
     manifest = job.store.load("digest").document.manifest
     assert {cid: (e.model, e.fallback) for cid, e in manifest.items()} == {
         a2: (FALLBACK, OVERLOADED),
