@@ -271,3 +271,19 @@ def test_a_doctor_workflow_alone_checks_everything_configured(world: World) -> N
     assert {"github token checks: write", "github token issues: write"} <= checked
     assert {"checkout depth for weekly-audit", "checkout depth for nightly-tests"} <= checked
     assert outcome.statuses()["workflow .github/workflows/doctor.yml"] == "ok"
+
+
+def test_a_fallback_model_the_api_does_not_serve_is_a_problem(world: World) -> None:
+    """A fallback model is asked for only when the others fail: doctor looks it up now."""
+    world.config(
+        "review:\n  max_retries: 0\n  fallback_model: claude-haiku-9\n"
+        "jobs:\n  digest:\n    kind: report\n    fallback_model: claude-haiku-5-5\n"
+    )
+
+    outcome = world.run("--format", "json")
+
+    assert outcome.code == 2
+    statuses = outcome.statuses()
+    assert statuses["model claude-haiku-5-5"] == "ok"
+    assert statuses["model claude-haiku-9"] == "problem"
+    assert "404 not_found_error" in outcome.checks()["model claude-haiku-9"]["detail"]
