@@ -105,6 +105,9 @@ class ReviewConfig(_Strict):
     # Retried once on this model: a file whose conversation stayed overloaded (529) after
     # the SDK's retries, or that the model declined (stop_reason refusal).
     fallback_model: str | None = None
+    # Add each review's cost to the month's spend record, where the state is kept (the
+    # state branch, when it exists, or `review --state-dir`): `ci_reviewer.month_spend`.
+    month_spend: bool = True
 
     _globs = field_validator("include", "exclude")(_check_globs)
 
@@ -159,6 +162,10 @@ class JobConfig(_Strict):
     tools: list[Any] | None = None
     timeout_seconds: float = Field(CLAUDE_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
     max_retries: int = Field(CLAUDE_MAX_RETRIES, ge=0, le=20)
+    # A file whose result came back errored with overloaded_error, or succeeded with
+    # stop_reason refusal, is sent once more on this model, in the next submission
+    # (`ci_reviewer.batch.fallback`).
+    fallback_model: str | None = None
 
     _globs = field_validator("include", "exclude")(_check_globs)
 

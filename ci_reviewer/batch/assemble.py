@@ -14,7 +14,7 @@ file is the same, byte for byte, however many processes built it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -74,6 +74,12 @@ class Resend:
 
     def __init__(self, run: JobRun, head: str) -> None:
         self.builder = RequestBuilder(run.kind, run.job, run.model)
+        self._run = run
+        # The requests sent again on the job's fallback model (custom_id -> model), and a
+        # builder per such model, laid out for the same submission (`expect`).
+        self.models: dict[str, str] = {}
+        self._builders: dict[str, RequestBuilder] = {}
+        self._members: Mapping[str, Collection[str]] | None = None
         self.workdir = run.workdir
         self.noise = noise_policy(run.job)
         self.content = CommittedContent.of(
@@ -83,10 +89,32 @@ class Resend:
         # How many of the planned batches, first, are the cache warm-up (`assemble`).
         self.warm_batches = 0
 
-    def stored(self, source: SourceFile, attempt: int, full: bool) -> Planned:
-        make = self.builder.build if full else self.builder.plan
+    def expect(self, members: Mapping[str, Collection[str]]) -> None:
+        """`RequestBuilder.expect`, for every model this submission sends to."""
+        self._members = members
+        for builder in (self.builder, *self._builders.values()):
+            builder.expect(members)
+
+    def builder_for(self, model: str | None) -> RequestBuilder:
+        """The builder of the job's model (None), or of its fallback model."""
+        if model is None or model == self._run.model:
+            return self.builder
+        builder = self._builders.get(model)
+        if builder is None:
+            builder = self._builders[model] = RequestBuilder(self._run.kind, self._run.job, model)
+            if self._members is not None:
+                builder.expect(self._members)
+        return builder
+
+    def stored(
+        self, source: SourceFile, attempt: int, full: bool, model: str | None = None
+    ) -> Planned:
+        builder = self.builder_for(model)
+        make = builder.build if full else builder.plan
         planned = make(source, attempt)
         self.from_store.add(planned.custom_id)
+        if model is not None:
+            self.models[planned.custom_id] = model
         return planned
 
     def __call__(self, custom_id: str, entry: Entry) -> bytes:
@@ -95,8 +123,9 @@ class Resend:
             source = stored_source(self.workdir, path, content_hash)
         else:
             source = self.content.source(path, content_hash)
-        line = self.builder.build(source, attempt).line
-        self.builder.kind.withheld_context()  # counted when planned; built again here
+        builder = self.builder_for(self.models.get(custom_id))
+        line = builder.build(source, attempt).line
+        builder.kind.withheld_context()  # counted when planned; built again here
         return line
 
 
@@ -166,7 +195,7 @@ def assemble(
     full = dry_run_to is not None
     workers = default_workers() if workers is None else workers
     requests = _requests(run, resend, head, document, stats, dry_run_to=dry_run_to, workers=workers)
-    measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to)
+    measured = _measured(requests, estimate, run.job.max_tokens, dry_run_to, resend.models)
     limits = Limits(run.job.max_requests_per_batch, run.job.max_batch_bytes)
     if run.job.cache_warmup_minutes <= 0 or full:
         yield from split(measured, limits, spool)
@@ -243,8 +272,11 @@ def _requests(
             if (path, sha) in pending:
                 stats.skip("already in a pending batch", size)
                 continue
-            sizes[path] = size
             same = retry is not None and retry.entry.content_hash == sha
+            if retry is not None and same and retry.entry.model is not None:
+                retries[path] = retry  # for the fallback model: planned with the retries
+                continue
+            sizes[path] = size
             yield path, sha, retry.entry.attempt if retry and same else 1
 
     spill = LineSpill() if full and workers > 1 else None
@@ -280,7 +312,7 @@ def _grouped(resend: Resend, items: list[Work], retries: list[ManifestEntry]) ->
     members: dict[str, list[str]] = {}
     for path in [item[0] for item in items] + [entry.path for entry in retries]:
         members.setdefault(group_of(path), []).append(path)
-    resend.builder.expect(members)
+    resend.expect(members)
     return items
 
 
@@ -353,7 +385,7 @@ def _retried(
 ) -> Iterator[Planned]:
     for entry in entries:
         source = stored_source(run.workdir, entry.path, entry.content_hash)
-        planned = resend.stored(source, entry.attempt, full)
+        planned = resend.stored(source, entry.attempt, full, entry.model)
         _count_withheld(resend.builder.kind.withheld_context(), left_out, stats)
         yield planned
 
@@ -378,7 +410,10 @@ def _measured(
     estimate: BatchEstimate,
     max_tokens: int,
     dry_run_to: BinaryIO | None,
+    models: Mapping[str, str],
 ) -> Iterator[Planned]:
+    """The requests, each counted in the estimate (at its own model: `Resend.models`, filled
+    by the time a fallback's request is yielded)."""
     add = estimate.add
     cache = CacheEstimate()
     for request in requests:
@@ -388,6 +423,7 @@ def _measured(
             request.custom_id,
             request.path,
             cache.add(request.cache) if request.cache else None,
+            models.get(request.custom_id) if models else None,
         )
         if dry_run_to is not None and isinstance(request, BatchRequest):
             dry_run_to.write(request.line + b"\n")

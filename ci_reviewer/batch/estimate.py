@@ -12,7 +12,8 @@ a best-effort basis" (batch-processing docs), so the figure is a floor for what 
 and the same work without any hit costs at most the uncached figure (`uncached_usd`).
 
 The largest requests are kept as they stream by (a heap of `LARGEST`), so a user sees where
-the money goes before paying for it.
+the money goes before paying for it. A request sent to another model than the job's (its
+fallback model, `fallback.py`) is priced at that model's prices.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field, replace
 
-from ci_reviewer.pricing import CHARS_PER_TOKEN, Usage, price_table
+from ci_reviewer.pricing import CHARS_PER_TOKEN, PriceTable, Usage, price_table
 
 EXPECTED_OUTPUT_TOKENS = 1500
 LARGEST = 10
@@ -38,6 +39,7 @@ class RequestCost:
     usd: float | None = None
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    model: str | None = None  # None: the job's model
 
 
 @dataclass
@@ -61,6 +63,9 @@ class BatchEstimate:
     _heap: list[tuple[int, int, RequestCost]] = field(
         default_factory=list, repr=False, compare=False
     )
+    # Of the totals, the requests on another model: model -> [requests, input, output,
+    # cache write, cache read].
+    _others: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(
         self,
@@ -68,8 +73,10 @@ class BatchEstimate:
         custom_id: str = "",
         path: str = "",
         cached: tuple[int, int] | None = None,
+        model: str | None = None,
     ) -> None:
-        """One request: (bytes, input, output tokens), and (written, read) cache tokens."""
+        """One request: (bytes, input, output tokens), and (written, read) cache tokens;
+        `model` when it goes to another model than the job's."""
         size, tokens, output = line_tokens
         written, read = cached or (0, 0)
         self.requests += 1
@@ -78,26 +85,32 @@ class BatchEstimate:
         self.output_tokens += output
         self.cache_write_tokens += written
         self.cache_read_tokens += read
+        if model is not None:
+            other = self._others.setdefault(model, [0, 0, 0, 0, 0])
+            for index, value in enumerate((1, tokens, output, written, read)):
+                other[index] += value
         heap = self._heap
         if len(heap) < LARGEST or size > heap[0][0]:
             # Ties keep the earlier request: the sequence number breaks them.
-            cost = RequestCost(custom_id, path, size, tokens, output, None, written, read)
+            cost = RequestCost(custom_id, path, size, tokens, output, None, written, read, model)
             item = (size, -self.requests, cost)
             (heapq.heappush if len(heap) < LARGEST else heapq.heapreplace)(heap, item)
 
     def priced(self, model: str, api: str = "batch") -> BatchEstimate:
-        usage = _usage(
-            self.input_tokens, self.output_tokens, self.cache_write_tokens, self.cache_read_tokens
-        )
+        own = [self.requests, self.input_tokens, self.output_tokens]
+        own += [self.cache_write_tokens, self.cache_read_tokens]
+        for counts in self._others.values():
+            own = [total - part for total, part in zip(own, counts, strict=True)]
+        parts = [(model, own), *self._others.items()]
         table = price_table()
-        batch_usd = table.cost(model, usage, batch=True, requests=self.requests)
-        sync_usd = table.cost(model, usage, batch=False, requests=self.requests)
-        uncached = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens)
+        batch_usd = _summed(table, parts, batch=True)
+        sync_usd = _summed(table, parts, batch=False)
+        uncached = _summed(table, [(m, [c[0], c[1], c[2], 0, 0]) for m, c in parts], api != "sync")
         largest = tuple(
             replace(
                 cost,
                 usd=table.cost(
-                    model,
+                    cost.model or model,
                     _usage(
                         cost.input_tokens,
                         cost.output_tokens,
@@ -111,7 +124,7 @@ class BatchEstimate:
         )
         return replace(
             self,
-            uncached_usd=table.cost(model, uncached, batch=api != "sync", requests=self.requests),
+            uncached_usd=uncached,
             usd=sync_usd if api == "sync" else batch_usd,
             sync_usd=sync_usd,
             batch_usd=batch_usd,
@@ -122,6 +135,17 @@ class BatchEstimate:
     @property
     def price_label(self) -> str:
         return "synchronous (full) prices" if self.api == "sync" else "batch prices"
+
+
+def _summed(table: PriceTable, parts: list[tuple[str, list[int]]], batch: bool) -> float | None:
+    """Dollars of (model, [requests, input, output, written, read]) parts, each at its
+    model's prices; None when a model with requests has no price."""
+    costs = [
+        table.cost(model, _usage(*counts[1:]), batch=batch, requests=counts[0])
+        for model, counts in parts
+        if counts[0] or model == parts[0][0]
+    ]
+    return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
 
 
 def _usage(tokens: int, output: int, written: int, read: int) -> Usage:

@@ -140,6 +140,9 @@ def collect_json(result: CollectResult) -> dict[str, Any]:
             for r in result.retries
         ],
         "noise": result.noise,
+        "fallbacks": [
+            {"path": path, "model": model, "why": why} for path, model, why in result.fallbacks
+        ],
     }
 
 
@@ -189,6 +192,10 @@ def collect_text(result: CollectResult, markdown: bool = False) -> str:
     lines += [
         f"  asking again {r.entry.path} (attempt {r.entry.attempt} next): {r.reason}"
         for r in retries
+    ]
+    lines += [
+        f"  answered by the fallback model {model}: {path} ({why})"
+        for path, model, why in result.fallbacks
     ]
     if result.pending:
         lines.append(f"{len(result.pending)} batch(es) still pending:")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PREFIX = re.compile(r"[^a-zA-Z0-9]")
@@ -27,6 +30,10 @@ def lost_batch_id(intent_id: str) -> str:
     return f"{SYNC_PREFIX}lost_{hashlib.sha256(intent_id.encode()).hexdigest()[:20]}"
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 @dataclass(frozen=True, slots=True)
 class ManifestEntry:
     """What one request was about: the file, the git blob sha of its content, the attempt.
@@ -39,6 +46,12 @@ class ManifestEntry:
     path: str
     content_hash: str
     attempt: int = 1
+    # Set on a request sent again on the job's fallback model: that model, and why the
+    # job's own model did not answer (`ci_reviewer.batch.fallback`). None: the job's model,
+    # and then not written, so a state reads as it was to any version (checked per field by
+    # pydantic's serializer: the manifest of a large run is written at its own speed).
+    model: Annotated[str | None, Field(exclude_if=_unset)] = None
+    fallback: Annotated[str | None, Field(exclude_if=_unset)] = None
 
 
 def custom_id(prefix: str, entry: ManifestEntry) -> str:

@@ -82,6 +82,7 @@ def _merged(first: CollectResult, second: CollectResult) -> CollectResult:
         findings=(*first.findings, *second.findings),
         withheld=_summed(first.withheld, second.withheld),
         noise=_summed(first.noise, second.noise),
+        fallbacks=tuple(sorted({*first.fallbacks, *second.fallbacks})),
     )
 
 

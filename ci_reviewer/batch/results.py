@@ -6,7 +6,9 @@ created, and one whose results died with an earlier process has its requests sen
 Each result line is correlated through the manifest and classified: succeeded -> the kind
 judges it; errored with invalid_request_error, or not_found_error (a model the API does not
 serve) -> a permanent failure (sending it again would fail again); any other error, expired or
-canceled -> sent again with attempt+1 up to the job's max_attempts, then reported. Lines whose
+canceled -> sent again with attempt+1 up to the job's max_attempts, then reported; an
+overloaded_error, or a refusal, is sent again once on the job's fallback model instead
+(`fallback.py`). Lines whose
 custom_id the batch does not hold are warned about. An ended batch leaves the state in the same
 save that records its retries, after the kind has published, so a result is handled once (a
 replay after a crash between publish and save publishes the same collection again, under the
@@ -22,6 +24,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ci_reviewer.batch.api import BatchInfo
+from ci_reviewer.batch.fallback import (
+    OVERLOADED,
+    fallback_retry,
+    overloaded_reason,
+    refused_again,
+    refused_reason,
+)
 from ci_reviewer.batch.job_run import JobRun
 from ci_reviewer.batch.jobs.base import Accepted, Collection, Published, Rejected
 from ci_reviewer.batch.manifest import ManifestEntry
@@ -64,6 +73,8 @@ class CollectResult:
     retries: tuple[RetryItem, ...] = ()
     # The noise the collected work left out (reason -> files).
     noise: dict[str, int] = field(default_factory=dict)
+    # (path, model, why) of the answers the job's fallback model gave.
+    fallbacks: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def result_count(self) -> int:
@@ -130,6 +141,18 @@ def collect(run: JobRun) -> CollectResult:
         accepted=len(ingest.accepted),
         retries=tuple(ingest.retries),
         noise=noise,
+        fallbacks=fallbacks_of(ingest.accepted),
+    )
+
+
+def fallbacks_of(accepted: Iterable[Accepted]) -> tuple[tuple[str, str, str], ...]:
+    """(path, model, why) of the accepted answers the fallback model gave, by path."""
+    return tuple(
+        sorted(
+            (item.entry.path, item.entry.model, item.entry.fallback or "")
+            for item in accepted
+            if item.entry.model is not None
+        )
     )
 
 
@@ -220,21 +243,46 @@ def _classify(
     kind = str(result.get("type"))
     ingest.counts[kind] = ingest.counts.get(kind, 0) + 1
     if kind == "succeeded":
-        judged = run.kind.accept(cid, entry, result.get("message") or {})
-        if isinstance(judged, Rejected):
+        message = result.get("message") or {}
+        judged = run.kind.accept(cid, entry, message)  # billed, and so counted, either way
+        if isinstance(judged, Rejected) and message.get("stop_reason") == "refusal":
+            _refused(run, cid, entry, judged, ingest)
+        elif isinstance(judged, Rejected):
             ingest.failures.append(_failure(cid, entry, judged.reason))
         else:
             ingest.accepted.append(judged)
         return
     if kind == "errored":
         error_type = _error_type(result)
+        why = overloaded_reason(run.model)
+        retry = fallback_retry(entry, run.model, run.job.fallback_model, why)
+        if error_type == OVERLOADED and retry is not None:
+            ingest.retries.append(retry)
+            return
         if error_type in _PERMANENT_ERRORS:
-            reason = f"{_PERMANENT_ERRORS[error_type]}: {_error_message(result)}"
+            what = _PERMANENT_ERRORS[error_type]
+            if error_type == "not_found_error" and entry.model is not None:
+                what = f"the API does not serve the job's fallback model {entry.model} (change "
+                what += "`fallback_model`)"
+            reason = f"{what}: {_error_message(result)}"
             ingest.failures.append(_failure(cid, entry, reason))
             return
         _requeue(run, cid, entry, f"errored ({error_type})", ingest)
         return
     _requeue(run, cid, entry, kind, ingest)
+
+
+def _refused(run: JobRun, cid: str, entry: ManifestEntry, judged: Rejected, ingest: Ingest) -> None:
+    """A declined request: sent again once on the fallback model, else a failure (the
+    fallback's own refusal is one for good: never sent round again)."""
+    if entry.model is not None:
+        ingest.failures.append(_failure(cid, entry, refused_again(entry)))
+        return
+    retry = fallback_retry(entry, run.model, run.job.fallback_model, refused_reason(run.model))
+    if retry is None:
+        ingest.failures.append(_failure(cid, entry, judged.reason))
+    else:
+        ingest.retries.append(retry)
 
 
 # Errors the same request would meet again: reported, not sent again. In a batch result a

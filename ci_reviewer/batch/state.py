@@ -42,6 +42,10 @@ def _unwritten_when_unset(data: dict[str, Any], *names: str) -> dict[str, Any]:
     return data
 
 
+def _empty(value: object) -> bool:
+    return not value
+
+
 class Submission(_Record):
     """Work handed (or about to be handed) to one batch. `batch_id` is None between the
     intent and the create; `adopted` marks a batch found again after a crash, whose
@@ -98,6 +102,15 @@ class Failure(_Record):
     reason: str
 
 
+class SpendEntry(_Record):
+    """One review's cost in a month's spend record (`ci_reviewer.month_spend`); `key` is
+    unique to the review's run, so a save that is applied again adds it once."""
+
+    key: str
+    cost_usd: float
+    at: datetime
+
+
 class StateDocument(_Record):
     version: int = STATE_VERSION
     job: str
@@ -106,6 +119,10 @@ class StateDocument(_Record):
     manifest: dict[str, ManifestEntry] = Field(default_factory=dict)
     retry: tuple[RetryItem, ...] = ()
     updated_at: datetime | None = None
+    # Only in a month's spend record (its `job` is `_spend-YYYY-MM`, never a job's name);
+    # not written when empty (a field check, not a serializer of the whole document, which
+    # would take a large manifest through Python objects).
+    spend: tuple[SpendEntry, ...] = Field((), exclude_if=_empty)
 
     @property
     def pending_ids(self) -> set[str]:

@@ -145,6 +145,11 @@ class GitHubStore:
             "list; or keep the state in a directory with --state-dir",
         )
 
+    def branch_exists(self) -> bool:
+        """Whether the state branch is there (a review records its spend only then: it never
+        creates the branch, which the batch jobs own)."""
+        return self._branch_tip() is not None
+
     def _branch_tip(self) -> str | None:
         """The sha the state branch points at, or None when it does not exist."""
         import github

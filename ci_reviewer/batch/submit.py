@@ -185,10 +185,21 @@ def _record_intents(
     nonce = secrets.token_hex(4)
     api: Literal["batch", "sync"] = "sync" if run.api.synchronous else "batch"
     replaying = {item.entry.path: item.replays for item in document.retry if item.replays}
+    # A request sent again on the fallback model keeps that model (and why) in its entry.
+    fallbacks = {
+        (e.path, e.content_hash, e.attempt): e
+        for e in (item.entry for item in document.retry)
+        if e.model is not None
+    }
     intents = []
     manifest = dict(document.manifest)
     for index, batch in enumerate(planned):
         entries = batch.manifest  # unpacked once: a batch holds up to 100,000 of them
+        if fallbacks:
+            entries = {
+                cid: fallbacks.get((e.path, e.content_hash, e.attempt), e)
+                for cid, e in entries.items()
+            }
         ids = tuple(entries)
         digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
         intent_id = f"{now:%Y%m%dT%H%M%SZ}-{index}-{digest}-{nonce}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -58,6 +59,13 @@ FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
     "the runner's or the system's temporary directory, never the checkout).",
 )
 @click.option("--full", is_flag=True, help="Review every file, even if reviewed at this SHA.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the month's review spend in this directory (default: on the state branch "
+    "ci-reviewer-state, when it exists).",
+)
 @click.pass_context
 def review(
     ctx: click.Context,
@@ -72,6 +80,7 @@ def review(
     dry_run: bool,
     requests_file: str | None,
     full: bool,
+    state_dir: str | None,
 ) -> int:
     """Review a pull request (or local commits) with Claude; exit 1 when blocking."""
     from dataclasses import replace
@@ -101,6 +110,7 @@ def review(
             dry_run=dry_run,
             requests_file=requests_file,
             full=full,
+            state_dir=state_dir,
         )
 
 
@@ -124,6 +134,7 @@ def _review_command(
     dry_run: bool,
     requests_file: str | None,
     full: bool,
+    state_dir: str | None = None,
 ) -> int:
     from ci_reviewer.globs import PathFilter
     from ci_reviewer.review.diff import select_reviewable
@@ -139,6 +150,7 @@ def _review_command(
             full=full,
             output_format=output_format,
             output_file=output_file,
+            state_dir=state_dir,
         )
     source = _load_source(run, local, base, pr_number)
     if source.not_open:
@@ -268,6 +280,7 @@ def _github_review(
     full: bool,
     output_format: str,
     output_file: str | None,
+    state_dir: str | None = None,
 ) -> int:
     """The review of a pull request on GitHub (`ci_reviewer.flows.review_pr`); this edge
     builds the clients and writes what the flow returns: workflow commands on stdout, then
@@ -314,6 +327,7 @@ def _github_review(
         full=full,
         config_file=config_file_in_checkout(run.config_path, run.workdir),
         policy=run.config.secret_policy,
+        spend_state=_spend_state(config.month_spend, state_dir),
     )
     gh = make_github(github_settings(run.environ))
     loading = _load_sdk_meanwhile()
@@ -344,6 +358,13 @@ def _github_review(
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _spend_state(month_spend: bool, state_dir: str | None) -> Path | str | None:
+    """Where the review adds its cost to the month's spend (`FlowOptions.spend_state`)."""
+    if not month_spend:
+        return None
+    return Path(state_dir) if state_dir else "branch"
 
 
 def _load_sdk_meanwhile() -> threading.Thread:

@@ -66,6 +66,10 @@ def needs_of(config: Config, workflows: Sequence[Workflow], model: str | None = 
     models = [model or config.review.model or config.model] if review else []
     models += [config.model_for(model, job=name) for name, _ in jobs]
     models = models or [model or config.model]
+    # The fallback models are asked for too, when the others fail: they must be served.
+    fallbacks = [config.review.fallback_model] if review else []
+    fallbacks += [job.fallback_model for _, job in jobs]
+    models += [fallback for fallback in fallbacks if fallback]
     return Needs(review, jobs, tuple(dict.fromkeys(models)), _token_needs(review, jobs))
 
 

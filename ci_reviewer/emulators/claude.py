@@ -181,8 +181,16 @@ class ClaudeEmulator(EmulatorServer):
         self.batches.policy = policy
 
     def set_outcome(self, custom_id: str, outcome: str, error_type: str = "api_error") -> None:
-        """Force the result of the batch request `custom_id` (in any batch)."""
+        """Force the result of the batch request `custom_id` (in any batch); an errored one
+        names `error_type` (`overloaded_error`: the API stayed overloaded) in the API's
+        words."""
         self.batches.presets[custom_id] = PresetOutcome(outcome, error_type)
+
+    def set_reply(self, custom_id: str, reply: Reply) -> None:
+        """Answer the batch request `custom_id` (in any batch) with `reply`, e.g.
+        `Reply.stop("refusal", category="cyber")` for a succeeded result whose
+        stop_reason is refusal; billed like any answer."""
+        self.batches.presets[custom_id] = PresetOutcome("succeeded", reply=reply)
 
     def batch(self, batch_id: str) -> Batch:
         return self.batches.get(batch_id)
@@ -271,7 +279,7 @@ class ClaudeEmulator(EmulatorServer):
         with self._lock:
             self.requests.append(call)
 
-    def answer(self, body: Any) -> tuple[Reply, Usage]:
+    def answer(self, body: Any, chosen: Reply | None = None) -> tuple[Reply, Usage]:
         """Validate, pick the reply, bill it: what one Messages request comes to. The reply
         returned carries exactly the thoughts that will be rendered."""
         validate_message_request(body, extra_models=self.extra_models)
@@ -281,8 +289,10 @@ class ClaudeEmulator(EmulatorServer):
             )
         mode = thinking_mode(body, self.thinking_display)
         self.thinking.check(body, mode)
-        with self._script_lock:
-            reply = self._script.take(body)
+        reply = chosen
+        if reply is None:
+            with self._script_lock:
+                reply = self._script.take(body)
         if reply is None and self.responder is not None:
             reply = self.responder(body)
         reply = reply or default_reply(body)
@@ -355,9 +365,9 @@ class ClaudeEmulator(EmulatorServer):
         }
 
     # -- batches --------------------------------------------------------------------------
-    def _process_batch_request(self, params: Mapping[str, Any]) -> Processed:
+    def _process_batch_request(self, params: Mapping[str, Any], reply: Reply | None) -> Processed:
         try:
-            return self.answer(params)
+            return self.answer(params, reply)
         except ApiError as error:
             return error
 

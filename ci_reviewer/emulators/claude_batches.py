@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 
 from ci_reviewer.emulators.claude_clock import EmulatedClock, rfc3339
-from ci_reviewer.emulators.claude_replies import Reply
+from ci_reviewer.emulators.claude_replies import OVERLOADED_MESSAGE, Reply
 from ci_reviewer.emulators.claude_usage import Usage
 from ci_reviewer.emulators.claude_validation import ApiError, error_body
 
@@ -51,7 +51,18 @@ DEFAULT_CONCURRENCY = 8
 
 # What processing one request yields: the reply and its billing, or the API error it met.
 Processed = tuple[Reply, Usage] | ApiError
-Processor = Callable[[Mapping[str, Any]], Processed]
+# Processes one request's params; with a reply, that reply answers it (validated and billed
+# like any other) instead of the script's.
+Processor = Callable[[Mapping[str, Any], Reply | None], Processed]
+# The words the API answers an errored batch request with, by error type. An errored result
+# holds the same `ErrorResponse` as a failed Messages call, `{"type": "error", "error":
+# {"type", "message"}, "request_id"}`, whose inner type is one of the API's error types,
+# `overloaded_error` among them (API reference, "Retrieve Message Batch results":
+# https://platform.claude.com/docs/en/api/python/messages/batches/results.md, its
+# `MessageBatchErroredResult`; the installed SDK's `MessageBatchErroredResult.error`), and
+# an overload says "Overloaded" (`Reply.overloaded`, with its sources); other preset errors
+# say "preset".
+PRESET_MESSAGES = {"overloaded_error": OVERLOADED_MESSAGE}
 MessageRenderer = Callable[[Reply, Usage, Mapping[str, Any], str], dict[str, Any]]
 
 
@@ -81,8 +92,12 @@ class BatchPolicy:
 
 @dataclass(frozen=True)
 class PresetOutcome:
+    """A chosen request's fate: its result type, the error of an errored one, or the reply
+    a succeeded one is answered with (a refusal, say)."""
+
     kind: str
     error_type: str = "api_error"
+    reply: Reply | None = None
 
 
 @dataclass(frozen=True)
@@ -301,10 +316,11 @@ class BatchStore:
         kind = preset.kind if preset else {"processed": "succeeded"}.get(reason, reason)
         if kind == "errored":
             error_type = preset.error_type if preset else "api_error"
-            return Outcome(custom_id, "errored", error_type=error_type, error_message="preset")
+            message = PRESET_MESSAGES.get(error_type, "preset")
+            return Outcome(custom_id, "errored", error_type=error_type, error_message=message)
         if kind != "succeeded":
             return Outcome(custom_id, kind)
-        processed = self.process(params)
+        processed = self.process(params, preset.reply if preset else None)
         if isinstance(processed, ApiError):
             return Outcome(
                 custom_id,

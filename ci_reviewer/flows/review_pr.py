@@ -9,14 +9,17 @@ in (a function from a `ReviewSource` to a `ReviewResult`) and writes the outcome
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ci_reviewer.config import DEFAULT_CONFIG_PATH
 from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
 from ci_reviewer.github import checks, publish_review, summary
+from ci_reviewer.github.actions import workflow_command
 from ci_reviewer.github.client import github_errors
 from ci_reviewer.github.fixed_findings import FixedFinding, settle_fixed
 from ci_reviewer.github.publish_review import WriteForbidden, write
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from ci_reviewer.config import ReviewConfig
+    from ci_reviewer.month_spend import MonthTotal, SpendBook
     from ci_reviewer.review.engine import ReviewResult
 
 # The engine (and the SDK it loads) is imported only when a review runs: the pull request is
@@ -59,6 +63,11 @@ class FlowOptions:
     # The config's path in the checkout, read at the base commit under pull_request_target.
     config_file: str = DEFAULT_CONFIG_PATH
     policy: SecretPolicy = field(default_factory=SecretPolicy)
+    # Where the month's review spend is kept (`ci_reviewer.month_spend`): "branch" (the
+    # state branch, when it exists; what the CLI passes), a directory (`--state-dir`), or
+    # None (not kept).
+    spend_state: Path | str | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ def _nothing(source: ReviewSource, options: FlowOptions) -> ReviewResult:
 # -- the three endings ------------------------------------------------------------------------
 def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult) -> FlowOutcome:
     done = _Publication()
+    month = _month_spend(run, result, done)
     _post_review(run, source, result, done)
     fixed = _settle_fixed(run, result, done)
     state = _new_state(run, scope, result)
@@ -164,11 +174,11 @@ def _publish(run: _Run, scope: Scope, source: ReviewSource, result: ReviewResult
     if scope.note:
         status += f" ({scope.note})"
     conclusion = _conclusion(state, result, fail_on)
-    text = summary.render_summary(_view(run, status, state, result, done.notes, fixed))
+    text = summary.render_summary(_view(run, status, state, result, done.notes, fixed, month))
     _write_check(
         run, checks.CheckReport.of(conclusion, headline(result), text, result.findings), done
     )
-    view = _view(run, status, state, result, done.notes, fixed)
+    view = _view(run, status, state, result, done.notes, fixed, month)
     _write_summary(run, summary.render_summary(view), done)
     outcome = _outcome(run, state, result, done, view, exit_code=int(state.blocking(fail_on)))
     # Said on stderr too (the summary has the links): what this commit settled.
@@ -212,6 +222,46 @@ def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
 
 
 # -- steps ------------------------------------------------------------------------------------
+def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTotal | None:
+    """Add this review's cost to the month's spend record, when there is state to keep it
+    in (a run that had nothing to review spent nothing and is not counted); a store that
+    fails or refuses never fails the review: one note, and no month."""
+    where = run.options.spend_state
+    if where is None or result.cost_usd is None or result.nothing_to_review:
+        return None
+    key = f"pr{run.info.number}-{run.info.head_sha[:12]}-{secrets.token_hex(4)}"
+    try:
+        with github_errors("record the month's review spend"):
+            return _spend_book(run, where).add(key, result.cost_usd)
+    except CIReviewerError as error:
+        keep = (
+            "pass a writable --state-dir"
+            if isinstance(where, Path)
+            else "let the review's workflow write the state branch: `contents: write`"
+        )
+        note = (
+            f"the month's review spend was not recorded ({error.message}); this review is "
+            f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
+            "false`)"
+        )
+        done.notes.append(note)
+        done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
+        return None
+
+
+def _spend_book(run: _Run, where: Path | str) -> SpendBook:
+    from ci_reviewer.month_spend import SpendBook
+
+    if isinstance(where, Path):
+        from ci_reviewer.batch.store_dir import DirectoryStore
+
+        return SpendBook(DirectoryStore(where), run.options.now)
+    from ci_reviewer.batch.store_github import GitHubStore
+
+    store = GitHubStore(run.repo)
+    return SpendBook(store, run.options.now, present=store.branch_exists)
+
+
 def _new_state(run: _Run, scope: Scope, result: ReviewResult) -> ReviewedState:
     """The findings on the PR at this head: this run's, plus (incremental) the earlier
     findings on files that did not change since."""
@@ -296,6 +346,7 @@ def _view(  # noqa: PLR0917 - one argument per part of the summary
     result: ReviewResult,
     notes: list[str],
     fixed: tuple[FixedFinding, ...] = (),
+    month: MonthTotal | None = None,
 ) -> SummaryView:
     return SummaryView(
         status=status,
@@ -317,6 +368,7 @@ def _view(  # noqa: PLR0917 - one argument per part of the summary
             (f"{d.finding.path}:{d.finding.line}", f"{d.finding.title} ({d.reason})")
             for d in result.dropped
         ),
+        month=month.line() if month is not None else "",
     )
 
 

@@ -130,6 +130,8 @@ class SummaryView:
     fixed: Sequence[FixedFinding] = ()
     # (where, why) of the findings not published: the code they quote is not in the file.
     dropped: Sequence[tuple[str, str]] = ()
+    # The month's review spend for the repository, when the state keeps it (one sentence).
+    month: str = ""
 
 
 def render_summary(view: SummaryView) -> str:
@@ -138,6 +140,8 @@ def render_summary(view: SummaryView) -> str:
         lines += _counts_table(view.state, view.fail_on)
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
+    if view.month:
+        lines += ["", view.month]
     lines += fixed_lines(view.fixed)
     if view.dropped:
         lines += ["", *_dropped_lines(view.dropped)]

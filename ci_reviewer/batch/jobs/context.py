@@ -244,12 +244,16 @@ class UsageLedger:
     def cost(self, *, batch: bool) -> float | None:
         """Dollars; None when a model is missing from the price table. A long-context tier
         is judged on the average prompt of the model's results."""
-        table = price_table()
-        costs = [
-            table.cost(model, Usage(*counts[:5]), batch=batch, requests=counts[5])
-            for model, counts in self._counts.items()
-        ]
+        costs = list(self.cost_by_model(batch=batch).values())
         return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+
+    def cost_by_model(self, *, batch: bool) -> dict[str, float | None]:
+        """Dollars per model (a fallback model's results at its own prices), by model."""
+        table = price_table()
+        return {
+            model: table.cost(model, Usage(*counts[:5]), batch=batch, requests=counts[5])
+            for model, counts in sorted(self._counts.items())
+        }
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,7 @@ class RunAccount:
         ]
         if runs:
             lines.append("**Synchronous runs:** " + ", ".join(runs))
+        lines += self._fallback_lines(batch=not runs)
         if c.withheld:
             lines.append(withheld_line(c.withheld))
         if c.noise:
@@ -285,6 +290,28 @@ class RunAccount:
             quoted = " ".join(self.instructions.split())
             lines.append(f"**Instructions from the maintainers:** {quoted}")
         return [line + "  " for line in lines]
+
+    def _fallback_lines(self, *, batch: bool) -> list[str]:
+        """Which files the job's fallback model answered, and why; and, when more than one
+        model answered, what each cost at its own prices."""
+        answered = sorted(
+            (item.entry.path, item.entry.model, item.entry.fallback or "")
+            for item in self.collection.accepted
+            if item.entry.model is not None
+        )
+        if not answered:
+            return []
+        files = "; ".join(f"`{path}` by {model} ({why})" for path, model, why in answered)
+        lines = [f"**Answered by the fallback model:** {files}."]
+        costs = self.ledger.cost_by_model(batch=batch)
+        if len(costs) > 1:
+            prices = "batch" if batch else "synchronous"
+            each = ", ".join(
+                f"{model} ${cost:.4f}" if cost is not None else f"{model} unknown"
+                for model, cost in costs.items()
+            )
+            lines.append(f"**Cost by model, each at its own {prices} prices:** {each}.")
+        return lines
 
     @staticmethod
     def _api_name(batches: list[str], runs: list[str]) -> str:

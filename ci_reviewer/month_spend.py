@@ -1,0 +1,78 @@
+"""The repository's review spend for the month, kept beside the batch state: one document
+per calendar month (UTC), `_spend-YYYY-MM` (`state/_spend-2026-12.json` on the state branch,
+`<dir>/_spend-2026-12.json` with `--state-dir`; a job's name cannot start with `_`), holding
+one entry per review: a key unique to the review's run, its cost and when.
+
+A review adds its entry with a compare-and-swap that is retried until it lands
+(`store_retry.save_until_applied`), so two reviews saving at once both count; the change adds
+the key once, so a write that landed and was reported as failed is not counted twice. The
+total is the sum of the month's entries as saved: a new month starts at zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ci_reviewer.batch.state import SpendEntry, StateDocument, StateStore
+from ci_reviewer.batch.store_retry import save_until_applied
+
+PREFIX = "_spend-"
+
+
+def month_of(now: datetime) -> str:
+    """`YYYY-MM` of `now` in UTC."""
+    return f"{now.astimezone(timezone.utc):%Y-%m}"
+
+
+def document_name(month: str) -> str:
+    return f"{PREFIX}{month}"
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """The month's review spend so far, this review included."""
+
+    month: str
+    usd: float
+    reviews: int
+    this_review: float
+
+    def line(self) -> str:
+        """One sentence for the summary (to the cent's hundredth, as the summary's cost:
+        a review often costs cents)."""
+        reviews = "review" if self.reviews == 1 else "reviews"
+        return (
+            f"This month: ${self.usd:.4f} over {self.reviews} {reviews} "
+            f"(this review ${self.this_review:.4f})"
+        )
+
+
+@dataclass(frozen=True)
+class SpendBook:
+    """Where a review adds its cost: a state store, the clock, and whether the store is
+    there at all (`present`: the state branch exists; a directory always is)."""
+
+    store: StateStore
+    now: Callable[[], datetime]
+    present: Callable[[], bool] = lambda: True
+
+    def add(self, key: str, cost_usd: float) -> MonthTotal | None:
+        """Add one review's cost to its month; the month's total, or None when there is no
+        state to keep it in. A store's failure is raised (`CIReviewerError`)."""
+        if not self.present():
+            return None
+        now = self.now()
+        month = month_of(now)
+        entry = SpendEntry(key=key, cost_usd=cost_usd, at=now)
+
+        def added(document: StateDocument) -> StateDocument:
+            if any(e.key == key for e in document.spend):
+                return document
+            spend = (*document.spend, entry)
+            return document.model_copy(update={"spend": spend, "updated_at": now})
+
+        saved = save_until_applied(self.store, document_name(month), added)
+        spend = saved.document.spend
+        return MonthTotal(month, sum(e.cost_usd for e in spend), len(spend), cost_usd)

@@ -1,0 +1,315 @@
+"""The repository's review spend for the month in the sticky summary, kept on the state branch
+(`state/_spend-YYYY-MM.json`, a compare-and-swap through the contents API) when that branch
+exists: reviews of a month add up, a new month starts at zero, two reviews saving at once
+both count, and a state branch the token may not write leaves the review as it was, with one
+warning. Real PyGithub and anthropic SDKs against the emulators; each review's cost priced
+by hand from the Claude emulator's usage at Sonnet 5.5's list prices (`tests.list_prices`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import github
+import pytest
+
+from ci_reviewer.batch.state import Loaded, StateDocument, StateStore
+from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
+from ci_reviewer.cli import cli
+from ci_reviewer.cli.errors import run_guarded
+from ci_reviewer.config import ReviewConfig
+from ci_reviewer.flows.review_pr import FlowOptions, FlowOutcome, run_github_review
+from ci_reviewer.github.client import GitHubSettings, make_github
+from ci_reviewer.github.review_source import PullRequestRef
+from ci_reviewer.month_spend import SpendBook
+from ci_reviewer.pricing import Usage
+from ci_reviewer.secrets import Redactor
+from tests.emulators.github_fixtures import TOKEN, git
+from tests.github.test_review_fixtures import MODEL, REPO, World, numbered, world
+from tests.list_prices import sonnet_5_5_dollars
+
+__all__ = ["world"]
+DECEMBER = datetime(2026, 12, 8, 9, 30, tzinfo=timezone.utc)
+
+
+def _client(world: World) -> github.Github:
+    return github.Github(
+        base_url=world.github.url,
+        auth=github.Auth.Token(TOKEN),
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
+
+
+def _state_branch(world: World) -> None:
+    """A batch job has run: the state branch exists, holding its state."""
+    gh = _client(world)
+    try:
+        GitHubStore(gh.get_repo(REPO)).save(StateDocument(job="nightly"), None)
+    finally:
+        gh.close()
+
+
+def _review(
+    world: World, number: int, now: datetime, spend_state: Path | str | None = "branch"
+) -> tuple[FlowOutcome, float]:
+    """One review at `now`, and its cost priced by hand from what the model was billed."""
+    asked = len(world.claude.requests)
+    ref = PullRequestRef(REPO, number, "pull_request", world.head())
+    options = FlowOptions(
+        world.config, MODEL, "high", world.repo, spend_state=spend_state, now=lambda: now
+    )
+    gh = make_github(GitHubSettings(world.github.url, TOKEN, backoff_factor=0))
+    try:
+        outcome = run_github_review(gh, ref, options, world.reviewer("high"), Redactor())
+    finally:
+        gh.close()
+    calls = world.claude.requests[asked:]
+    assert calls, "the review asked the model nothing"
+    cost = sum(sonnet_5_5_dollars(Usage.from_api(c.response["usage"])) for c in calls if c.response)
+    return outcome, cost
+
+
+def _summary(world: World, number: int) -> str:
+    [comment] = world.summaries(number)
+    body: str = comment["body"]
+    return body
+
+
+def _record(world: World, month: str) -> list[dict[str, Any]]:
+    """The entries of a month's spend record, as the state branch holds them."""
+    stored = git(world.repo, "show", f"{STATE_BRANCH}:state/_spend-{month}.json")
+    entries: list[dict[str, Any]] = json.loads(stored)["spend"]
+    return entries
+
+
+def _months(world: World) -> list[str]:
+    """The months the state branch holds a spend record for (the CLI's clock is the real
+    one: the test does not assume which month it runs in)."""
+    names = git(world.repo, "ls-tree", "--name-only", f"{STATE_BRANCH}:state").split()
+    return sorted(n[len("_spend-") : -len(".json")] for n in names if n.startswith("_spend-"))
+
+
+def _month_line(total: float, reviews: int, this: float) -> str:
+    noun = "review" if reviews == 1 else "reviews"
+    return f"This month: ${total:.4f} over {reviews} {noun} (this review ${this:.4f})"
+
+
+def test_two_reviews_in_a_month_add_up_in_the_summary_and_the_check_run(world: World) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "low"})
+
+    first, first_cost = _review(world, number, DECEMBER)
+    assert _month_line(first_cost, 1, first_cost) in _summary(world, number)
+
+    world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    second, second_cost = _review(world, number, DECEMBER.replace(day=20))
+
+    line = _month_line(first_cost + second_cost, 2, second_cost)
+    assert line in _summary(world, number)
+    assert line in second.job_summary
+    assert line in world.check_runs()[-1]["output"]["summary"]
+    assert second.exit_code == 0 and first.exit_code == 0
+    entries = _record(world, "2026-12")
+    assert [e["cost_usd"] for e in entries] == pytest.approx([first_cost, second_cost])
+    assert [e["at"] for e in entries] == ["2026-12-08T09:30:00Z", "2026-12-20T09:30:00Z"]
+    assert all(e["key"].startswith(f"pr{number}-") for e in entries)
+
+
+def test_a_new_month_starts_at_zero(world: World) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "low"})
+    _, december = _review(world, number, datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc))
+
+    world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    _, january = _review(world, number, datetime(2027, 1, 1, 0, 1, tzinfo=timezone.utc))
+
+    assert _month_line(january, 1, january) in _summary(world, number)
+    assert [e["cost_usd"] for e in _record(world, "2026-12")] == pytest.approx([december])
+    assert [e["cost_usd"] for e in _record(world, "2027-01")] == pytest.approx([january])
+
+
+class _Overtaken:
+    """A store whose first load is followed, before this review saves, by another review
+    adding its own cost: this review's save meets a changed file (409), as two workflow
+    runs finishing at the same moment would."""
+
+    def __init__(self, store: StateStore, other: Callable[[], object]) -> None:
+        self.store = store
+        self.other: Callable[[], object] | None = other
+
+    def load(self, job: str) -> Loaded:
+        loaded = self.store.load(job)
+        if self.other is not None:
+            other, self.other = self.other, None
+            other()
+        return loaded
+
+    def save(self, document: StateDocument, version: str | None) -> str:
+        return self.store.save(document, version)
+
+    def describe(self, job: str) -> str:
+        return self.store.describe(job)
+
+
+def test_a_concurrent_review_saving_first_loses_nothing(world: World) -> None:
+    _state_branch(world)
+    first, second = _client(world), _client(world)
+    try:
+        ours = GitHubStore(first.get_repo(REPO))
+        theirs = SpendBook(GitHubStore(second.get_repo(REPO)), lambda: DECEMBER)
+        SpendBook(ours, lambda: DECEMBER).add("earlier", 0.25)
+        book = SpendBook(_Overtaken(ours, lambda: theirs.add("theirs", 0.125)), lambda: DECEMBER)
+
+        total = book.add("ours", 0.5)
+    finally:
+        first.close()
+        second.close()
+
+    assert total is not None
+    assert (total.usd, total.reviews, total.this_review) == (0.875, 3, 0.5)
+    assert [(e["key"], e["cost_usd"]) for e in _record(world, "2026-12")] == [
+        ("earlier", 0.25),
+        ("theirs", 0.125),
+        ("ours", 0.5),
+    ]
+
+
+FORBIDDEN = "Resource not accessible by integration"
+PROTECTED = "Changes must be made through a pull request"
+
+
+@pytest.mark.parametrize("refusal", ["protected", "forbidden"])
+def test_a_state_branch_the_review_may_not_write_leaves_it_green_with_one_warning(
+    world: World, refusal: str
+) -> None:
+    _state_branch(world)
+    if refusal == "protected":
+        world.github.refuse_contents_writes(f"refs/heads/{STATE_BRANCH}")
+    else:  # a review workflow's token: `contents: read`
+        world.github.token_scopes = {
+            "contents": "read",
+            "pull_requests": "write",
+            "checks": "write",
+            "issues": "write",
+        }
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "low"})
+
+    outcome, _ = _review(world, number, DECEMBER)
+
+    assert outcome.exit_code == 0 and outcome.error is None
+    assert [run["conclusion"] for run in world.check_runs()] == ["success"]
+    assert len(world.reviews(number)) == 1
+    summary = _summary(world, number)
+    assert "This month" not in summary
+    quoted = PROTECTED if refusal == "protected" else FORBIDDEN
+    warnings = [c for c in outcome.commands if c.startswith("::warning")]
+    assert len(warnings) == 1 and quoted in warnings[0]
+    notes = [n for n in outcome.diagnostics if "month's review spend was not recorded" in n]
+    assert len(notes) == 1 and quoted in notes[0] and "this review is not affected" in notes[0]
+    assert "month's review spend was not recorded" in summary
+    assert "state/_spend-2026-12.json" not in git(world.repo, "ls-tree", "-r", STATE_BRANCH)
+
+
+def test_without_a_state_branch_nothing_is_kept_and_no_branch_is_made(world: World) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+
+    outcome, _ = _review(world, number, DECEMBER)
+
+    assert "This month" not in _summary(world, number)
+    assert not any("month's review spend" in n for n in outcome.diagnostics)
+    assert git(world.repo, "branch", "--list", STATE_BRANCH) == ""
+
+
+def test_with_a_state_directory_the_month_is_kept_there(world: World, tmp_path: Path) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    state = tmp_path / "state"
+
+    _, cost = _review(world, number, DECEMBER, spend_state=state)
+
+    assert _month_line(cost, 1, cost) in _summary(world, number)
+    stored = json.loads((state / "_spend-2026-12.json").read_text(encoding="utf-8"))
+    assert [e["cost_usd"] for e in stored["spend"]] == pytest.approx([cost])
+
+
+def _cli(world: World, monkeypatch: pytest.MonkeyPatch, number: int, args: list[str]) -> int:
+    for name, value in world.env(number).items():
+        monkeypatch.setenv(name, value)
+    return run_guarded(
+        lambda: cli.main(args=["review", *args], prog_name="ci-reviewer", standalone_mode=False)
+    )
+
+
+def test_the_cli_keeps_the_month_on_the_state_branch_unless_the_config_says_not_to(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    asked = len(world.claude.requests)
+
+    assert _cli(world, monkeypatch, number, []) == 0
+
+    cost = float(world.outputs()["cost-usd"])
+    [month] = _months(world)
+    [entry] = _record(world, month)
+    assert f"{entry['cost_usd']:.4f}" == f"{cost:.4f}"
+    line = f"This month: ${entry['cost_usd']:.4f} over 1 review"
+    assert line in _summary(world, number)
+    assert line in (world.tmp / "summary.md").read_text(encoding="utf-8")
+
+    # With month_spend off, a new commit's review keeps no record.
+    config = tmp_path / "off.yml"
+    config.write_text("review:\n  month_spend: false\n", encoding="utf-8")
+    world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    assert _cli(world, monkeypatch, number, ["--config", str(config)]) == 0
+    assert len(world.claude.requests) > asked + 1  # the second review ran
+    assert _months(world) == [month] and len(_record(world, month)) == 1
+    assert "This month" not in _summary(world, number)
+
+
+def test_the_cli_keeps_the_month_in_a_state_directory(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    state = tmp_path / "state"
+
+    assert _cli(world, monkeypatch, number, ["--state-dir", str(state)]) == 0
+
+    [document] = state.glob("_spend-*.json")
+    [entry] = json.loads(document.read_text(encoding="utf-8"))["spend"]
+    assert f"{entry['cost_usd']:.4f}" == world.outputs()["cost-usd"]
+    assert git(world.repo, "branch", "--list", STATE_BRANCH) == ""  # nothing made on GitHub
+
+
+def test_a_run_with_nothing_to_review_is_not_counted(world: World) -> None:
+    _state_branch(world)
+    world.config = ReviewConfig(exclude=["app.py"])
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    ref = PullRequestRef(REPO, number, "pull_request", world.head())
+    options = FlowOptions(
+        world.config, MODEL, "high", world.repo, spend_state="branch", now=lambda: DECEMBER
+    )
+    gh = make_github(GitHubSettings(world.github.url, TOKEN, backoff_factor=0))
+    try:
+        run_github_review(gh, ref, options, world.reviewer("high"), Redactor())
+    finally:
+        gh.close()
+
+    assert world.claude.requests == []
+    assert "This month" not in _summary(world, number)
+    assert _months(world) == []
