@@ -26,17 +26,24 @@ from anthropic.types.messages import MessageBatchIndividualResponse
 
 from ci_reviewer.batch.api import BatchesAPI
 from ci_reviewer.batch.job_run import JobRun
-from ci_reviewer.batch.jobs.base import Accepted
+from ci_reviewer.batch.jobs.base import Accepted, BatchJobKind
 from ci_reviewer.batch.jobs.report import ReportKind
-from ci_reviewer.batch.jobs.security_audit import AuditFinding
+from ci_reviewer.batch.jobs.security_audit import AuditFinding, SecurityAuditKind
 from ci_reviewer.batch.manifest import ManifestEntry, lost_batch_id
 from ci_reviewer.batch.results import collect, findings_of
 from ci_reviewer.batch.state import Failure, RetryItem, StateDocument, Submission
 from ci_reviewer.batch.store_dir import DirectoryStore
 from ci_reviewer.config import JobConfig
 from ci_reviewer.emulators.claude import BatchPolicy, ClaudeEmulator
+from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault
+from ci_reviewer.github.publish_issue import IssuePublisher
+from ci_reviewer.secrets import Redactor
 from tests.batch.conftest import START
+from tests.batch.test_jobs_test_generation import checkout, origin, repository
+from tests.emulators.github_fixtures import github_openapi_responses
+
+__all__ = ["checkout", "github_openapi_responses", "origin", "repository"]  # fixtures
 
 PARAMS = {
     "model": "claude-sonnet-5-5",
@@ -118,12 +125,12 @@ MakeJob = Callable[..., JobRun]
 
 @pytest.fixture
 def make_job(tmp_path: Path, client: anthropic.Anthropic, claude: ClaudeEmulator) -> MakeJob:
-    def make(**job: Any) -> JobRun:
+    def make(kind: BatchJobKind | None = None, name: str = "digest", **job: Any) -> JobRun:
         return JobRun(
-            name="digest",
+            name=name,
             job=JobConfig(kind="report", **job),
             model="claude-sonnet-5-5",
-            kind=ReportKind(tmp_path / "reports"),
+            kind=kind or ReportKind(tmp_path / "reports"),
             workdir=tmp_path,
             store=DirectoryStore(tmp_path / "state"),
             api=BatchesAPI(client),
@@ -153,13 +160,13 @@ def save_state(
     retry: Iterable[RetryItem] = (),
 ) -> None:
     document = StateDocument(
-        job="digest", submissions=tuple(submissions), manifest=dict(manifest), retry=tuple(retry)
+        job=job.name, submissions=tuple(submissions), manifest=dict(manifest), retry=tuple(retry)
     )
     job.store.save(document, None)
 
 
 def state(job: JobRun) -> StateDocument:
-    return job.store.load("digest").document
+    return job.store.load(job.name).document
 
 
 def retried(document: StateDocument) -> list[tuple[str, int, str, tuple[str, ...]]]:
@@ -203,6 +210,7 @@ def test_each_result_type_and_error_type_gets_its_decision(
 
     result = collect(job)
 
+    assert result.job == "digest"
     assert result.collected == (batch,) and result.pending == ()
     assert result.counts == {"succeeded": 2, "errored": 6, "canceled": 1, "expired": 1}
     assert result.result_count == 10
@@ -295,8 +303,8 @@ def test_a_repeated_line_is_handled_once(lines: Lines, make_job: MakeJob, tmp_pa
         batch,
         [
             succeeded(cid("a")),
-            ended(cid("b"), "expired"),
             succeeded(cid("a"), OTHER),
+            ended(cid("b"), "expired"),
             ended(cid("b"), "expired"),
         ],
     )
@@ -522,6 +530,35 @@ def test_a_lost_replay_replays_what_it_stood_for(make_job: MakeJob, tmp_path: Pa
     assert result.published.location == str(tmp_path / "reports" / "digest-3dbec671d7b7.md")
 
 
+def test_a_lost_run_sent_again_in_two_batches_publishes_under_the_lost_run_once(
+    lines: Lines, make_job: MakeJob, tmp_path: Path
+) -> None:
+    # The requests of lost run sync_lost_a went out again split over two batches, each a
+    # replay of it: their collection is the lost run's, so its publication is edited.
+    job = make_job()
+    first = lines.batch([cid("a")])
+    second = lines.batch([cid("b")])
+    manifest = {cid("a"): entry("src/a.py", 2), cid("b"): entry("src/b.py", 2)}
+    replays = ("sync_lost_a",)
+    save_state(
+        job,
+        [
+            submission("i1", [cid("a")], first, replays=replays),
+            submission("i2", [cid("b")], second, replays=replays),
+        ],
+        manifest,
+    )
+    lines.answer(first, [succeeded(cid("a"))])
+    lines.answer(second, [succeeded(cid("b"))])
+
+    result = collect(job)
+
+    assert result.collected == (first, second) and result.accepted == 2
+    # sha256("sync_lost_a")[:12], worked out with sha256sum: the id once, not once a batch.
+    assert result.published is not None
+    assert result.published.location == str(tmp_path / "reports" / "digest-b818c6fd9e58.md")
+
+
 def test_a_lost_run_with_nothing_left_to_report_publishes_nothing(make_job: MakeJob) -> None:
     manifest = {cid("a"): entry("src/a.py")}
     lost = lost_batch_id("i2")
@@ -599,7 +636,7 @@ def test_withheld_and_noise_are_summed_over_the_collected_batches_only(
 
 
 def test_nothing_ended_publishes_nothing_and_saves_nothing(lines: Lines, make_job: MakeJob) -> None:
-    job = make_job()
+    job = make_job(sla_hours=6)
     waiting = lines.batch([cid("a")], pending=True)
     manifest = {cid("a"): entry("src/a.py")}
     # An intent whose batch another run may still be creating is left alone too.
@@ -619,6 +656,7 @@ def test_nothing_ended_publishes_nothing_and_saves_nothing(lines: Lines, make_jo
     assert result.collected == () and result.published is None and points == []
     (age,) = result.pending
     assert (age.batch_id, age.status, age.age_hours) == (waiting, "in_progress", 0.0)
+    assert (age.sla_hours, age.remaining_hours) == (6, 6)  # the job's SLA, all of it left
     assert result.withheld == {} and result.noise == {} and result.counts == {}
     assert job.store.load("digest").version == before.version
 
@@ -626,17 +664,20 @@ def test_nothing_ended_publishes_nothing_and_saves_nothing(lines: Lines, make_jo
 def test_an_intent_still_waiting_does_not_stop_the_ended_batch_after_it(
     lines: Lines, make_job: MakeJob, claude: ClaudeEmulator
 ) -> None:
+    # Two runs: the first recorded intent i0 and is still creating its batch (no batch of
+    # its two requests yet, within the grace); the second recorded i1 later, created its
+    # batch and died before saving the id. i1's batch is found and collected all the same.
     job = make_job()
     manifest = {cid("a"): entry("src/a.py"), cid("z"): entry("src/z.py")}
     ready = lines.batch([cid("a")])
-    # i0 has two requests: no batch of that size exists, and its grace has not run out.
-    later = submission("i0", [cid("z"), cid("y")], None, intent_at=START)
-    save_state(job, [later, submission("i1", [cid("a")], ready)], manifest)
+    waiting = submission("i0", [cid("z"), cid("y")], None)
+    save_state(job, [waiting, submission("i1", [cid("a")], None, intent_at=START)], manifest)
     lines.answer(ready, [succeeded(cid("a"))])
 
     result = collect(job)
 
-    assert result.collected == (ready,) and result.counts == {"succeeded": 1}
+    assert result.adopted == (ready,) and result.collected == (ready,)
+    assert result.counts == {"succeeded": 1}
     assert [s.intent_id for s in state(job).submissions] == ["i0"]
     assert state(job).manifest == {cid("z"): entry("src/z.py")}
 
@@ -692,7 +733,7 @@ def test_an_errored_line_without_its_error_object_is_sent_again_as_an_api_error(
 ) -> None:
     # The API always names the error; if a line ever came without it, the request is
     # neither lost nor failed for good: it is sent again as a server-side error would be.
-    manifest = {cid("a"): entry("src/a.py"), cid("b"): entry("src/b.py")}
+    manifest = {cid(n): entry(f"src/{n}.py") for n in ("a", "b", "c")}
     job = make_job()
     batch = lines.batch(manifest)
     save_state(job, [submission("i1", manifest, batch)], manifest)
@@ -706,16 +747,19 @@ def test_an_errored_line_without_its_error_object_is_sent_again_as_an_api_error(
             }
         )
         + "\n"
+        + json.dumps({"custom_id": cid("c"), "result": {"type": "errored", "error": "Overloaded"}})
+        + "\n"
     ).encode()
     route = f"/v1/messages/batches/{batch}/results$"
     lines.claude.inject(Fault(route=route, status=200, body=body, method="GET"))
 
     result = collect(job)
 
-    assert result.counts == {"errored": 2} and result.failures == ()
+    assert result.counts == {"errored": 3} and result.failures == ()
     assert retried(state(job)) == [
         ("src/a.py", 2, "errored (api_error)", ()),
         ("src/b.py", 2, "errored (api_error)", ()),
+        ("src/c.py", 2, "errored (api_error)", ()),
     ]
 
 
@@ -758,3 +802,89 @@ def test_findings_are_those_of_finding_payloads_once_per_fingerprint() -> None:
 
     assert findings_of(accepted) == (first, other)
     assert findings_of([]) == ()
+
+
+def audit_finding(path: str, line: int, title: str) -> dict[str, Any]:
+    return {
+        "path": path,
+        "line": line,
+        "severity": "high",
+        "cwe": "CWE-89",
+        "title": title,
+        "description": "The query concatenates the request's name.",
+        "recommendation": "Use a parameterised query.",
+        "confidence": "high",
+    }
+
+
+def test_an_audit_gives_each_files_findings_and_warns_of_each_dropped_one(
+    lines: Lines, make_job: MakeJob, repo: Path, tmp_path: Path
+) -> None:
+    # `repo` tracks src/a.py and src/b.py: the findings keep the paths the model gave.
+    config = JobConfig(kind="security-audit", output="sarif")
+    audit = SecurityAuditKind("audit", config, repo, None, tmp_path / "audit.sarif")
+    job = make_job(kind=audit, name="audit")
+    manifest = {cid("a"): entry("src/a.py"), cid("b"): entry("src/b.py")}
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    no_title = {k: v for k, v in audit_finding("src/a.py", 4, "x").items() if k != "title"}
+    no_cwe = {k: v for k, v in audit_finding("src/b.py", 8, "x").items() if k != "cwe"}
+    answers = {
+        "a": {"findings": [audit_finding("src/a.py", 3, "SQL from input"), no_title]},
+        "b": {"findings": [no_cwe, audit_finding("src/b.py", 7, "SQL from a header")]},
+    }
+    lines.answer(batch, [succeeded(cid(n), json.dumps(answers[n])) for n in ("a", "b")])
+
+    result = collect(job)
+
+    def kept(path: str, line: int, title: str) -> AuditFinding:
+        return AuditFinding(
+            path=path,
+            line=line,
+            severity="high",
+            cwe="CWE-89",
+            title=title,
+            description="The query concatenates the request's name.",
+            recommendation="Use a parameterised query.",
+            confidence="high",
+        )
+
+    assert result.findings == (
+        kept("src/a.py", 3, "SQL from input"),
+        kept("src/b.py", 7, "SQL from a header"),
+    )
+    # The kind's own warning, one reason per dropped finding, per file (pydantic's words).
+    assert result.warnings == (
+        "2 finding(s) dropped (the answer broke the output schema): "
+        "src/a.py: finding 2, title: Field required; src/b.py: finding 1, cwe: Field required",
+    )
+    assert result.published is not None
+    assert result.published.location == str(tmp_path / "audit.sarif")
+
+
+def test_the_issue_account_names_the_batches_and_runs_collected(
+    lines: Lines,
+    make_job: MakeJob,
+    repository: Any,
+    origin: GitHubEmulator,
+    tmp_path: Path,
+) -> None:
+    issues = IssuePublisher(repository, Redactor())
+    kind = ReportKind(tmp_path / "reports", issues, ("digest", JobConfig(kind="report")))
+    job = make_job(kind=kind)
+    batch = lines.batch([cid("a")])
+    lost = lost_batch_id("i2")
+    manifest = {cid("a"): entry("src/a.py"), cid("b"): entry("src/b.py")}
+    save_state(
+        job,
+        [submission("i1", [cid("a")], batch), submission("i2", [cid("b")], lost, api="sync")],
+        manifest,
+    )
+    lines.answer(batch, [succeeded(cid("a"))])
+
+    result = collect(job)
+
+    assert result.published is not None and result.published.detail == "issue #1 opened"
+    [issue] = origin.state.issues.values()
+    assert "**Batches:** `msgbatch_emu00000001`  \n" in issue["body"]
+    assert f"**Synchronous runs:** `{lost}`  \n" in issue["body"]
