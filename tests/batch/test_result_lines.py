@@ -4,11 +4,13 @@ results download answers with the lines written here, in the documented format o
 Batches results (`{"custom_id", "result": {"type": "succeeded", "message"} | {"type":
 "errored", "error": {"type": "error", "error": {"type", "message"}, "request_id"}} | {"type":
 "canceled"} | {"type": "expired"}}`, the API reference's "Retrieve Message Batch results"),
-each line checked against the SDK's own model of a result line. No git repository and no
-planning: a test takes a fraction of a second, so the mutation run of `results.py` can use
-these (benchmarks/mutation.py). Every expected reason, count and warning is the text the
-module's contract gives (ci_reviewer/batch/results.py docstring, DESIGN.md section 2),
-written out by hand."""
+each line checked against the SDK's own model of a result line. No planning, and a git
+repository only for the two kinds that read one (the audit, the issue): a test takes a
+fraction of a second, so the mutation run of `results.py` uses these (benchmarks/mutation.py).
+A line the API does not send (a repeat, an errored line without its error object) is written
+here too, for what the module promises about it. Every expected reason, count and warning
+is the text the module's contract gives (ci_reviewer/batch/results.py docstring, DESIGN.md
+section 2), written out by hand."""
 
 from __future__ import annotations
 
