@@ -1,6 +1,7 @@
 """What a read through the sandbox hands the model: the reason for each file it cannot read,
 exactly `limit` bytes of a large file, and the secret policy applied to the content with the
-config's exceptions by path."""
+config's exceptions by path; and what a search that finds nothing, or a file listed as a
+folder, answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from ci_reviewer.review.sandbox import Refusal, Sandbox, TextFile
+from ci_reviewer.review.tools import RepoTools
 from ci_reviewer.secret_policy import SecretPolicy
+from tests.review.conftest import RepoFactory
 
 # A key block as a test certificate directory holds one: header, 64+ characters, footer.
 KEY = (
@@ -93,3 +96,17 @@ def test_secret_in_finds_a_key_past_the_first_kilobytes(root: Path) -> None:
     (root / "src" / "late.py").write_text("# filler\n" * 5000 + KEY)
     refused = Sandbox(root).secret_in("src/late.py")
     assert refused is not None and "private key block" in refused
+
+
+def test_what_the_model_reads_for_a_search_without_a_match_and_a_file_listed_as_a_folder(
+    make_repo: RepoFactory,
+) -> None:
+    # git grep exits 1 when nothing matches: an answer for the model, not a failed run.
+    repo = make_repo({"src/app.py": "print('hello')\n"}, {"src/util.py": "x = 1\n"})
+    tools = RepoTools(Sandbox(repo), "main")
+
+    search = tools.run("search_code", {"query": "nowhere in the code"})
+    listed = tools.run("list_directory", {"path": "src/app.py"})
+
+    assert (search.text, search.is_error) == ("no matches for 'nowhere in the code'", False)
+    assert (listed.text, listed.is_error) == ("src/app.py: not a directory", True)
