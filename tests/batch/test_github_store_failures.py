@@ -23,7 +23,7 @@ from ci_reviewer.batch.store_retry import save_until_applied
 from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault, Request, Response
-from ci_reviewer.errors import GitHubAPIError
+from ci_reviewer.errors import GitHubAPIError, InputError
 from ci_reviewer.github.client import GitHubSettings, make_github
 from tests.batch.conftest import git
 
@@ -163,6 +163,24 @@ def test_reading_a_state_over_1_mb_fails_naming_the_blob(
     failing(origin, r"^/repos/octo/demo/git/blobs/", "GET")
     error = refused(lambda: store.load("digest"))
     assert error.message == f"read the batch state blob: {KEPT_FAILING}"
+
+
+def test_a_state_file_of_another_job_is_exit_2_naming_it(
+    store: GitHubStore, client: github.Github
+) -> None:
+    """Someone copied the weekly job's state over the digest's (by hand, on the branch)."""
+    version = store.save(StateDocument(job="digest"), None)
+    client.get_repo("octo/demo").update_file(
+        "state/digest.json",
+        "copy the weekly state",
+        '{"version": 1, "job": "weekly"}',
+        sha=version,
+        branch="ci-reviewer-state",
+    )
+    with pytest.raises(InputError) as error:
+        store.load("digest")
+    assert error.value.exit_code == 2
+    assert error.value.message == (f"the batch state {WHERE} belongs to job 'weekly', not 'digest'")
 
 
 # -- what the branch holds ---------------------------------------------------------------------
