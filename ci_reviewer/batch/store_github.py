@@ -29,7 +29,7 @@ from ci_reviewer.batch.state import (
     dump_state,
     parse_state,
 )
-from ci_reviewer.errors import GitHubAPIError
+from ci_reviewer.errors import GitHubAPIError, InputError
 from ci_reviewer.github.client import (
     call,
     create_ref,
@@ -79,7 +79,11 @@ class GitHubStore:
             self._branch_tip()
             return Loaded(StateDocument(job=job), None)
         if isinstance(contents, list):
-            raise StateConflict(f"{self.describe(job)} is a directory")
+            # As the directory store says of a folder in the way: bad input, not a race.
+            raise InputError(
+                f"cannot read the batch state {self.describe(job)}: it is a directory",
+                hint=f"remove the folder {_path(job)} from the branch {self.branch}",
+            )
         data = self._content(contents)
         return Loaded(parse_state(data, job, self.describe(job)), contents.sha)
 

@@ -183,6 +183,22 @@ def test_a_state_file_of_another_job_is_exit_2_naming_it(
     assert error.value.message == (f"the batch state {WHERE} belongs to job 'weekly', not 'digest'")
 
 
+def test_a_folder_in_place_of_the_state_file_is_exit_2_naming_it(
+    store: GitHubStore, client: github.Github
+) -> None:
+    store.save(StateDocument(job="other"), None)  # the branch exists
+    client.get_repo("octo/demo").create_file(
+        "state/digest.json/notes.txt", "a folder in the way", "x", branch="ci-reviewer-state"
+    )
+    with pytest.raises(InputError) as error:
+        store.load("digest")
+    assert error.value.exit_code == 2
+    assert error.value.message == f"cannot read the batch state {WHERE}: it is a directory"
+    assert error.value.hint == (
+        "remove the folder state/digest.json from the branch ci-reviewer-state"
+    )
+
+
 # -- what the branch holds ---------------------------------------------------------------------
 README = (
     "# ci-reviewer state\n\nState of scheduled batch jobs, written by ci-reviewer. "
