@@ -116,6 +116,15 @@ def test_writing_the_state_fails_naming_the_file(
     )
 
 
+def test_writing_the_state_fails_after_retries_naming_the_file(
+    origin: GitHubEmulator, store: GitHubStore
+) -> None:
+    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    failing(origin, STATE, "PUT")
+    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
+    assert error.message == f"write the batch state {WHERE}: {KEPT_FAILING}"
+
+
 def test_a_read_only_token_cannot_create_the_state_branch(
     origin: GitHubEmulator, store: GitHubStore
 ) -> None:
