@@ -68,7 +68,11 @@ TARGETS = (
         ("ci_reviewer/batch/store_dir.py",),
         (B + "test_state_stores.py", B + "test_state_dir_files.py", B + "test_pipeline.py"),
     ),
-    Target("GitHub store", ("ci_reviewer/batch/store_github.py",), (B + "test_github_store.py",)),
+    Target(
+        "GitHub store",
+        ("ci_reviewer/batch/store_github.py",),
+        (B + "test_github_store.py", B + "test_github_store_failures.py"),
+    ),
     Target(
         "store retry",
         ("ci_reviewer/batch/store_retry.py",),

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ci_reviewer.batch.state import (
     Loaded,
@@ -29,7 +29,7 @@ from ci_reviewer.batch.state import (
     dump_state,
     parse_state,
 )
-from ci_reviewer.errors import GitHubAPIError
+from ci_reviewer.errors import GitHubAPIError, InputError
 from ci_reviewer.github.client import (
     call,
     create_ref,
@@ -40,7 +40,12 @@ from ci_reviewer.github.client import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from github.GithubException import GithubException
     from github.Repository import Repository
+
+T = TypeVar("T")
 
 STATE_BRANCH = "ci-reviewer-state"
 # Refusals in a row of a write to an unchanged state file before it is taken for the
@@ -66,18 +71,19 @@ class GitHubStore:
     def load(self, job: str) -> Loaded:
         import github
 
-        try:
-            contents: Any = self.repository.get_contents(_path(job), ref=self.branch)
-        except github.GithubException as error:
-            if error.status != 404:
-                with github_errors(f"read the batch state {self.describe(job)}"):
-                    raise
+        read = partial(self.repository.get_contents, _path(job), ref=self.branch)
+        contents: Any = _answer(f"read the batch state {self.describe(job)}", read, 404)
+        if isinstance(contents, github.GithubException):
             # No branch yet, or no file on it yet: which, the ref says. Asking also makes
             # sure GitHub answers for this repository at all before the job starts over.
             self._branch_tip()
             return Loaded(StateDocument(job=job), None)
         if isinstance(contents, list):
-            raise StateConflict(f"{self.describe(job)} is a directory")
+            # As the directory store says of a folder in the way: bad input, not a race.
+            raise InputError(
+                f"cannot read the batch state {self.describe(job)}: it is a directory",
+                hint=f"remove the folder {_path(job)} from the branch {self.branch}",
+            )
         data = self._content(contents)
         return Loaded(parse_state(data, job, self.describe(job)), contents.sha)
 
@@ -95,27 +101,24 @@ class GitHubStore:
         message = f"ci-reviewer: state of {document.job}"
         if version is None:
             self._ensure_branch()
-        try:
-            if version is None:
-                result = self.repository.create_file(path, message, data, branch=self.branch)
-            else:
-                result = self.repository.update_file(
-                    path, message, data, sha=version, branch=self.branch
-                )
-        except github.GithubException as error:
-            if error.status not in (409, 422):
-                with github_errors(f"write the batch state {self.describe(document.job)}"):
-                    raise
+            write = partial(self.repository.create_file, path, message, data, branch=self.branch)
+        else:
+            write = partial(
+                self.repository.update_file, path, message, data, sha=version, branch=self.branch
+            )
+        action = f"write the batch state {self.describe(document.job)}"
+        result: Any = _answer(action, write, 409, 422)
+        if isinstance(result, github.GithubException):
             # A stale sha and a protected branch are both 409: the file tells them apart. An
             # unchanged file can also meet a 409 for the branch's tip moving (another job's
             # state written at the same time), so only a refusal that repeats is protection.
             if self._version(document.job) != version:
                 self._unchanged_refusals = 0
-                raise StateConflict(f"{self.describe(document.job)} changed since loaded") from None
+                raise StateConflict(f"{self.describe(document.job)} changed since loaded")
             self._unchanged_refusals += 1
             if self._unchanged_refusals < REFUSALS_OF_PROTECTION:
-                raise StateConflict(f"{self.describe(document.job)}: write refused") from None
-            raise self._write_refused(document.job, error) from None
+                raise StateConflict(f"{self.describe(document.job)}: write refused")
+            raise self._write_refused(document.job, result)
         self._unchanged_refusals = 0
         sha: str = result["content"].sha
         return sha
@@ -124,14 +127,11 @@ class GitHubStore:
         """The state file's blob sha now, None when there is none."""
         import github
 
-        try:
-            contents: Any = self.repository.get_contents(_path(job), ref=self.branch)
-        except github.GithubException as error:
-            if error.status == 404:
-                return None
-            with github_errors(f"read the batch state {self.describe(job)}"):
-                raise
-        return None if isinstance(contents, list) else str(contents.sha)
+        read = partial(self.repository.get_contents, _path(job), ref=self.branch)
+        contents: Any = _answer(f"read the batch state {self.describe(job)}", read, 404)
+        if isinstance(contents, (github.GithubException, list)):
+            return None
+        return str(contents.sha)
 
     def _write_refused(self, job: str, error: Exception) -> GitHubAPIError:
         name = self.repository.full_name
@@ -154,13 +154,10 @@ class GitHubStore:
         """The sha the state branch points at, or None when it does not exist."""
         import github
 
-        try:
-            ref = self.repository.get_git_ref(f"heads/{self.branch}")
-        except github.GithubException as error:
-            if error.status == 404:
-                return None
-            with github_errors(f"look up the branch {self.branch}"):
-                raise
+        lookup = partial(self.repository.get_git_ref, f"heads/{self.branch}")
+        ref: Any = _answer(f"look up the branch {self.branch}", lookup, 404)
+        if isinstance(ref, github.GithubException):
+            return None
         sha: str = ref.object.sha
         return sha
 
@@ -208,6 +205,21 @@ class GitHubStore:
             f"refs/heads/{self.branch} from the rule that restricts creations, or add the "
             f"workflow's token (GitHub Actions) to the ruleset's bypass list",
         )
+
+
+def _answer(action: str, request: Callable[[], T], *decided: int) -> T | GithubException:
+    """`request()`, or GitHub's refusal when its status is one of `decided` (the caller's to
+    act on); any other failure, a 5xx the client's retries did not outlast included, is
+    GitHubAPIError (exit 3) naming `action`."""
+    import github
+
+    with github_errors(action):
+        try:
+            return request()
+        except github.GithubException as error:
+            if error.status not in decided:
+                raise
+            return error
 
 
 def _path(job: str) -> str:
