@@ -23,6 +23,7 @@ from typing import Any
 import anthropic
 import orjson
 
+from ci_reviewer.claude_stream import read_stream
 from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
 from ci_reviewer.errors import ClaudeAPIError, ClaudeOverloadedError, UnknownModelError
 from ci_reviewer.pricing import Usage, price_table
@@ -78,6 +79,11 @@ class Reply:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             data = None
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Reply:
+        """A decoded /v1/messages answer (or a streamed one, accumulated)."""
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
             raise ClaudeAPIError(
                 "the Claude API answered a review request with something that is not a message",
@@ -92,15 +98,25 @@ class Reply:
         )
 
 
-def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Reply:
+def send_message(
+    client: anthropic.Anthropic,
+    params: Mapping[str, Any],
+    on_start: Callable[[], None] | None = None,
+) -> Reply:
     """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError.
 
     The raw-response form is the SDK's supported way to read the body without building its
-    typed model; status handling, retries and errors are the SDK's as for `create`."""
+    typed model; status handling, retries and errors are the SDK's as for `create`. With
+    `on_start` the call streams (the streaming-response form, read by `claude_stream`) and
+    `on_start()` runs when the answer begins (`message_start`: the prompt is read and its
+    cache entries written); the Reply is the same as without."""
     timeout = client.timeout if isinstance(client.timeout, (int, float)) else None
     with claude_errors("answer a review request", timeout=timeout), model_errors(params):
-        body = client.messages.with_raw_response.create(**params).read()
-    return Reply.from_body(body)
+        if on_start is None:
+            return Reply.from_body(client.messages.with_raw_response.create(**params).read())
+        streamed = client.messages.with_streaming_response.create(**params, stream=True)
+        with streamed as response:
+            return Reply.from_data(read_stream(response.http_response, on_start))
 
 
 @contextmanager
