@@ -129,7 +129,8 @@ def paced(
 ) -> Iterator[bytes]:
     """`message` as server-sent events on `pace` from `arrived` (monotonic): `message_start`
     at the first token, right after `at_first_token()`; the rest spread evenly over the
-    generation; then `at_end(True)`, or `at_end(False)` when the client left before."""
+    generation; `at_end(True)` just before the last goes out (so a client that has it can
+    find the call recorded), or `at_end(False)` when the client left before."""
     stream = events(message)
     complete = False
     try:
@@ -140,7 +141,10 @@ def paced(
         generation = pace.total - pace.first_token
         for number, (event, data) in enumerate(rest, 1):
             wait_until(arrived + pace.first_token + generation * number / len(rest))
+            if number == len(rest):
+                complete = True
+                at_end(True)
             yield sse(event, data)
-        complete = True
     finally:
-        at_end(complete)
+        if not complete:
+            at_end(False)

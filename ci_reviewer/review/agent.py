@@ -199,13 +199,11 @@ def send(context: ReviewContext, client: anthropic.Anthropic, params: dict[str, 
     """One call. The run's first (the others wait on `warmed`) streams, so that they start
     when its answer begins, the moment the API makes its cache entries available ("a cache
     entry only becomes available after the first response begins", the prompt-caching docs),
-    not when the whole answer is in; they start as well when it fails, whatever the error."""
+    not when the whole answer is in. When it fails they are released by the fallback (which
+    has a cache of its own) or, once the run is stopped, by the engine."""
     if context.warmed.is_set():
         return send_message(client, params)
-    try:
-        return send_message(client, params, on_start=context.warmed.set)
-    finally:
-        context.warmed.set()
+    return send_message(client, params, on_start=context.warmed.set)
 
 
 def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:
