@@ -35,6 +35,9 @@ DEFAULT_MAX_RETRIES = CLAUDE_MAX_RETRIES
 # service name, a tracer provider) and the SDK's own ANTHROPIC_OPEN_TELEMETRY*.
 _TRACING_VARIABLES = ("OTEL_", "ANTHROPIC_OPEN_TELEMETRY")
 _NO_TRACING: anthropic.OpenTelemetryOptions = {"traces": False, "propagation": False}
+# The error types of the statuses the SDK retries (429, 500, 504, 529: the errors page), as an
+# error event of a streamed answer carries them.
+_RETRIED_TYPES = frozenset({"rate_limit_error", "api_error", "timeout_error", "overloaded_error"})
 
 
 def tracing_requested(environ: Mapping[str, str]) -> bool:
@@ -114,9 +117,16 @@ def send_message(
     with claude_errors("answer a review request", timeout=timeout), model_errors(params):
         if on_start is None:
             return Reply.from_body(client.messages.with_raw_response.create(**params).read())
-        streamed = client.messages.with_streaming_response.create(**params, stream=True)
-        with streamed as response:
-            return Reply.from_data(read_stream(response.http_response, on_start))
+        try:
+            streamed = client.messages.with_streaming_response.create(**params, stream=True)
+            with streamed as response:
+                return Reply.from_data(read_stream(response.http_response, on_start))
+        except anthropic.APIStatusError as error:
+            if error.status_code != 200 or api_error_type(error) not in _RETRIED_TYPES:
+                raise
+        # An error event after the answer began (status 200): the SDK does not retry those,
+        # so the call is sent again unstreamed, for the retries the same error's status gets.
+        return Reply.from_body(client.messages.with_raw_response.create(**params).read())
 
 
 @contextmanager

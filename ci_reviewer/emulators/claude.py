@@ -288,6 +288,8 @@ class ClaudeEmulator(EmulatorServer):
         message = self.render(reply, usage, body, f"msg_emu{request_id[len('req_emu') :]}")
         pace = Pace.of(self.latency, self.time_to_first_token)
         times: list[float] = []
+        broke = (reply.error_type, reply.error_message) if reply.error_type else None
+        answered_with = None if broke else message
 
         def prefilled() -> None:
             self.cache.publish(writes)
@@ -297,12 +299,14 @@ class ClaudeEmulator(EmulatorServer):
             first = times[0] if times else None
             answered = time.time() if complete else None
             self._record(
-                MessageCall(request.headers, body, 200, usage, message, received, first, answered)
+                MessageCall(
+                    request.headers, body, 200, usage, answered_with, received, first, answered
+                )
             )
 
         if body.get("stream") is True:
             headers = {"Content-Type": "text/event-stream; charset=utf-8"}
-            stream = paced(message, arrived, pace, prefilled, done)
+            stream = paced(message, arrived, pace, prefilled, done, error=broke)
             return Response(200, stream, headers, each_part=True)
         wait_until(arrived + pace.first_token)
         prefilled()
@@ -326,7 +330,7 @@ class ClaudeEmulator(EmulatorServer):
         if reply is None and self.responder is not None:
             reply = self.responder(body)
         reply = reply or default_reply(body)
-        if reply.error_type:
+        if reply.error_type and not (reply.error_mid_stream and body.get("stream") is True):
             raise ApiError(reply.error_type, reply.error_message)
         prompt = input_tokens(body)
         model = served_model(str(body["model"]), self.extra_models)

@@ -126,12 +126,18 @@ def paced(
     pace: Pace,
     at_first_token: Callable[[], None],
     at_end: Callable[[bool], None],
+    *,
+    error: tuple[str, str] | None = None,
 ) -> Iterator[bytes]:
     """`message` as server-sent events on `pace` from `arrived` (monotonic): `message_start`
     at the first token, right after `at_first_token()`; the rest spread evenly over the
     generation; `at_end(True)` just before the last goes out (so a client that has it can
-    find the call recorded), or `at_end(False)` when the client left before."""
+    find the call recorded), or `at_end(False)` when the client left before. With `error`
+    (its type and message), the error event follows `message_start`, and nothing else."""
     stream = events(message)
+    if error is not None:
+        body = {"type": "error", "error": {"type": error[0], "message": error[1]}}
+        stream = [stream[0], ("error", body)]
     complete = False
     try:
         wait_until(arrived + pace.first_token)

@@ -187,6 +187,14 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
         # Small JSON answers would otherwise wait ~40 ms for Nagle + delayed ACK per call.
         disable_nagle_algorithm = True
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionResetError, BrokenPipeError):
+                # The client closed its connection while we waited for its next request
+                # (the SDK closes a stream it stops reading, such as one ended by an error).
+                return
+
         def log_message(self, format: str, *args: Any) -> None:
             # The emulators are quiet: tests read `server.log`, not stderr.
             return

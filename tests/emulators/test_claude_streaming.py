@@ -247,3 +247,28 @@ def test_a_refused_streamed_request_is_an_error_status_not_a_stream(
     }
     [call] = emu.requests
     assert (call.status, call.usage, call.first_token) == (529, None, None)
+
+
+def test_an_overload_after_the_answer_began_is_the_documented_error_event(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.enqueue(Reply.overloaded_mid_stream())
+    emu.enqueue(Reply.overloaded_mid_stream())
+    seen: list[str] = []
+
+    with pytest.raises(anthropic.APIStatusError) as broke, client.messages.stream(**params()) as s:
+        for event in s:
+            seen.append(event.type)
+    with pytest.raises(anthropic.APIStatusError) as refused:
+        client.messages.create(**params())
+
+    assert seen == ["message_start"]
+    assert broke.value.status_code == 200  # the stream had begun
+    assert broke.value.body == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
+    assert refused.value.status_code == 529  # not streamed: the status, as `overloaded`
+    streamed, plain = emu.requests
+    assert (streamed.status, streamed.response) == (200, None)
+    assert streamed.first_token is not None and plain.status == 529

@@ -6,6 +6,7 @@ once, at `message_start`, before the answer is over; errors are the same ClaudeA
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -117,3 +118,35 @@ def test_a_streamed_call_refused_as_overloaded_is_the_same_error(
     assert errors[0].message == errors[1].message
     assert errors[0].message == "the Claude API refused to answer a review request: 529 Overloaded"
     assert errors[0].exit_code == errors[1].exit_code == 3
+
+
+def test_an_overload_after_a_streamed_answer_began_is_sent_again_unstreamed(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.enqueue(Scripted.overloaded_mid_stream())
+    emu.enqueue(Scripted.json({"summary": "ok", "findings": []}))
+    started: list[int] = []
+
+    reply = send_message(client, params(), lambda: started.append(1))
+
+    assert started == [1]
+    assert json.loads(reply.content[-1]["text"]) == {"summary": "ok", "findings": []}
+    broken, again = emu.requests
+    assert broken.body["stream"] is True and broken.response is None
+    assert "stream" not in again.body and again.status == 200
+    assert reply.usage == again.response["usage"]  # type: ignore[index]
+
+
+def test_an_overload_mid_stream_then_after_the_retries_is_the_unstreamed_error(
+    emu: ClaudeEmulator, client: anthropic.Anthropic
+) -> None:
+    emu.enqueue(Scripted.overloaded_mid_stream())
+    emu.enqueue(Scripted.overloaded())  # the call sent again: the client retries no more
+
+    with pytest.raises(ClaudeOverloadedError) as raised:
+        send_message(client, params(), lambda: None)
+
+    assert raised.value.message == (
+        "the Claude API refused to answer a review request: 529 Overloaded"
+    )
+    assert [call.status for call in emu.requests] == [200, 529]
