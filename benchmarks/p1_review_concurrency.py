@@ -1,6 +1,8 @@
-"""P1: a 40-file PR, 3 turns per file, the emulator answering each call after 0.5 s, at
-concurrency C = 8. Wall time against the critical path ceil(40/C) x 3 x 0.5 s (target
-<= 1.1x), and the tool's own CPU time against wall (target <= 2%).
+"""P1: a 40-file PR, 3 turns per file, the emulator answering each call after 0.5 s (its first
+token after half of it, the emulator's default), at concurrency C = 8. Wall time against the
+critical path ceil(40/C) x 3 x 0.5 s (target <= 1.1x) and against its floor with the cache
+warm-up (the other conversations start at the first call's first token: + 0.25 s), and the
+tool's own CPU time against wall (target <= 2%).
 
 Run: python benchmarks/p1_review_concurrency.py
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from benchmarks._review_bench import emulator_process, make_pr_repo
 from ci_reviewer.claude import build_client, tracing_requested
 from ci_reviewer.config import ReviewConfig
+from ci_reviewer.emulators.claude_stream import FIRST_TOKEN_SHARE
 from ci_reviewer.globs import PathFilter
 from ci_reviewer.review.diff import diff_from_git, select_reviewable
 from ci_reviewer.review.engine import run_review
@@ -45,6 +48,11 @@ def main() -> None:
     print(f"peak calls in flight at the emulator: {report['peak_in_flight']}")
     print(
         f"wall {wall:.2f} s, critical path {bound:.2f} s, ratio {wall / bound:.3f} (target <= 1.1)"
+    )
+    floor = bound + LATENCY * FIRST_TOKEN_SHARE
+    print(
+        f"floor with the cache warm-up {floor:.2f} s = {floor / bound:.3f}x; "
+        f"wall / floor {wall / floor:.3f}"
     )
     print(f"tool CPU {cpu:.3f} s = {100 * cpu / wall:.2f}% of wall (target <= 2%)")
 

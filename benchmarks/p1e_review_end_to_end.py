@@ -1,13 +1,17 @@
 """P1e: P1 as a user runs it. `ci-reviewer review` in a fresh subprocess, in an Actions-like
 environment (pull_request event), against the Claude and GitHub emulators each in its own
-process: a 40-file PR, 3 calls per file each answered after 0.5 s, concurrency 8, and the
-publishing (one review with an inline comment per file, the sticky summary, the check run).
+process: a 40-file PR, 3 calls per file each answered after 0.5 s (its first token, the end of
+the prefill, after half of it: the emulator's default, `emulators/claude_stream`), concurrency
+8, and the publishing (one review with an inline comment per file, the sticky summary, the
+check run).
 
 Reported, from timestamps both emulators take on the shared wall clock (`time.time()`):
 - total wall (process start to exit) against the critical path ceil(40/8) x 3 x 0.5 = 7.5 s;
 - start-up: process start to the first model call, and what importing the SDKs costs in a
   fresh interpreter (anthropic, github);
-- the model phase: first model call received to last model answer sent, against 7.5 s;
+- the model phase: first model call received to last model answer sent, against 7.5 s and
+  against its floor with the cache warm-up, 7.5 s + the first call's time to first token (the
+  other slots start when its answer begins, `review/agent.send`);
 - publishing: last model answer to process exit, and the GitHub requests in it;
 - CPU seconds of the CLI process per reviewed file (rusage of the child).
 
@@ -33,6 +37,7 @@ from typing import Any
 from benchmarks._review_bench import make_pr_repo
 
 FILES, TURNS, LATENCY, CONCURRENCY = 40, 3, 0.5, 8
+ROOT = Path(__file__).resolve().parents[1]
 REPO, TOKEN, MODEL = "octo/demo", "emulator-token", "claude-sonnet-5-5"
 KEY = "sk-ant-bench-key-0123456789"
 
@@ -75,7 +80,8 @@ def respond(body):
     done = sum(m["role"] == "assistant" for m in body["messages"])
     if done + 1 < turns:
         return Reply.tool_use([("read_file", {"path": path})])
-    finding = {"path": path, "line": 5, "end_line": None, "severity": "medium",
+    finding = {"path": path, "line": 5, "end_line": None, "excerpt": "return x - 1  # changed",
+               "severity": "medium",
                "category": "correctness", "title": "sign flipped", "body": "x - 1 was x + 1.",
                "suggestion": None, "confidence": 0.8}
     return Reply.json({"summary": "ok", "findings": [finding]})
@@ -84,7 +90,8 @@ emu.responder = respond
 emu.start()
 print(json.dumps({"url": emu.url}), flush=True)
 sys.stdin.readline()
-print(json.dumps({"timings": list(timings.values()), "peak": emu.peak_in_flight}), flush=True)
+calls = [[c.received, c.first_token, c.answered, bool(c.body.get("stream"))] for c in emu.requests]
+print(json.dumps({"calls": calls, "peak": emu.peak_in_flight}), flush=True)
 emu.stop()
 """
 )
@@ -117,6 +124,7 @@ def served(script: str, *args: str) -> Iterator[tuple[dict[str, Any], dict[str, 
     """(hello, report): `report` is filled when the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-c", script, *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -174,6 +182,8 @@ def _environment(root: Path, repo: Path, claude: str, github: str, number: int) 
     keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     return {
         **keep,
+        # This checkout's code, not a copy the interpreter may have installed elsewhere.
+        "PYTHONPATH": str(ROOT),
         "GITHUB_ACTIONS": "true",
         "GITHUB_API_URL": github,
         "GITHUB_TOKEN": TOKEN,
@@ -191,13 +201,19 @@ def _environment(root: Path, repo: Path, claude: str, github: str, number: int) 
 def _figures(
     started: float, ended: float, usage: Any, claude: dict[str, Any], github: dict[str, Any]
 ) -> dict[str, Any]:
-    calls = [t for t in claude["timings"] if t[3] == "/v1/messages"]
-    first_call = min(t[0] for t in calls)
-    last_answer = max(t[1] for t in calls)
+    calls = claude["calls"]  # [received, first token, answered, streamed], the emulator's
+    first_call = min(c[0] for c in calls)
+    last_answer = max(c[2] for c in calls)
     requests = github["timings"]
-    served = sorted(t[1] - t[0] - LATENCY for t in calls)
+    served = sorted(c[2] - c[0] - LATENCY for c in calls)
+    [warm_up] = [c for c in calls if c[3]]
+    later = [c[0] for c in calls if c is not warm_up]
     return {
         "emulator_ms": 1000 * served[len(served) // 2],
+        "first_token": warm_up[1] - warm_up[0],
+        # From the warm-up's first token to the next call's arrival: the others' start.
+        "released_after": min(later) - warm_up[1],
+        "warm_up_left": warm_up[2] - min(later),
         "wall": ended - started,
         "startup": first_call - started,
         "model": last_answer - first_call,
@@ -243,8 +259,18 @@ def main() -> None:
     for name in ("wall", "startup", "model", "publish", "cpu"):
         each = " / ".join(f"{r[name]:.2f}" for r in results)
         print(f"{name:8} median {median[name]:.2f} s  ({each})")
+    floor = bound + median["first_token"]
     print(f"wall    {median['wall'] / bound:.3f}x the critical path {bound:.1f} s")
     print(f"model   {median['model'] / bound:.3f}x the critical path {bound:.1f} s")
+    print(
+        f"model floor with the warm-up: {floor:.2f} s = {floor / bound:.3f}x (the first "
+        f"call's time to first token {median['first_token']:.3f} s); model / floor "
+        f"{median['model'] / floor:.3f}"
+    )
+    print(
+        f"the other slots started {1000 * median['released_after']:.0f} ms after the warm-up's "
+        f"first token, {median['warm_up_left']:.2f} s before it ended"
+    )
     print(
         f"GitHub requests: {last['github_before']} before the first model call, "
         f"{last['github_during']} during the model phase, {len(last['github_after'])} after "

@@ -23,6 +23,7 @@ from typing import Any
 import anthropic
 import orjson
 
+from ci_reviewer.claude_stream import read_stream
 from ci_reviewer.config import CLAUDE_MAX_RETRIES, CLAUDE_TIMEOUT_SECONDS
 from ci_reviewer.errors import ClaudeAPIError, ClaudeOverloadedError, UnknownModelError
 from ci_reviewer.pricing import Usage, price_table
@@ -34,6 +35,9 @@ DEFAULT_MAX_RETRIES = CLAUDE_MAX_RETRIES
 # service name, a tracer provider) and the SDK's own ANTHROPIC_OPEN_TELEMETRY*.
 _TRACING_VARIABLES = ("OTEL_", "ANTHROPIC_OPEN_TELEMETRY")
 _NO_TRACING: anthropic.OpenTelemetryOptions = {"traces": False, "propagation": False}
+# The error types of the statuses the SDK retries (429, 500, 504, 529: the errors page), as an
+# error event of a streamed answer carries them.
+_RETRIED_TYPES = frozenset({"rate_limit_error", "api_error", "timeout_error", "overloaded_error"})
 
 
 def tracing_requested(environ: Mapping[str, str]) -> bool:
@@ -78,6 +82,11 @@ class Reply:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             data = None
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> Reply:
+        """A decoded /v1/messages answer (or a streamed one, accumulated)."""
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
             raise ClaudeAPIError(
                 "the Claude API answered a review request with something that is not a message",
@@ -92,15 +101,32 @@ class Reply:
         )
 
 
-def send_message(client: anthropic.Anthropic, params: Mapping[str, Any]) -> Reply:
+def send_message(
+    client: anthropic.Anthropic,
+    params: Mapping[str, Any],
+    on_start: Callable[[], None] | None = None,
+) -> Reply:
     """POST /v1/messages; the SDK retries 429/5xx itself, what is left becomes ClaudeAPIError.
 
     The raw-response form is the SDK's supported way to read the body without building its
-    typed model; status handling, retries and errors are the SDK's as for `create`."""
+    typed model; status handling, retries and errors are the SDK's as for `create`. With
+    `on_start` the call streams (the streaming-response form, read by `claude_stream`) and
+    `on_start()` runs when the answer begins (`message_start`: the prompt is read and its
+    cache entries written); the Reply is the same as without."""
     timeout = client.timeout if isinstance(client.timeout, (int, float)) else None
     with claude_errors("answer a review request", timeout=timeout), model_errors(params):
-        body = client.messages.with_raw_response.create(**params).read()
-    return Reply.from_body(body)
+        if on_start is None:
+            return Reply.from_body(client.messages.with_raw_response.create(**params).read())
+        try:
+            streamed = client.messages.with_streaming_response.create(**params, stream=True)
+            with streamed as response:
+                return Reply.from_data(read_stream(response.http_response, on_start))
+        except anthropic.APIStatusError as error:
+            if error.status_code != 200 or api_error_type(error) not in _RETRIED_TYPES:
+                raise
+        # An error event after the answer began (status 200): the SDK does not retry those,
+        # so the call is sent again unstreamed, for the retries the same error's status gets.
+        return Reply.from_body(client.messages.with_raw_response.create(**params).read())
 
 
 @contextmanager

@@ -23,6 +23,12 @@ tool calls dropped); a prompt longer than the context window (the model table's,
 with `model_context_window_exceeded`. Which models exist, their max output and cache
 threshold come from the model table too (`ci_reviewer.models`). Token and cache figures:
 `claude_usage`. Batch lifecycle: `claude_batches`.
+
+Timing (`claude_stream`): a Messages call takes `latency` seconds, of which the first
+`time_to_first_token` are its prefill; `stream: true` answers with server-sent events, the
+first (`message_start`) at the end of the prefill. Its cache entries become visible to other
+requests then, streamed or not. Each recorded call keeps when it arrived, when its prefill
+ended and when it was answered (`time.time()`, so another process can compare them).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import json
 import os
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,6 +62,7 @@ from ci_reviewer.emulators.claude_replies import (
     Thought,
     default_reply,
 )
+from ci_reviewer.emulators.claude_stream import Pace, paced, wait_until
 from ci_reviewer.emulators.claude_thinking import (
     ThinkingMode,
     ThinkingSigner,
@@ -84,13 +92,18 @@ _MODELS_PATH = "/v1/models/"
 @dataclass(frozen=True)
 class MessageCall:
     """One /v1/messages call as the model saw it: headers, body, status, and what it billed
-    (usage is None when the call was refused)."""
+    (usage is None when the call was refused); when it arrived, when its prefill ended (its
+    first token: `message_start`, and its cache entries visible) and when its answer was
+    out, on `time.time()` (None: never reached)."""
 
     headers: Mapping[str, str]
     body: Any
     status: int
     usage: Usage | None
     response: Mapping[str, Any] | None
+    received: float = 0.0
+    first_token: float | None = None
+    answered: float | None = None
 
 
 class ClaudeEmulator(EmulatorServer):
@@ -147,6 +160,7 @@ class ClaudeEmulator(EmulatorServer):
             self.faults.clear()
             self.log.clear()
             self.latency = 0.0
+            self.time_to_first_token: float | None = None
             self.peak_in_flight = self.in_flight
 
     def start(self) -> ClaudeEmulator:
@@ -200,6 +214,12 @@ class ClaudeEmulator(EmulatorServer):
         self.batches.end_now(batch_id)
 
     # -- HTTP -----------------------------------------------------------------------------
+    def delay(self, request: Request) -> float:
+        """A Messages call paces itself (`_messages`); an error is answered at once."""
+        if request.method == "POST" and request.path.rstrip("/") == "/v1/messages":
+            return 0.0
+        return self.latency
+
     def fault_response(self, fault: Fault) -> Response:
         error_type = error_type_for(fault.status)
         request_id = self._request_id()
@@ -265,28 +285,54 @@ class ClaudeEmulator(EmulatorServer):
 
     # -- messages -------------------------------------------------------------------------
     def _messages(self, request: Request, request_id: str) -> Response:
+        received, arrived = time.time(), time.monotonic()
         body = _json(request)
+        writes: dict[str, Any] = {}
         try:
-            reply, usage = self.answer(body)
+            reply, usage = self.answer(body, writes=writes)
         except ApiError as error:
-            self._record(MessageCall(request.headers, body, error.status, None, None))
+            self._record(MessageCall(request.headers, body, error.status, None, None, received))
             raise
         message = self.render(reply, usage, body, f"msg_emu{request_id[len('req_emu') :]}")
-        self._record(MessageCall(request.headers, body, 200, usage, message))
+        pace = Pace.of(self.latency, self.time_to_first_token)
+        times: list[float] = []
+        broke = (reply.error_type, reply.error_message) if reply.error_type else None
+        answered_with = None if broke else message
+
+        def prefilled() -> None:
+            self.cache.publish(writes)
+            times.append(time.time())
+
+        def done(complete: bool = True) -> None:
+            first = times[0] if times else None
+            answered = time.time() if complete else None
+            self._record(
+                MessageCall(
+                    request.headers, body, 200, usage, answered_with, received, first, answered
+                )
+            )
+
+        if body.get("stream") is True:
+            headers = {"Content-Type": "text/event-stream; charset=utf-8"}
+            stream = paced(message, arrived, pace, prefilled, done, error=broke)
+            return Response(200, stream, headers, each_part=True)
+        wait_until(arrived + pace.first_token)
+        prefilled()
+        wait_until(arrived + pace.total)
+        done()
         return Response(200, message)
 
     def _record(self, call: MessageCall) -> None:
         with self._lock:
             self.requests.append(call)
 
-    def answer(self, body: Any, chosen: Reply | None = None) -> tuple[Reply, Usage]:
+    def answer(
+        self, body: Any, chosen: Reply | None = None, writes: dict[str, Any] | None = None
+    ) -> tuple[Reply, Usage]:
         """Validate, pick the reply, bill it: what one Messages request comes to. The reply
-        returned carries exactly the thoughts that will be rendered."""
+        returned carries exactly the thoughts that will be rendered; with `writes`, the cache
+        entries it writes are held there until the caller publishes them."""
         validate_message_request(body, extra_models=self.extra_models)
-        if body.get("stream"):
-            raise ApiError(
-                "invalid_request_error", "stream: the emulator answers only stream=false"
-            )
         mode = thinking_mode(body, self.thinking_display)
         self.thinking.check(body, mode)
         reply = chosen
@@ -296,7 +342,7 @@ class ClaudeEmulator(EmulatorServer):
         if reply is None and self.responder is not None:
             reply = self.responder(body)
         reply = reply or default_reply(body)
-        if reply.error_type:
+        if reply.error_type and not (reply.error_mid_stream and body.get("stream") is True):
             raise ApiError(reply.error_type, reply.error_message)
         prompt = input_tokens(body)
         model = served_model(str(body["model"]), self.extra_models)
@@ -306,7 +352,7 @@ class ClaudeEmulator(EmulatorServer):
                 "invalid_request_error",
                 f"prompt is too long: {prompt} tokens > {window} maximum",
             )
-        usage = self.cache.bill(str(body["model"]), body)
+        usage = self.cache.bill(str(body["model"]), body, writes)
         reply = replace(reply, thoughts=self._thoughts(reply, mode, body))
         thought = thinking_tokens(reply.thoughts)
         shown = output_tokens(reply.content("x")) if reply.said or reply.tool_calls else 0
@@ -367,6 +413,9 @@ class ClaudeEmulator(EmulatorServer):
     # -- batches --------------------------------------------------------------------------
     def _process_batch_request(self, params: Mapping[str, Any], reply: Reply | None) -> Processed:
         try:
+            if params.get("stream"):
+                # A batch's results are read when it ends: nothing of it can stream.
+                raise ApiError("invalid_request_error", "stream: not supported in batches")
             return self.answer(params, reply)
         except ApiError as error:
             return error

@@ -71,6 +71,8 @@ class Reply:
     refusal_category: str | None = None
     error_type: str | None = None
     error_message: str = ""
+    # A streamed call fails only after its answer began: message_start, then an error event.
+    error_mid_stream: bool = False
 
     @classmethod
     def text(cls, text: str, stop_reason: str = "end_turn") -> Reply:
@@ -126,6 +128,16 @@ class Reply:
         ("the same shape as every other Claude API error ... and a request_id") at
         https://learn.microsoft.com/en-us/microsoft-cloud/dev/dev-proxy/concepts/anthropic-529-overloaded-error."""
         return cls.error("overloaded_error", OVERLOADED_MESSAGE)
+
+    @classmethod
+    def overloaded_mid_stream(cls) -> Reply:
+        """Overloaded once the answer has begun: a streamed call gets `message_start`, then
+        the error event the streaming docs show ("during periods of high usage, you may
+        receive an `overloaded_error`, which would normally correspond to an HTTP 529 in a
+        non-streaming context": `event: error`, `data: {"type": "error", "error": {"type":
+        "overloaded_error", "message": "Overloaded"}}`, no request_id), and nothing more; a
+        call that does not stream gets the 529 answer of `overloaded`."""
+        return replace(cls.overloaded(), error_mid_stream=True)
 
     def thinking(self, *thoughts: str | Thought) -> Reply:
         """This reply with these thoughts instead of the emulator's default one: the first

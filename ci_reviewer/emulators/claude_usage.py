@@ -26,7 +26,10 @@ written for those breakpoints. Everything else is `input_tokens`. Prefixes short
 
 Requests processed at the same time cannot read what the others write: within a `wave` (the
 requests of a batch processed together, `claude_batches`) every write becomes visible only
-when the wave ends.
+when the wave ends. A Messages call looks the cache up when it arrives and its entries become
+visible when its prefill ends, at its first token (`bill(..., writes=...)` then `publish`):
+"a cache entry only becomes available after the first response begins" (the prompt-caching
+docs, on concurrent requests), so a request that arrives during another's prefill misses.
 """
 
 from __future__ import annotations
@@ -213,8 +216,20 @@ class PromptCache:
                 pending, self._pending = self._pending or {}, None
                 self._entries.update(pending)
 
-    def bill(self, model: str, body: Mapping[str, Any]) -> Usage:
-        """Bill the prompt of one request, reading and writing cache entries."""
+    def publish(self, writes: Mapping[str, tuple[datetime, str]]) -> None:
+        """Make the entries a request's `bill(..., writes=)` held back visible (its prefill
+        is over)."""
+        with self._lock:
+            self._entries.update(writes)
+
+    def bill(
+        self,
+        model: str,
+        body: Mapping[str, Any],
+        writes: dict[str, tuple[datetime, str]] | None = None,
+    ) -> Usage:
+        """Bill the prompt of one request, reading and writing cache entries; with `writes`,
+        the entries it writes go there, for `publish` to make visible later."""
         blocks = prompt_blocks(body)
         keys = list(_prefix_keys(model, blocks))
         ends = _cumulative(blocks)
@@ -237,6 +252,8 @@ class PromptCache:
                     previous = max(previous, ends[index])
                     written = (now + TTLS.get(ttl, TTLS["5m"]), ttl)
                     target = self._entries if self._pending is None else self._pending
+                    if writes is not None:
+                        target = writes
                     target[keys[index]] = written
         creation = created["5m"] + created["1h"]
         total = ends[-1] if ends else 0

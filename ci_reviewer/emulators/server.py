@@ -45,11 +45,14 @@ class Request:
 @dataclass
 class Response:
     """What a route answers: a status, headers and a body (dict/list -> JSON; an iterator of
-    bytes is streamed with chunked transfer encoding as it is produced)."""
+    bytes is streamed with chunked transfer encoding as it is produced: grouped into ~64 KB
+    chunks, or with `each_part` one chunk a part, sent as soon as it is produced, as
+    server-sent events are)."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    each_part: bool = False
 
     @property
     def streamed(self) -> bool:
@@ -165,6 +168,11 @@ class EmulatorServer:
     def handle(self, request: Request) -> Response:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def delay(self, request: Request) -> float:
+        """Seconds to wait before answering `request` (faults included): `latency`; an
+        emulator whose route paces its own answer returns 0 for it."""
+        return self.latency
+
     def fault_response(self, fault: Fault) -> Response:
         """The body an injected status fault answers with; emulators override the shape."""
         headers = dict(fault.headers)
@@ -178,6 +186,14 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         # Small JSON answers would otherwise wait ~40 ms for Nagle + delayed ACK per call.
         disable_nagle_algorithm = True
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionResetError, BrokenPipeError):
+                # The client closed its connection while we waited for its next request
+                # (the SDK closes a stream it stops reading, such as one ended by an error).
+                return
 
         def log_message(self, format: str, *args: Any) -> None:
             # The emulators are quiet: tests read `server.log`, not stderr.
@@ -199,8 +215,9 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
                 server.in_flight += 1
                 server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
             try:
-                if server.latency:
-                    time.sleep(server.latency)
+                delay = server.delay(request)
+                if delay:
+                    time.sleep(delay)
                 fault = server._take_fault(request)
                 if fault is not None and fault.kind == "drop":
                     self._drop()
@@ -251,7 +268,8 @@ def _make_handler(server: EmulatorServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             try:
-                for chunk in _coalesced(response.body):
+                parts = response.body if response.each_part else _coalesced(response.body)
+                for chunk in parts:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):

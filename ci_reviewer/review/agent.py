@@ -97,7 +97,8 @@ class ReviewContext:
     thinking: str | None = None  # thinking.type; None: not sent (the model's default)
     fallback_model: str | None = None  # see ci_reviewer.review.fallback
     abort: threading.Event = field(default_factory=threading.Event)
-    # Set after the first answered call: the shared prefix is then in the cache.
+    # Set when the run's first call has begun its answer (or failed): the shared prefix is
+    # then in the cache, and the other conversations may start (`send`).
     warmed: threading.Event = field(default_factory=threading.Event)
 
 
@@ -183,9 +184,8 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
             conversation.finishing = "max_cost_usd"
             return conversation.result("not-reviewed", reason="max_cost_usd spent before it")
         _check_budgets(context, conversation)
-        message = send_message(context.client, build_request(context, conversation))
+        message = send(context, context.client, build_request(context, conversation))
         context.meter.add_message(message, context.model)
-        context.warmed.set()
         conversation.turns += 1
         conversation.stop_reasons.append(str(message.stop_reason))
         outcome = _HANDLERS.get(str(message.stop_reason), _unexpected)(
@@ -193,6 +193,17 @@ def review_file(context: ReviewContext, changed: ChangedFile) -> FileReview:
         )
         if outcome is not None:
             return outcome
+
+
+def send(context: ReviewContext, client: anthropic.Anthropic, params: dict[str, Any]) -> Reply:
+    """One call. The run's first (the others wait on `warmed`) streams, so that they start
+    when its answer begins, the moment the API makes its cache entries available ("a cache
+    entry only becomes available after the first response begins", the prompt-caching docs),
+    not when the whole answer is in. When it fails they are released by the fallback (which
+    has a cache of its own) or, once the run is stopped, by the engine."""
+    if context.warmed.is_set():
+        return send_message(client, params)
+    return send_message(client, params, on_start=context.warmed.set)
 
 
 def _check_budgets(context: ReviewContext, conversation: _Conversation) -> None:

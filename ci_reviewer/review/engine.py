@@ -3,7 +3,8 @@ sharing one client, one usage meter (and dollar budget) and one cached prompt pr
 
 The first file's first call goes alone: once it has written the shared prefix (system, tools,
 PR overview) to the prompt cache, the other conversations start and read it, instead of all
-writing it at the same time. That costs one call's latency once per run.
+writing it at the same time. It streams, so that "once" is when its answer begins (the end of
+its prefill, `agent.send`), not when it ends: that costs one time-to-first-token once per run.
 """
 
 from __future__ import annotations
@@ -239,6 +240,8 @@ def _review_all(
     context: ReviewContext, files: tuple[ChangedFile, ...], concurrency: int
 ) -> tuple[list[FileReview], str | None]:
     errors: list[str] = []
+    if concurrency <= 1:
+        context.warmed.set()  # nobody waits: no call needs to stream
 
     def one(index: int, changed: ChangedFile) -> FileReview:
         if index > 0 and concurrency > 1:

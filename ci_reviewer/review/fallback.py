@@ -47,6 +47,8 @@ def _again(
     fallback: str,
     why: str,
 ) -> FileReview:
+    # The fallback model has a cache of its own: the others need not wait on its first call.
+    context.warmed.set()
     on_fallback = replace(context, model=fallback, fallback_model=None)
     review = review_one(on_fallback, changed)
     return replace(review, fallback=f"reviewed again on {fallback}: {why}")
