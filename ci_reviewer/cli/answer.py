@@ -96,6 +96,7 @@ def answer_dry_run(run: Settings, requests_file: str | None) -> int:
     from ci_reviewer.cli.review_dry_run import (
         default_requests_file,
         estimate_cost,
+        output_line,
         write_requests,
     )
     from ci_reviewer.github.actions import ActionsEnv
@@ -131,6 +132,7 @@ def answer_dry_run(run: Settings, requests_file: str | None) -> int:
         f"@{event.author} would be answered with {choice.model}.",
         f"first turn: {approx}{counted.estimate.input_tokens} input tokens, counted by {how}; "
         f"estimated {cost} (the answer may take up to {turns} turns)",
+        *output_line(counted.estimate),
         f"request (one JSON line, its first turn): {target}",
     ]
     if unchecked:
