@@ -46,7 +46,9 @@ FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Build every file's first request, write them as JSONL, estimate cost, send nothing.",
+    help="Build every file's first request, write them as JSONL, estimate cost, send nothing "
+    "(on a comment event: the answer's dry run). Without GITHUB_TOKEN, no network: the PR is "
+    "read from the event payload and the checkout.",
 )
 @click.option(
     "--requests-file",
