@@ -1,5 +1,14 @@
 """Token and cost estimates before anything is sent: from the count_tokens endpoint when it
-is reachable, else from the documented approximation (characters / 4)."""
+is reachable, else from the documented approximation (characters / 4).
+
+Output cannot be known before the model answers: an expected answer length stands in for it,
+capped by the request's max_tokens. A request that asks for thinking spends output on it too:
+the SDK's `Usage.output_tokens` is "the inclusive, authoritative total used for billing", its
+thinking included (anthropic 2.17.0, types/usage.py), and thinking counts against max_tokens.
+So a request with `thinking: {type: enabled, budget_tokens: B}` is counted as the answer plus
+B; one with adaptive thinking (`adaptive`, `between_tools`: the model decides how much, with
+no budget of its own) as its whole max_tokens, the most it can be billed.
+"""
 
 from __future__ import annotations
 
@@ -73,15 +82,36 @@ def _error_type(error: Any) -> str:
     return str(kind or "no error type")
 
 
+THINKING_OFF = ("disabled",)
+ADAPTIVE = ("adaptive", "between_tools")
+
+
+def output_allowance(params: Mapping[str, Any], expected: int) -> tuple[int, str]:
+    """The output tokens counted for one request, and how its thinking was counted: "" (it
+    asks for none), "budget" (answer + budget_tokens) or "adaptive" (all of max_tokens);
+    never more than max_tokens, which bounds answer and thinking together."""
+    ceiling = int(params.get("max_tokens", 0) or 0)
+    thinking = params.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, Mapping) else None
+    if kind is None or kind in THINKING_OFF:
+        return min(expected, ceiling), ""
+    if kind in ADAPTIVE:
+        return ceiling, "adaptive"
+    budget = thinking.get("budget_tokens") if isinstance(thinking, Mapping) else None
+    return min(expected + int(budget or 0), ceiling), "budget"
+
+
 @dataclass(frozen=True)
 class CostEstimate:
-    """An estimate for a set of requests; `usd` is None when the model has no price."""
+    """An estimate for a set of requests; `usd` is None when the model has no price.
+    `thinking` is how the requests' thinking is in `output_tokens` ("" when none asks)."""
 
     requests: int
     input_tokens: int
     output_tokens: int
     usd: float | None
     sync_usd: float | None
+    thinking: str = ""
 
 
 def estimate_requests(
@@ -94,15 +124,18 @@ def estimate_requests(
 ) -> CostEstimate:
     """Estimate cost of single-shot requests, at batch price and as if sent synchronously.
 
-    Output cannot be known before the model answers: `expected_output_tokens` per request
-    (capped by each request's max_tokens) stands in for it.
+    Output cannot be known before the model answers: `expected_output_tokens` per request,
+    with the thinking it asks for (`output_allowance`), stands in for it.
     """
     table = price_table()
     input_tokens = 0
     output_tokens = 0
+    thinking: set[str] = set()
     for params in requests:
         input_tokens += counter.count(params)
-        output_tokens += min(expected_output_tokens, int(params.get("max_tokens", 0) or 0))
+        output, how = output_allowance(params, expected_output_tokens)
+        output_tokens += output
+        thinking.add(how)
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
     return CostEstimate(
         requests=len(requests),
@@ -110,7 +143,20 @@ def estimate_requests(
         output_tokens=output_tokens,
         usd=table.cost(model, usage, batch=batch, requests=len(requests)),
         sync_usd=table.cost(model, usage, batch=False, requests=len(requests)),
+        thinking="+".join(sorted(thinking - {""})),
     )
+
+
+def thinking_note(how: str) -> str:
+    """What the output says of the thinking in an estimate's output tokens ("" for none)."""
+    if not how:
+        return ""
+    if "adaptive" in how:
+        return (
+            "thinking is on and billed as output: adaptive thinking has no budget of its own, "
+            "so each request's whole max_tokens is counted (a ceiling)"
+        )
+    return "thinking is on and billed as output: each request's budget_tokens is counted"
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ ANSWER_REQUESTS_FILE = "ci-reviewer-answer-requests.jsonl"
     "--dry-run",
     is_flag=True,
     help="Read the comment and its thread, write the first request the answer would send "
-    "(one JSON line, secrets masked) and its estimated cost; send nothing, post nothing.",
+    "(one JSON line, secrets masked) and its estimated cost; send nothing, post nothing. "
+    "Without GITHUB_TOKEN it reads only the event payload (no network).",
 )
 @click.option(
     "--requests-file",
@@ -45,7 +46,7 @@ def answer(ctx: click.Context, dry_run: bool, requests_file: str | None) -> int:
     """Answer a PR comment or review reply that mentions the reviewer, in its thread."""
     run = settings(ctx)
     if dry_run:
-        return _dry_run(run, requests_file)
+        return answer_dry_run(run, requests_file)
     return run_answer(run)
 
 
@@ -84,37 +85,36 @@ def _event(env: Any) -> Any:
     return mention_event(env.event_name, load_event(env.event_path))
 
 
-def _dry_run(run: Settings, requests_file: str | None) -> int:
-    """What the answer would send, read from GitHub as the real run reads it; nothing sent
-    to the Messages API, nothing posted."""
+def answer_dry_run(run: Settings, requests_file: str | None) -> int:
+    """What the answer would send; nothing sent to the Messages API, nothing posted. With a
+    GitHub token, the thread, the author's permission and the pull request are read from
+    GitHub as the real run reads them (reads only); without one, from the event payload, and
+    what only GitHub can tell is said to be checked by the real run (DESIGN.md 9: a dry run
+    needs no credentials and no network)."""
     from pathlib import Path
 
     from ci_reviewer.cli.review_dry_run import (
         default_requests_file,
         estimate_cost,
+        output_line,
         write_requests,
     )
     from ci_reviewer.github.actions import ActionsEnv
-    from ci_reviewer.github.answer_flow import AnswerOutcome, prepare_answer
-    from ci_reviewer.github.client import make_github
-    from ci_reviewer.github.review_source import github_settings
+    from ci_reviewer.github.answer_flow import AnswerOutcome
     from ci_reviewer.review.thread_answer import first_request
 
     env = ActionsEnv.from_environ(run.environ)
     event = _event(env)
     choice = review_choice(run)
     check_before_sending(run, choice)
-    gh = make_github(github_settings(run.environ))
-    try:
-        prepared = prepare_answer(gh, event, run.config.review.mention, run.redact)
-    finally:
-        gh.close()
+    prepared = _prepared(run, event)
     if isinstance(prepared, AnswerOutcome):
         for line in prepared.diagnostics:
             diagnostic(f"ci-reviewer: {line}", run.redact)
         emit("dry run: nothing sent; the comment would get no answer", run.redact, None)
         return 0
-    request = first_request(prepared.mention, model=choice.model, budgets=_budgets(run))
+    mention, unchecked = prepared
+    request = first_request(mention, model=choice.model, budgets=_budgets(run))
     target = (
         Path(requests_file)
         if requests_file
@@ -132,10 +132,39 @@ def _dry_run(run: Settings, requests_file: str | None) -> int:
         f"@{event.author} would be answered with {choice.model}.",
         f"first turn: {approx}{counted.estimate.input_tokens} input tokens, counted by {how}; "
         f"estimated {cost} (the answer may take up to {turns} turns)",
+        *output_line(counted.estimate),
         f"request (one JSON line, its first turn): {target}",
     ]
+    if unchecked:
+        from ci_reviewer.github.answer_offline import UNCHECKED_NOTE
+
+        lines.append(f"read from the event payload (no GITHUB_TOKEN); {UNCHECKED_NOTE}:")
+        lines += [f"  {item}" for item in unchecked]
     emit("\n".join(lines), run.redact, None)
     return 0
+
+
+def _prepared(run: Settings, event: Any) -> Any:
+    """(the mention, what is left to the real run), or an AnswerOutcome: why no answer."""
+    from ci_reviewer.github.review_source import github_settings
+
+    access = github_settings(run.environ)
+    if not access.token:
+        from ci_reviewer.github.answer_offline import OfflineMention, offline_mention
+
+        offline = offline_mention(event, run.config.review.mention, run.redact)
+        if isinstance(offline, OfflineMention):
+            return offline.mention, offline.unchecked
+        return offline
+    from ci_reviewer.github.answer_flow import Prepared, prepare_answer
+    from ci_reviewer.github.client import make_github
+
+    gh = make_github(access)
+    try:
+        prepared = prepare_answer(gh, event, run.config.review.mention, run.redact)
+    finally:
+        gh.close()
+    return (prepared.mention, ()) if isinstance(prepared, Prepared) else prepared
 
 
 def _budgets(run: Settings) -> Any:

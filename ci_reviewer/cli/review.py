@@ -47,7 +47,9 @@ FAIL_ON = ("none", "info", "low", "medium", "high", "critical")
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Build every file's first request, write them as JSONL, estimate cost, send nothing.",
+    help="Build every file's first request, write them as JSONL, estimate cost, send nothing "
+    "(on a comment event: the answer's dry run). Without GITHUB_TOKEN, no network: the PR is "
+    "read from the event payload and the checkout.",
 )
 @click.option(
     "--requests-file",
@@ -90,10 +92,11 @@ def review(
     run = settings(ctx)
     # The tools read the whole checkout, whatever subdirectory --workdir names.
     run = replace(run, workdir=ensure_checkout(run.workdir))
-    if _comment_event(run) and not (local or base or pr_number or dry_run):
-        from ci_reviewer.cli.answer import run_answer
+    if _comment_event(run) and not (local or base or pr_number):
+        # A comment: answered in its thread (DESIGN.md 9); its dry run is the answer's.
+        from ci_reviewer.cli.answer import answer_dry_run, run_answer
 
-        return run_answer(run)  # a comment: answered in its thread (DESIGN.md 9)
+        return answer_dry_run(run, requests_file) if dry_run else run_answer(run)
     choice = review_choice(run)
     check_before_sending(run, choice)
     with model_setting(run, choice):
@@ -206,7 +209,12 @@ def _load_source(run: Settings, local: bool, base: str | None, pr_number: int | 
     if base:
         raise UsageError("--base is only used with --local")
     # Imported when used: PyGithub is not needed for a local review.
-    from ci_reviewer.github.review_source import pull_request_source
+    from ci_reviewer.github.review_source import github_settings, pull_request_source
+
+    if not github_settings(run.environ).token:
+        from ci_reviewer.github.payload_source import OFFLINE_NOTE
+
+        diagnostic(f"ci-reviewer: {OFFLINE_NOTE}", run.redact)
 
     return pull_request_source(
         run.environ, run.repo, pr_number, workdir=run.workdir, config_path=run.config_path

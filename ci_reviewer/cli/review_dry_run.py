@@ -2,7 +2,8 @@
 as JSON lines to a file outside the checkout, counted and priced; nothing is sent to the
 Messages API. With ANTHROPIC_API_KEY set, the tokens are counted by the count_tokens endpoint
 (which bills nothing); without it, or when that endpoint fails, as characters / 4. The output
-says which, and where the requests are."""
+says which, and where the requests are; with `review.thinking` on, it says that the thinking
+(billed as output) is in the estimate and how."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from ci_reviewer.cli.context import Settings, emit
 from ci_reviewer.errors import UsageError
-from ci_reviewer.estimate import CountedEstimate
+from ci_reviewer.estimate import CostEstimate, CountedEstimate, thinking_note
 
 REQUESTS_FILE = "ci-reviewer-review-requests.jsonl"
 # Counting is a courtesy of the dry run: one quick try, not the review's retry budget.
@@ -61,6 +62,8 @@ def dry_run(
             "input_tokens": estimate.input_tokens,
             "tokens_counted_by": counted.counted_by,
             "tokens_counted_note": counted.why or None,
+            "output_tokens": estimate.output_tokens,
+            "thinking_in_estimate": thinking_note(estimate.thinking) or None,
             "estimated_cost_usd": estimate.usd,
             "max_turns": config.max_turns,
         }
@@ -75,11 +78,19 @@ def dry_run(
         f"first turns: {approx}{estimate.input_tokens} input tokens, counted by {how}; "
         f"estimated {cost} (each file may take up to {config.max_turns} turns; cached "
         "prefixes cost less)",
+        *output_line(estimate),
         f"requests (one JSON line per file, its first turn): {target}",
         *(f"  {changed.path}" for changed in source.files),
     ]
     emit("\n".join(lines), run.redact, output_file)
     return 0
+
+
+def output_line(estimate: CostEstimate) -> list[str]:
+    """The output tokens the estimate counts, when thinking is in them (else the expected
+    answer length alone, as ever: nothing to add)."""
+    note = thinking_note(estimate.thinking)
+    return [f"output: {estimate.output_tokens} tokens counted; {note}"] if note else []
 
 
 def write_requests(target: Path, requests: list[Mapping[str, Any]], run: Settings) -> None:

@@ -10,7 +10,8 @@ as `write`), never the role's name or any message. A token GitHub refuses that p
 (403: its account has no push access) cannot verify the mention: nothing is answered and the
 run stops with the access to grant (PermissionUnverified, exit 2: a setup to change).
 
-`prepare_answer` is the reading half, which `answer --dry-run` runs alone.
+`prepare_answer` is the reading half, which `answer --dry-run` runs alone when it has a token
+(`answer_offline` is the dry run's without one).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def prepare_answer(
     mention and its context when it does (this run's secrets masked in what the model is
     told: a comment may quote one), else why not (an AnswerOutcome). A token that may not
     read the author's permission cannot verify the mention: PermissionUnverified."""
-    skipped = _why_not(event, handle)
+    skipped = why_not_answered(event, handle)
     if skipped:
         return AnswerOutcome(False, (skipped,))
     with github_errors(f"reading pull request #{event.number}"):
@@ -104,14 +105,19 @@ def prepare_answer(
     if _answered_before(pull, event, trusted):
         return AnswerOutcome(False, (f"comment {event.comment_id} was answered before",))
     mention, ours = _mention(pull, event, trusted)
-    masked = replace(
+    return Prepared(pull, masked(mention, redact), ours)
+
+
+def masked(mention: Mention, redact: Redact) -> Mention:
+    """`mention` with this run's secrets masked in what the model is told: a comment may
+    quote one."""
+    return replace(
         mention,
         question=redact(mention.question),
         finding=redact(mention.finding),
         diff_hunk=redact(mention.diff_hunk),
         pull_title=redact(mention.pull_title),
     )
-    return Prepared(pull, masked, ours)
 
 
 def _permission(repo: Repository, event: MentionEvent) -> str:
@@ -134,7 +140,8 @@ def _permission(repo: Repository, event: MentionEvent) -> str:
         ) from None
 
 
-def _why_not(event: MentionEvent, handle: str) -> str:
+def why_not_answered(event: MentionEvent, handle: str) -> str:
+    """Why the event's comment gets no answer, from the payload alone ("" when it may)."""
     if event.action != "created":
         return f"a comment {event.action or 'event'}, not created: nothing to answer"
     if not event.on_pull_request:

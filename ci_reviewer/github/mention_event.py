@@ -27,6 +27,7 @@ class MentionEvent:
     diff_hunk: str = ""
     path: str = ""
     on_pull_request: bool = True  # issue_comment: False when the issue is no pull request
+    title: str = ""  # the pull request's (an issue_comment's issue is the pull request)
 
     @property
     def in_thread(self) -> bool:
@@ -76,4 +77,5 @@ def mention_event(event: str | None, payload: Mapping[str, Any]) -> MentionEvent
         diff_hunk=str(comment.get("diff_hunk") or ""),
         path=str(comment.get("path") or ""),
         on_pull_request=event == "pull_request_review_comment" or "pull_request" in target,
+        title=str(target.get("title") or ""),
     )

@@ -149,7 +149,8 @@ class PullRequestPublisher:
             opened = self._create(draft, branch, body)
             if isinstance(opened, Refusal):
                 markers = tuple(self._markers(draft, earlier))
-                refused = RefusedPullRequest(draft.job, branch, opened, draft.body, markers)
+                record = self.redact(_record(draft.rows)) if draft.rows else ""
+                refused = RefusedPullRequest(draft.job, branch, opened, draft.body, markers, record)
                 return self._wait(refused, waiting)
             pull, action = opened, "opened"
         if waiting is not None:

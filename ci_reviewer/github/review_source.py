@@ -279,10 +279,15 @@ def pull_request_source(
     workdir: Path,
     config_path: Path,
 ) -> ReviewSource:
-    """The PR's diff as `review --dry-run` loads it; nothing written."""
+    """The PR's diff as `review --dry-run` loads it; nothing written. With a token it is
+    read from GitHub as the real run reads it (reads only); without one, from the event
+    payload and the checkout (`payload_source`): a dry run needs no credentials."""
     env = ActionsEnv.from_environ(environ)
     ref = pull_request_ref(env, repo_name, pr_number)
-    gh = make_github(github_settings(environ))
+    access = github_settings(environ)
+    if not access.token:
+        return _from_payload(env, ref, workdir, config_path)
+    gh = make_github(access)
     try:
         repo, pull, info = load_pull(gh, ref)
         if not info.is_open:  # the real run skips it: so does its dry run
@@ -293,3 +298,30 @@ def pull_request_source(
         return pull_source(repo, pull, info, workdir)
     finally:
         gh.close()
+
+
+def _from_payload(
+    env: ActionsEnv, ref: PullRequestRef, workdir: Path, config_path: Path
+) -> ReviewSource:
+    """The dry run's diff with no token: the payload's commits in the checkout, guarded as
+    the real run guards a pull_request_target checkout."""
+    from ci_reviewer.github.payload_source import payload_pull, payload_source
+
+    pull = payload_pull(env, ref.number)
+    source = payload_source(pull, ref.number, workdir)
+    if not source.not_open:
+        info = PullRequestInfo(
+            repo=ref.repo,
+            number=ref.number,
+            state="open",
+            merged=False,
+            head_sha=source.head_sha,
+            base_sha=str(pull["base"]["sha"]),  # the base tip: where the trusted config is
+            title=source.title,
+            body=source.body,
+            html_url="",
+            is_fork=False,
+            event_name=ref.event_name,
+        )
+        guard_target_checkout(info, workdir, config_file_in_checkout(config_path, workdir))
+    return source

@@ -73,6 +73,9 @@ class RefusedPullRequest:
     refusal: Refusal
     latest_run: str  # the body the pull request would have had
     markers: tuple[str, ...]  # the collections whose files the branch holds
+    # The pull request body's hidden record of the files it describes (every run's): kept
+    # in the issue, so the pull request later opened from the branch describes them all.
+    record: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class WaitingBranches:
         compare = self.compare_url(branch)
         title = self.redact(f"ci-reviewer {job}: {len(files)} generated file(s) wait for a PR")
         text = self._text(refused, files, compare)
-        body = _with_markers(text, [waiting_marker(job, branch), *refused.markers])
+        body = _with_markers(text, [waiting_marker(job, branch), *refused.markers], refused.record)
         if earlier is not None:
             issue = earlier.issue
             written("edit the issue", issue, partial(issue.edit, title=title, body=body))
@@ -226,15 +229,19 @@ class WaitingBranches:
             "",
             "---",
             "",
-            "The latest run, as the pull request would have described it:",
+            "The pull request, as it would have described the branch's files:",
             "",
             self.redact(refused.latest_run.rstrip()),
         ]
         return "\n".join(lines)
 
 
-def _with_markers(text: str, markers: Sequence[str]) -> str:
-    block = "\n".join(dict.fromkeys(markers))
+def _with_markers(text: str, markers: Sequence[str], record: str = "") -> str:
+    """`text` with the markers and the files' record (dropped first when the body would
+    pass GitHub's limit: the markers must stay)."""
+    block = "\n".join([*dict.fromkeys(markers), record]).rstrip()
+    if len(text) + len(block) > MAX_BODY - 200:
+        block = "\n".join(dict.fromkeys(markers))
     room = MAX_BODY - len(block) - 200
     if len(text) > room:
         text = text[:room].rstrip() + "\n\n… (cut: GitHub's issue body limit)"

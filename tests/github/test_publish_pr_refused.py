@@ -258,3 +258,46 @@ def test_a_run_that_stopped_before_closing_the_issue_closes_it_when_replayed(
     assert replayed.number == pull["number"] and len(refusing.state.pulls) == 1
     [issue] = job_issues(refusing)
     assert issue["state"] == "closed" and f"#{pull['number']}" in issue["body"]
+
+
+def described(row: list[str]) -> Any:
+    """A kind's render, as test generation's: the body lists every row, earlier ones first
+    (the rows recorded in the body it replaces), then this run's."""
+
+    def render(earlier: list[list[str]]) -> tuple[str, str, list[list[str]]]:
+        every = [*earlier, row]
+        lines = [f"| `{path}` | {result} |" for path, result in every]
+        return f"{len(every)} generated file(s)", "\n".join(["| file | result |", *lines]), every
+
+    return render
+
+
+def test_the_pull_request_opened_from_a_waiting_branch_describes_every_run_s_files(
+    publisher: PullRequestPublisher, refusing: GitHubEmulator, git_repo: Path
+) -> None:
+    publisher.publish(draft("c1", {A: "a\n"}, run_id="101", render=described([A, "passed"])))
+    refusing.set_workflow_permissions(can_approve_pull_request_reviews=True)
+
+    opened = publisher.publish(draft("c2", {B: "b\n"}, run_id="102", render=described([B, "ok"])))
+
+    assert isinstance(opened, PublishedPullRequest) and opened.action == "opened"
+    pull = refusing.state.pulls[opened.number]
+    assert on_branch(git_repo, pull["head"]) == [A, B]
+    assert pull["title"] == "2 generated file(s)"
+    assert pull["body"].startswith(f"| file | result |\n| `{A}` | passed |\n| `{B}` | ok |\n\n")
+
+
+def test_a_pull_request_a_person_opened_from_the_link_describes_every_run_s_files(
+    publisher: PullRequestPublisher, refusing: GitHubEmulator
+) -> None:
+    publisher.publish(draft("c1", {A: "a\n"}, run_id="101", render=described([A, "passed"])))
+    publisher.publish(draft("c2", {B: "b\n"}, run_id="102", render=described([B, "ok"])))
+    by_hand = refusing.open_pull("ci-reviewer/nightly/101", title="from the link", user="octocat")
+
+    publisher.publish(draft("c3", {C: "c\n"}, run_id="103", render=described([C, "failed"])))
+
+    body = refusing.state.pulls[by_hand]["body"]
+    assert body.startswith(
+        f"| file | result |\n| `{A}` | passed |\n| `{B}` | ok |\n| `{C}` | failed |\n\n"
+    )
+    assert refusing.state.pulls[by_hand]["title"] == "3 generated file(s)"
