@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ci_reviewer.batch import path_names
 from ci_reviewer.batch.jobs.frameworks import Framework
 from ci_reviewer.batch.jobs.test_examples import directory_of, within
 
@@ -68,7 +69,7 @@ def target_for(
     path, note = placed
     if taken(path):
         path = _variant(path)
-    return Target(path, posixpath.relpath(path, output or "."), note)
+    return Target(path, path_names.relative(path, output), note)
 
 
 def _join(*parts: str) -> str:
@@ -76,8 +77,8 @@ def _join(*parts: str) -> str:
 
 
 def _python(source: str, text: str, fw: Framework, output: str) -> tuple[str, str]:
-    name = PurePosixPath(source)
-    stem = name.parent.name if name.stem == "__init__" else name.stem
+    own = path_names.stem(source)
+    stem = path_names.parent_name(source) if own == "__init__" else own
     note = "a unittest.TestCase" if fw.name == "unittest" else ""
     # An output_dir above the project's tests/ folder (".", say) puts the test there.
     tests = _join(fw.root, "tests")
