@@ -163,6 +163,10 @@ def name_kind(path: str) -> str | None:
     # The rules in their order of precedence, each tried only when the earlier ones fail
     # (this is asked of every tracked file of a run).
     folder, _, name = path.lower().rpartition("/")
+    return _machine_kind(folder, name) or _text_kind(folder, name)
+
+
+def _machine_kind(folder: str, name: str) -> str | None:
     if name.endswith(".snap") or "__snapshots__" in folder.split("/"):
         return "snapshot"
     if name in _LOCKFILES or name.endswith((".lock", ".lockfile")):
@@ -171,6 +175,10 @@ def name_kind(path: str) -> str | None:
         return "generated"
     if name.endswith(_MINIFIED_SUFFIXES):
         return "minified"
+    return None
+
+
+def _text_kind(folder: str, name: str) -> str | None:
     stem, dot, suffix = name.partition(".")
     if not dot or "." + suffix.rsplit(".", 1)[-1] not in _CODE_SUFFIXES:  # a text
         if _LICENSE_STEM.match(stem) is not None:

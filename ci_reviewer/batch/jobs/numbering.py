@@ -18,7 +18,8 @@ _LEADS_KEPT = 20_000  # lines numbered from the table; a longer file's rest are 
 def numbered(text: str) -> str:
     """`text` with each line (`str.splitlines`) led by its number, lines joined by `\\n`."""
     lines = text.splitlines()
-    return "".join(itertools.chain.from_iterable(zip(_leads(len(lines)), lines)))
+    leads = _leads(len(lines))  # as many as the lines, or more
+    return "".join(itertools.chain.from_iterable(zip(leads, lines, strict=False)))
 
 
 def _leads(count: int) -> Iterable[str]:
