@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from functools import cached_property
+from typing import NamedTuple
 
 from ci_reviewer.batch.caching import MessageParts, group_of
 from ci_reviewer.batch.jobs.context import IMPORTS_TOTAL_CHARS, ImportedFile, RepositoryContext
@@ -26,12 +27,21 @@ KEPT = 16
 _SOURCE_SUFFIXES = (".py", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
 
 
+class _Shared(NamedTuple):
+    """One directory's shared modules, their text as sent, and their paths (which a file's
+    own part leaves out): made once per directory, not per file."""
+
+    modules: tuple[ImportedFile, ...]
+    text: str
+    paths: frozenset[str]
+
+
 class PackageContext:
     """The shared imports of each directory of a checkout (worked out lazily, once)."""
 
     def __init__(self, repository: RepositoryContext) -> None:
         self.repository = repository
-        self._shared: OrderedDict[str, tuple[ImportedFile, ...]] = OrderedDict()
+        self._shared: OrderedDict[str, _Shared] = OrderedDict()
 
     @cached_property
     def _sources(self) -> dict[str, list[str]]:
@@ -44,10 +54,16 @@ class PackageContext:
     def shared_of(self, path: str) -> tuple[ImportedFile, ...]:
         """The modules shared by the files of `path`'s directory (never `path` itself's
         choice: the same tuple for every file there)."""
-        directory = group_of(path)
+        return self._of(group_of(path)).modules
+
+    def _of(self, directory: str) -> _Shared:
         found = self._shared.get(directory)
         if found is None:
-            found = self._shared[directory] = self._work_out(directory)
+            modules = self._work_out(directory)
+            found = _Shared(
+                modules, render_shared(directory, modules), frozenset(i.path for i in modules)
+            )
+            self._shared[directory] = found
             if len(self._shared) > KEPT:
                 self._shared.popitem(last=False)
         else:
@@ -58,11 +74,9 @@ class PackageContext:
         """The message about `path` shared-first: its directory's shared modules, then what
         `own` writes for the file alone, told which modules are shared already (so it does
         not attach them twice)."""
-        shared = self.shared_of(path)
         group = group_of(path)
-        return MessageParts(
-            group, render_shared(group, shared), own(frozenset(i.path for i in shared))
-        )
+        shared = self._of(group)
+        return MessageParts(group, shared.text, own(shared.paths))
 
     def _work_out(self, directory: str) -> tuple[ImportedFile, ...]:
         counts: Counter[str] = Counter()
