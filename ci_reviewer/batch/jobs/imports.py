@@ -98,7 +98,9 @@ def _names(listed: str) -> Iterable[str]:
     """`a, b as c, d.e` -> a, b, d.e (a `*` names no module)."""
     for item in listed.replace("\\\n", " ").split(","):
         name = item.split(" as ")[0].strip()
-        if name and name != "*" and all(part.isidentifier() for part in name.split(".")):
+        if name.isidentifier() or (
+            "." in name and all(part.isidentifier() for part in name.split("."))
+        ):
             yield name
 
 
@@ -106,7 +108,12 @@ def _module_files(module: str) -> list[str]:
     if not module:
         return []
     stem = module.replace(".", "/")
-    return [f"{root}{stem}{tail}" for root in ("", "src/") for tail in (".py", "/__init__.py")]
+    return [
+        stem + ".py",
+        stem + "/__init__.py",
+        "src/" + stem + ".py",
+        "src/" + stem + "/__init__.py",
+    ]
 
 
 def js_imports(path: str, text: str) -> list[str]:
