@@ -40,9 +40,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
+from ci_reviewer.batch.path_names import parent
 from ci_reviewer.models import model_table
 from ci_reviewer.pricing import estimate_tokens
 
@@ -80,7 +80,7 @@ class Breakpoint(NamedTuple):
 
 def group_of(path: str) -> str:
     """The group a file's request belongs to: its directory (its package)."""
-    return str(PurePosixPath(path).parent)
+    return parent(path)
 
 
 def cacheable_floor(model: str) -> int:

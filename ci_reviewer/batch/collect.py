@@ -180,8 +180,11 @@ def _by_name(selection: FileSelection) -> Callable[[str], str | None]:
         outside = scope.outside(path)
         if outside is not None:
             return outside
-        found = secret(path) or noise.name_reason(path)
-        if found is not None or noise.sent_anyway(path):
+        found = secret(path)
+        if found is not None:
+            return found
+        found, anyway = noise.judge_name(path)
+        if found is not None or anyway:
             return found
         return scope.default_reason(path)
 

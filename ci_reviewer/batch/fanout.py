@@ -8,7 +8,8 @@ is planned does not depend on how many workers planned it.
 Forking is used only where it is safe and pays: on Linux, from a process with no other
 thread (a fork copies locks that another thread may hold), with two or more workers asked
 for (`default_workers`: one per usable CPU), and only once the input has proved long (the
-first `serial_first` items run in-process, so a small run never forks). Otherwise every item
+first `serial_first` items run in-process, so a small run never forks; a list known to be
+long forks after its first few). Otherwise every item
 runs in-process: same results, one core.
 
 `CI_REVIEWER_WORKERS=N` caps the workers (1: plan in this process only);
@@ -31,7 +32,7 @@ import sys
 import threading
 import traceback
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from itertools import islice
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -44,6 +45,7 @@ Work = Callable[[list[T]], list[R]]
 MAX_WORKERS = 4
 CHUNK = 512
 SERIAL_FIRST = 2048
+WARM_FIRST = 64
 _IN_FLIGHT = 2  # chunks queued per worker: one being worked on, one waiting
 _JOIN_SECONDS = 5.0
 
@@ -79,7 +81,7 @@ def ordered_map(
     says no, everything runs in-process. `serial_first`: by default SERIAL_FIRST, or
     CI_REVIEWER_SERIAL_FIRST. Closing the generator stops the workers."""
     if serial_first is None:
-        serial_first = _setting("CI_REVIEWER_SERIAL_FIRST") or SERIAL_FIRST
+        serial_first = _setting("CI_REVIEWER_SERIAL_FIRST") or _head(items)
     iterator = iter(items)
     head = list(islice(iterator, serial_first))
     for at in range(0, len(head), chunk):
@@ -94,6 +96,14 @@ def ordered_map(
         return
     with _Pool(work, workers) as pool:
         yield from pool.map(chunks)
+
+
+def _head(items: Iterable[Any]) -> int:
+    """How many items run in-process before any fork: SERIAL_FIRST, or only WARM_FIRST for
+    an input known to be longer (a list), which will fork anyway. Those few build in this
+    process what every item needs once per run (the tracked files' index, the examples'), so
+    the workers inherit it; the rest of a long run's serial head would be one core idle."""
+    return WARM_FIRST if isinstance(items, Sized) and len(items) > SERIAL_FIRST else SERIAL_FIRST
 
 
 def _chunks(iterator: Iterator[T], size: int) -> Iterator[list[T]]:

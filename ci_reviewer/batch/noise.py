@@ -135,13 +135,15 @@ _TEST_FOLDERS = frozenset({"test", "tests", "testing", "fixtures", "__tests__", 
 # write one of the phrasings below). The phrasings count only in a comment line: prose such
 # as "the response generated from a request" in a docstring is no header (Requests' hooks.py).
 _HEADER_PROBE = 1024
-_MARKERS = re.compile(rb"@generated|DO NOT EDIT")
+_MARKERS = (b"@generated", b"DO NOT EDIT")
 _GENERATED_PHRASE = re.compile(
     rb"(?i)^\s*(?:#|//|/\*|\*|--|;|<!--|%).*?(?:auto-?generated|"
     rb"\b(?:file|code|module|this)\s+(?:is\s+|was\s+)?(?:automatically\s+)?generated\b|"
     rb"\bgenerated\s+(?:by|from|with|automatically)\b)",
     re.MULTILINE,
 )
+# The first characters of the comment openers `_GENERATED_PHRASE` allows at a line start.
+_COMMENT_OPENERS = (b"#", b"/", b"*", b"-", b";", b"<", b"%")
 # Minified or machine-written text: few, very long lines (source averages under 40).
 _MIN_BYTES = 1000
 _LONG_AVERAGE = 300
@@ -158,19 +160,34 @@ def is_noise_reason(reason: str) -> bool:
 
 def name_kind(path: str) -> str | None:
     """The noise kind a path's name tells (None: not noise by name)."""
+    # The rules in their order of precedence, each tried only when the earlier ones fail
+    # (this is asked of every tracked file of a run).
     folder, _, name = path.lower().rpartition("/")
+    return _machine_kind(folder, name) or _text_kind(folder, name)
+
+
+def _machine_kind(folder: str, name: str) -> str | None:
+    if name.endswith(".snap") or "__snapshots__" in folder.split("/"):
+        return "snapshot"
+    if name in _LOCKFILES or name.endswith((".lock", ".lockfile")):
+        return "lockfile"
+    if name.endswith(_GENERATED_SUFFIXES) or ".generated." in name:
+        return "generated"
+    if name.endswith(_MINIFIED_SUFFIXES):
+        return "minified"
+    return None
+
+
+def _text_kind(folder: str, name: str) -> str | None:
     stem, dot, suffix = name.partition(".")
-    text = not dot or "." + suffix.rsplit(".", 1)[-1] not in _CODE_SUFFIXES
-    rules = (
-        ("snapshot", name.endswith(".snap") or "__snapshots__" in folder.split("/")),
-        ("lockfile", name in _LOCKFILES or name.endswith((".lock", ".lockfile"))),
-        ("generated", name.endswith(_GENERATED_SUFFIXES) or ".generated." in name),
-        ("minified", name.endswith(_MINIFIED_SUFFIXES)),
-        ("license", text and _LICENSE_STEM.match(stem) is not None),
-        ("changelog", text and _CHANGELOG_STEM.match(stem) is not None),
-        ("prose", name.endswith(_PROSE_SUFFIXES) and not _not_prose(folder, name)),
-    )
-    return next((kind for kind, matched in rules if matched), None)
+    if not dot or "." + suffix.rsplit(".", 1)[-1] not in _CODE_SUFFIXES:  # a text
+        if _LICENSE_STEM.match(stem) is not None:
+            return "license"
+        if _CHANGELOG_STEM.match(stem) is not None:
+            return "changelog"
+    if name.endswith(_PROSE_SUFFIXES) and not _not_prose(folder, name):
+        return "prose"
+    return None
 
 
 def _not_prose(folder: str, name: str) -> bool:
@@ -184,16 +201,21 @@ def content_kind(path: str, data: bytes, text: str, kinds: frozenset[str]) -> st
     a parse is not free)."""
     if "generated" in kinds and _generated_header(data):
         return "generated"
-    size = len(data)
-    if (
-        "minified" in kinds
-        and size >= _MIN_BYTES
-        and size > _LONG_AVERAGE * (data.count(b"\n") + 1)
-    ):
+    if "minified" in kinds and len(data) >= _MIN_BYTES and _long_lines(data):
         return "minified"
     if "broken-fixture" in kinds and path.endswith(".py") and _in_test_folder(path):
         return None if _parses(text) else "broken-fixture"
     return None
+
+
+def _long_lines(data: bytes) -> bool:
+    """Whether `data`'s lines average over `_LONG_AVERAGE` bytes. Source has enough line
+    ends in its first half to tell it is not, so most files are counted only that far."""
+    size = len(data)
+    enough = -(-size // _LONG_AVERAGE) - 1  # the fewest line ends of text that is not
+    if data.count(b"\n", 0, size // 2) >= enough:
+        return False
+    return data.count(b"\n") < enough
 
 
 def _generated_header(data: bytes) -> bool:
@@ -204,7 +226,19 @@ def _generated_header(data: bytes) -> bool:
     ):
         return False
     head = data[:_HEADER_PROBE]
-    return _MARKERS.search(head) is not None or _GENERATED_PHRASE.search(head) is not None
+    if _MARKERS[0] in head or _MARKERS[1] in head:
+        return True
+    # The phrase counts in a comment line: tried only where a line (its leading blanks
+    # aside) opens with a comment's first character. A search would try the pattern at
+    # every byte, 8 us a file whose code mentions "generated" (in a string, or a comment
+    # after code) on many lines.
+    offset = 0
+    for line in head.split(b"\n"):
+        opens = line.lstrip(b" \t\r\x0b\x0c").startswith(_COMMENT_OPENERS)
+        if opens and _GENERATED_PHRASE.match(head, offset) is not None:
+            return True
+        offset += len(line) + 1
+    return False
 
 
 def _in_test_folder(path: str) -> bool:
@@ -254,6 +288,15 @@ class NoisePolicy:
         if kind is None or kind not in self.kinds or self.allowed(path):
             return None
         return reason_of(kind)
+
+    def judge_name(self, path: str) -> tuple[str | None, bool]:
+        """`name_reason` and `sent_anyway` at once (the name's kind is worked out once)."""
+        kind = name_kind(path)
+        if kind is None:
+            return None, False
+        if kind not in self.kinds or self.allowed(path):
+            return None, True
+        return reason_of(kind), False
 
     def sent_anyway(self, path: str) -> bool:
         """Whether the config sends this file although it is noise by name (its kind or

@@ -8,14 +8,15 @@ and enough requests of the submission read it (`expect`). The answer is constrai
 kind's JSON schema. No request declares tools: a batch request cannot run one.
 
 Serialization is the hot path of a large first run: the shared head is encoded once, each
-file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in.
+file's message is encoded once (orjson, straight to UTF-8 bytes) and spliced in; a group's
+shared context, the same block for every file of the group, is encoded once per group.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -92,6 +93,8 @@ class RequestBuilder:
 
     def _frame_with(self, layout: CacheLayout) -> None:
         self.layout = layout
+        # The last group's shared block and its encoding (the layout decides its marks).
+        self._shared: tuple[dict[str, Any], bytes] | None = None
         head = orjson.dumps(
             {
                 "model": self._model,
@@ -110,26 +113,36 @@ class RequestBuilder:
     def build(self, source: SourceFile, attempt: int = 1) -> BatchRequest:
         cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
         content, marks = self._content(source)
-        line = b"".join((_OPEN, cid.encode(), self._middle, content, _CLOSE))
+        line = b"".join((_OPEN, cid.encode(), self._middle, *content, _CLOSE))
         return BatchRequest(cid, source.path, source.blob_sha, attempt, line, marks)
 
     def plan(self, source: SourceFile, attempt: int = 1) -> PlannedRequest:
         """`build`, without joining the line: its size is all planning needs."""
         cid = custom_id_of(self._prefix, source.path, source.blob_sha, attempt)
         content, marks = self._content(source)
-        size = self._frame + len(cid) + len(content)
+        size = self._frame + len(cid) + sum(map(len, content))
         return PlannedRequest(cid, source.path, source.blob_sha, attempt, size, marks)
 
-    def _content(self, source: SourceFile) -> tuple[bytes, tuple[Breakpoint, ...]]:
+    def _content(self, source: SourceFile) -> tuple[tuple[bytes, ...], tuple[Breakpoint, ...]]:
+        """The message content's JSON, as pieces that join into it, and the breakpoints."""
         split = getattr(self.kind, "message_parts", None)
         parts = split(source) if split else MessageParts("", "", self.kind.user_message(source))
         content, marks = self.layout.content(parts)
-        return _encoded(content), marks
+        try:
+            if isinstance(content, list) and len(content) == 2:
+                # [shared, own]: orjson writes a list as "[" a "," b "]", so the shared
+                # block's encoding (tens of KB, the same for every file of the group) is
+                # spliced in, and only the file's own block is encoded per file.
+                return (b"[", self._shared_block(content[0]), b",", _json(content[1]), b"]"), marks
+            return (_json(content),), marks
+        except orjson.JSONEncodeError:
+            # A lone surrogate (an undecodable name in a kind's context): escaped, not dropped.
+            return (json.dumps(content).encode(),), marks
+
+    def _shared_block(self, block: dict[str, Any]) -> bytes:
+        if self._shared is None or self._shared[0] != block:
+            self._shared = (block, _json(block))
+        return self._shared[1]
 
 
-def _encoded(content: object) -> bytes:
-    try:
-        return orjson.dumps(content)
-    except orjson.JSONEncodeError:
-        # A lone surrogate (an undecodable name in a kind's context): escaped, not dropped.
-        return json.dumps(content).encode()
+_json = orjson.dumps

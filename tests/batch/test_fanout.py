@@ -61,6 +61,25 @@ def test_workers_answer_in_input_order_from_other_processes() -> None:
     assert len(workers) == (2 if FORKS else 0)  # the rest went to two workers
 
 
+def test_a_list_known_to_be_long_forks_after_its_first_64_items() -> None:
+    # 2048 items run in-process before an input of unknown length is judged long; a list of
+    # 3000 is known to be long, so only the first 64 (the first chunk's share) wait.
+    out = fresh_python(
+        """
+        import json, os
+        from ci_reviewer.batch.fanout import ordered_map
+
+        pairs = ordered_map(lambda chunk: [os.getpid() for _ in chunk], list(range(3000)),
+                            workers=2, chunk=64)
+        print(json.dumps({"pids": [pid for _, pid in pairs], "parent": os.getpid()}))
+        """
+    )
+    data = json.loads(out)
+    assert len(data["pids"]) == 3000
+    assert set(data["pids"][:64]) == {data["parent"]}
+    assert (data["parent"] in data["pids"][64:]) is not FORKS
+
+
 def test_with_another_thread_running_everything_stays_in_this_process() -> None:
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)

@@ -19,9 +19,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from ci_reviewer.batch import path_names
 from ci_reviewer.batch.jobs.account import noise_line, withheld_line
 from ci_reviewer.batch.jobs.base import Collection
 from ci_reviewer.batch.jobs.imports import TrackedIndex
@@ -79,7 +80,7 @@ class RepositoryContext:
 
     def existing_tests_for(self, source_path: str) -> tuple[str, ...]:
         """Tracked test files whose name points at `source_path`'s module."""
-        stem = PurePosixPath(source_path).stem
+        stem = path_names.stem(source_path)
         names = [f"test_{stem}.py", f"{stem}_test.py", f"{stem}_test.go"]
         names += [f"{stem}.{kind}.{ext}" for kind in ("test", "spec") for ext in ("js", "ts")]
         return self.index.tests_named(names)

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ci_reviewer.batch.path_names import name, parent_parts
+
 TEST_NAME = re.compile(
     r"(^|/)(test_[^/]+\.py|[^/]+_test\.(py|go)|[^/]+\.(test|spec)\.(js|jsx|ts|tsx|mjs))$"
 )
@@ -47,7 +49,7 @@ class TrackedIndex:
         by_name: dict[str, list[str]] = {}
         for path in sorted(paths):
             if TEST_NAME.search(path):
-                by_name.setdefault(PurePosixPath(path).name, []).append(path)
+                by_name.setdefault(name(path), []).append(path)
         return cls(paths, {name: tuple(found) for name, found in by_name.items()})
 
     def tests_named(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -63,7 +65,7 @@ class TrackedIndex:
 
 def python_imports(path: str, text: str) -> list[str]:
     """The files a Python module's imports may name (tracked or not)."""
-    package = PurePosixPath(path).parent.parts
+    package = parent_parts(path)
     files: list[str] = []
     for dots, module, names, plain in _import_statements(text):
         if plain:
@@ -96,7 +98,9 @@ def _names(listed: str) -> Iterable[str]:
     """`a, b as c, d.e` -> a, b, d.e (a `*` names no module)."""
     for item in listed.replace("\\\n", " ").split(","):
         name = item.split(" as ")[0].strip()
-        if name and name != "*" and all(part.isidentifier() for part in name.split(".")):
+        if name.isidentifier() or (
+            "." in name and all(part.isidentifier() for part in name.split("."))
+        ):
             yield name
 
 
@@ -104,7 +108,12 @@ def _module_files(module: str) -> list[str]:
     if not module:
         return []
     stem = module.replace(".", "/")
-    return [f"{root}{stem}{tail}" for root in ("", "src/") for tail in (".py", "/__init__.py")]
+    return [
+        stem + ".py",
+        stem + "/__init__.py",
+        "src/" + stem + ".py",
+        "src/" + stem + "/__init__.py",
+    ]
 
 
 def js_imports(path: str, text: str) -> list[str]:

@@ -8,7 +8,8 @@ JavaScript runners), and the family is what framework detection works on.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
+
+from ci_reviewer.batch.path_names import suffix
 
 _BY_SUFFIX = {
     ".py": "python",
@@ -70,9 +71,9 @@ DISPLAY = {
 
 def language_of(path: str, text: str = "") -> str | None:
     """The language of the file at `path` whose content starts with `text` (None: unknown)."""
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix:
-        return _BY_SUFFIX.get(suffix)
+    extension = suffix(path).lower()
+    if extension:
+        return _BY_SUFFIX.get(extension)
     found = _SHEBANG.match(text[:200])
     if found is None:
         return None

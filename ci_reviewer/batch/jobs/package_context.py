@@ -49,6 +49,10 @@ class DirectoryShare:
     modules: tuple[ImportedFile, ...]
     readers: frozenset[str]
     outsiders: frozenset[str]
+    # The modules' text as sent, and their paths (which a file's own part leaves out): made
+    # once per directory, not per file.
+    text: str = ""
+    paths: frozenset[str] = frozenset()
 
     def may_read(self, path: str) -> bool:
         """Whether the file `path` of the directory may read the shared modules: known for
@@ -100,8 +104,7 @@ class PackageContext:
         group = group_of(path)
         if not self._reads(path, text, share):
             return MessageParts(group, "", own(frozenset()), share.may_read)
-        shared = frozenset(i.path for i in share.modules)
-        return MessageParts(group, render_shared(group, share.modules), own(shared), share.may_read)
+        return MessageParts(group, share.text, own(share.paths), share.may_read)
 
     def _reads(self, path: str, text: str, share: DirectoryShare) -> bool:
         if not share.may_read(path):
@@ -110,8 +113,7 @@ class PackageContext:
             return True
         # Not among the files scanned (a directory of more than SCANNED): judged on its
         # imports, the ones its own part is then built from (parsed once).
-        shared = {i.path for i in share.modules}
-        return any(p in shared for p in self.repository.imported_paths(path, text))
+        return any(p in share.paths for p in self.repository.imported_paths(path, text))
 
     def _work_out(self, directory: str) -> DirectoryShare:
         counts: Counter[str] = Counter()
@@ -131,9 +133,10 @@ class PackageContext:
         modules = self.repository.attached(wanted, IMPORTS_TOTAL_CHARS)
         if not modules:
             return _NOTHING
-        shared = {i.path for i in modules}
+        shared = frozenset(i.path for i in modules)
         readers = frozenset(m for m, paths in imported.items() if not shared.isdisjoint(paths))
-        return DirectoryShare(modules, readers, frozenset(imported) - readers)
+        text = render_shared(directory, modules)
+        return DirectoryShare(modules, readers, frozenset(imported) - readers, text, shared)
 
 
 def render_shared(directory: str, shared: tuple[ImportedFile, ...]) -> str:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ci_reviewer.batch import path_names
 from ci_reviewer.batch.jobs.frameworks import Framework
 from ci_reviewer.batch.jobs.test_examples import directory_of, within
 
@@ -68,7 +69,7 @@ def target_for(
     path, note = placed
     if taken(path):
         path = _variant(path)
-    return Target(path, posixpath.relpath(path, output or "."), note)
+    return Target(path, path_names.relative(path, output), note)
 
 
 def _join(*parts: str) -> str:
@@ -76,8 +77,8 @@ def _join(*parts: str) -> str:
 
 
 def _python(source: str, text: str, fw: Framework, output: str) -> tuple[str, str]:
-    name = PurePosixPath(source)
-    stem = name.parent.name if name.stem == "__init__" else name.stem
+    own = path_names.stem(source)
+    stem = path_names.parent_name(source) if own == "__init__" else own
     note = "a unittest.TestCase" if fw.name == "unittest" else ""
     # An output_dir above the project's tests/ folder (".", say) puts the test there.
     tests = _join(fw.root, "tests")
@@ -204,23 +205,28 @@ class DefaultVerify:
         return " ".join(self.arguments) + where
 
 
+# Each framework's command for a test, from its path from the repository root and from the
+# project's folder (only the framework's own is made: this is asked for every file).
+# npx --no: run the project's installed runner, never download one.
+_COMMANDS: dict[str, Callable[[str, str], tuple[str, ...]]] = {
+    "pytest": lambda test_path, local: ("python", "-m", "pytest", "-q", test_path),
+    "unittest": lambda test_path, local: ("python", "-m", "unittest", test_path),
+    "jest": lambda test_path, local: ("npx", "--no", "--", "jest", local),
+    "vitest": lambda test_path, local: ("npx", "--no", "--", "vitest", "run", local),
+    "mocha": lambda test_path, local: ("npx", "--no", "--", "mocha", local),
+    "node:test": lambda test_path, local: ("node", "--test", local),
+    "cargo test": lambda test_path, local: ("cargo", "test", "--test", PurePosixPath(local).stem),
+    "go test": lambda test_path, local: ("go", "test", "./" + (directory_of(local) or ".")),
+}
+
+
 def default_verify(framework: Framework, test_path: str) -> DefaultVerify:
     root = framework.root
     local = test_path[len(root) + 1 :] if root else test_path
-    name = framework.name
-    # npx --no: run the project's installed runner, never download one.
-    commands: dict[str, tuple[str, ...]] = {
-        "pytest": ("python", "-m", "pytest", "-q", test_path),
-        "unittest": ("python", "-m", "unittest", test_path),
-        "jest": ("npx", "--no", "--", "jest", local),
-        "vitest": ("npx", "--no", "--", "vitest", "run", local),
-        "mocha": ("npx", "--no", "--", "mocha", local),
-        "node:test": ("node", "--test", local),
-        "cargo test": ("cargo", "test", "--test", PurePosixPath(local).stem),
-        "go test": ("go", "test", "./" + (directory_of(local) or ".")),
-    }
-    if name in commands:
-        return DefaultVerify(commands[name], "" if framework.family == "python" else root)
+    command = _COMMANDS.get(framework.name)
+    if command is not None:
+        cwd = "" if framework.family == "python" else root
+        return DefaultVerify(command(test_path, local), cwd)
     below = local.split("src/test/java/", 1)[-1].removesuffix(".java")
     if framework.module == "maven":
         return DefaultVerify(("mvn", "-q", "test", f"-Dtest={PurePosixPath(below).name}"), root)
