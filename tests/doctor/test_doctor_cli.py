@@ -348,6 +348,8 @@ def test_an_unreachable_github_exits_3_naming_the_address_it_tried(
         "checkout depth for nightly-tests": "ok",
     }
     assert err == "ci-reviewer doctor: 4 ok, 1 unreachable; exit 3\n"  # no trace, no log line
+
+
 def test_a_fallback_model_the_api_does_not_serve_is_a_problem(world: World) -> None:
     """A fallback model is asked for only when the others fail: doctor looks it up now."""
     world.config(
