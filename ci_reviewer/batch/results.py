@@ -142,11 +142,13 @@ def _heap_frozen() -> Iterator[None]:
     collections while the results are ingested: each result leaves objects that live until
     publishing, so the heap grows and the collector's full passes walked all of it again
     and again (a fifth of a large audit's CPU)."""
+    frozen_before = gc.get_freeze_count() > 0  # then the caller froze them: left frozen
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def findings_of(accepted: Iterable[Accepted]) -> tuple[SarifFinding, ...]:
