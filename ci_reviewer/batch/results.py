@@ -140,8 +140,9 @@ def collect(run: JobRun) -> CollectResult:
 def _heap_frozen() -> Iterator[None]:
     """The objects alive now (the SDK, the state's manifest, ...) left out of the garbage
     collections while the results are ingested: each result leaves objects that live until
-    publishing, so the heap grows and the collector's full passes walked all of it again
-    and again (a fifth of a large audit's CPU)."""
+    publishing, so the heap grows, and each of the collector's full passes walked the SDK,
+    the manifest and every earlier result again (collections were a quarter of the CPU of
+    ingesting a 20,000-file audit)."""
     frozen_before = gc.get_freeze_count() > 0  # then the caller froze them: left frozen
     gc.freeze()
     try:
