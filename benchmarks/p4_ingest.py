@@ -212,16 +212,23 @@ def ingest(url: str, state_dir: Path, kind_name: str, batch_id: str, queue: Any)
         )
         collections = GcClock()
         gc.callbacks.append(collections)
-        cpu = cpu_seconds()
+        user, system = cpu_seconds()
         started = time.perf_counter()
         result = collect(run)
         elapsed = time.perf_counter() - started
-        cpu = cpu_seconds() - cpu
+        user_after, system_after = cpu_seconds()
+        user, system = user_after - user, system_after - system
         gc.callbacks.remove(collections)
     peak_mb = peak_rss_mb()
     floor = parse_floor(url, batch_id)  # after, so its bytes do not count in the peak
     written = write_floor(state_dir, kind_name)
-    timings = {"wall": elapsed, "cpu": cpu, "gc": collections.seconds, "gcs": collections.count}
+    timings = {
+        "wall": elapsed,
+        "cpu": user + system,
+        "system": system,
+        "gc": collections.seconds,
+        "gcs": collections.count,
+    }
     queue.put((dict(result.counts), timings, peak_mb, floor, written))
 
 
@@ -247,17 +254,17 @@ class GcClock:
             self.by_generation[info["generation"]] += 1
 
 
-def cpu_seconds() -> float:
-    """User + system CPU of this process and the processes it waited for (git)."""
+def cpu_seconds() -> tuple[float, float]:
+    """(user, system) CPU of this process and the processes it waited for (git)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + children.ru_utime, own.ru_stime + children.ru_stime
 
 
-def write_floor(state_dir: Path, kind: str) -> tuple[int, float] | None:
-    """(files, seconds) to write the files test generation wrote, as they are, into a fresh
-    folder beside them with one open, write and close each (the kernel's and the disk's
-    part of `output: file`); None for a kind that writes no file."""
+def write_floor(state_dir: Path, kind: str) -> tuple[int, float, float] | None:
+    """(files, seconds, CPU seconds) to write the files test generation wrote, as they are,
+    into a fresh folder beside them with one open, write and close each (the kernel's and
+    the disk's part of `output: file`); None for a kind that writes no file."""
     if kind != "testgen":
         return None
     written = sorted(p for p in (state_dir / "tests" / "generated").rglob("*") if p.is_file())
@@ -265,12 +272,14 @@ def write_floor(state_dir: Path, kind: str) -> tuple[int, float] | None:
     target = state_dir / "floor"
     target.mkdir()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    names = [str(target / f"test_{number}.py") for number in range(len(contents))]
+    cpu = sum(cpu_seconds())
     started = time.perf_counter()
-    for number, data in enumerate(contents):
-        descriptor = os.open(target / f"test_{number}.py", flags, 0o644)
+    for name, data in zip(names, contents, strict=True):
+        descriptor = os.open(name, flags, 0o644)
         os.write(descriptor, data)
         os.close(descriptor)
-    return len(contents), time.perf_counter() - started
+    return len(contents), time.perf_counter() - started, sum(cpu_seconds()) - cpu
 
 
 def peak_rss_mb() -> float:
@@ -312,7 +321,8 @@ def main() -> None:
     print(f"results ingested   {handled}, {size / lines:,.0f} bytes a result line on average")
     print(
         f"time               {elapsed:.2f} s wall, {timings['cpu']:.2f} s CPU "
-        f"(of it {timings['gc']:.2f} s in garbage collections, {timings['gcs']} by generation)"
+        f"({timings['system']:.2f} s of it in the kernel, {timings['gc']:.2f} s in garbage "
+        f"collections, {timings['gcs']} by generation)"
     )
     print(
         f"results per second {rate:,.0f} (target >= 50,000); per CPU second "
@@ -328,11 +338,13 @@ def main() -> None:
         "emulator (its process), without decoding them"
     )
     if written is not None:
-        files, write_s = written
+        files, write_s, write_cpu = written
         fair = parse_s + write_s
         print(
-            f"write floor        {files} files written as they are in {write_s:.2f} s; "
-            f"parse + write {fair:.2f} s: collect takes {elapsed / fair:.1f}x"
+            f"write floor        {files} files written as they are in {write_s:.2f} s "
+            f"({write_cpu:.2f} s CPU); parse + write {fair:.2f} s: collect takes "
+            f"{elapsed / fair:.1f}x in wall time, {timings['cpu'] / (parse_s + write_cpu):.1f}x "
+            "in CPU"
         )
     print(f"peak RSS           {peak_mb:.0f} MB (target <= 256 MB)")
     print(f"load average       {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
