@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -128,9 +127,11 @@ class _AuditAnswer(BaseModel):
     findings: list[_FindingAnswer]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditFinding:
-    """One finding; shaped as `sarif.SarifFinding` so the generic SARIF writer takes it."""
+    """One finding; shaped as `sarif.SarifFinding` so the generic SARIF writer takes it.
+    Slotted, with its fingerprint hashed once when it is made (deduplication, SARIF and
+    the issue each ask for it): a large audit holds ~300,000 until it publishes."""
 
     path: str
     line: int
@@ -140,6 +141,12 @@ class AuditFinding:
     description: str
     recommendation: str
     confidence: str
+    fingerprint: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        title = " ".join(self.title.lower().split())
+        key = f"{self.path}\0{self.cwe}\0{title}"
+        object.__setattr__(self, "fingerprint", hashlib.sha256(key.encode()).hexdigest()[:16])
 
     @property
     def end_line(self) -> int | None:
@@ -152,13 +159,6 @@ class AuditFinding:
     @property
     def body(self) -> str:
         return f"{self.description}\n\nRecommendation: {self.recommendation}".strip()
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """Hashed once per finding: deduplication, SARIF and the issue each ask for it."""
-        title = " ".join(self.title.lower().split())
-        key = f"{self.path}\0{self.cwe}\0{title}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class SecurityAuditKind:
