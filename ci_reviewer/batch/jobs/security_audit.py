@@ -10,6 +10,7 @@ repeating it.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -243,16 +244,18 @@ class SecurityAuditKind:
         return Accepted(custom_id, entry, tuple(kept))
 
     def _finding(self, f: Mapping[str, Any], audited: str) -> AuditFinding:
-        """`f`, a finding as the schema promises it, as published."""
+        """`f`, a finding as the schema promises it, as published. Its few-valued words are
+        interned: each decoded answer makes its own copies, held by every finding till the
+        end (~50 MB over 300,000 findings)."""
         return AuditFinding(
             path=self._finding_path(f["path"], audited),
             line=max(1, f["line"]),
-            severity=f["severity"],
-            cwe=f["cwe"],
+            severity=sys.intern(f["severity"]),
+            cwe=sys.intern(f["cwe"]),
             title=f["title"].strip(),
             description=f["description"].strip(),
             recommendation=f["recommendation"].strip(),
-            confidence=f["confidence"],
+            confidence=sys.intern(f["confidence"]),
         )
 
     def _finding_path(self, proposed: str, audited: str) -> str:
