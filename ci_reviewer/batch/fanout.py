@@ -20,6 +20,13 @@ Only the items and the results cross between processes (pickled); the function i
 whatever it holds, is inherited through the fork. A worker that fails sends its exception
 back, and the caller raises it; a worker whose parent dies or stops listening (Ctrl-C, an
 error) reads end-of-file or finds the pipe closed, and exits without a word.
+
+A chunk's answer larger than a small share of the socket's buffer goes through a file of the
+run's own directory, and only its name through the socket. Otherwise the two could wait on
+each other for good: the parent writing a worker its next chunk (which the worker reads only
+once its answer is sent) while the worker writes an answer the parent reads only once that
+write is done, each larger than the buffer. An answer that fits in the buffer never blocks
+its worker, which then goes on to read the chunk.
 """
 
 from __future__ import annotations
@@ -27,8 +34,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
+import socket
 import sys
+import tempfile
 import threading
 import traceback
 from collections import deque
@@ -48,6 +58,11 @@ SERIAL_FIRST = 2048
 WARM_FIRST = 64
 _IN_FLIGHT = 2  # chunks queued per worker: one being worked on, one waiting
 _JOIN_SECONDS = 5.0
+# An answer of at most this share of the socket's send buffer is sent inline: the answers a
+# worker has sent and the parent not yet read (at most _IN_FLIGHT) then fit in it, with
+# room for the kernel's bookkeeping.
+_INLINE_SHARE = 2 * _IN_FLIGHT
+_INLINE, _SPILLED = b"=", b"@"
 
 
 def default_workers(limit: int = MAX_WORKERS) -> int:
@@ -119,6 +134,11 @@ class _Pool:
         context = multiprocessing.get_context("fork")
         self._connections: list[Connection] = []
         self._processes: list[Any] = []
+        # Where answers too large for the socket go; made before the fork, so each worker
+        # knows it (a worker never removes it: it ends with os._exit, no finalizer runs).
+        self._spill = tempfile.TemporaryDirectory(
+            prefix="ci-reviewer-answers-", ignore_cleanup_errors=True
+        )
         # Ctrl-C is held back while workers are forked: a worker must not take one before it
         # has set itself to ignore it (it would print a traceback of its own); the parent
         # takes a held one as soon as the workers are started.
@@ -137,7 +157,8 @@ class _Pool:
         # The child must not keep the parent's ends open (its own and those of earlier
         # workers): then a dead parent reads as end-of-file, and the worker exits.
         inherited = [parent, *self._connections]
-        process = context.Process(target=_serve, args=(work, child, inherited), daemon=True)
+        outbox = _Outbox(self._spill.name, _inline_limit(child))
+        process = context.Process(target=_serve, args=(work, child, inherited, outbox), daemon=True)
         process.start()
         child.close()
         self._connections.append(parent)
@@ -177,6 +198,7 @@ class _Pool:
             if process.is_alive():
                 process.kill()
                 process.join()
+        self._spill.cleanup()  # after the joins: no worker writes into it any more
 
 
 @contextlib.contextmanager
@@ -199,15 +221,60 @@ class RemoteTraceback(Exception):
 
 def _received(connection: Connection, part: list[Any]) -> Iterator[tuple[Any, Any]]:
     try:
-        ok, value, where = connection.recv()
+        message = connection.recv_bytes()
     except EOFError:
         raise RuntimeError("a worker process died before it answered") from None
+    # Written by this program's own forked worker, as `Connection.recv` would unpickle it
+    # (a spilled answer in a directory only this user can write: mkdtemp makes it 0700).
+    ok, value, where = pickle.loads(_Outbox.opened(message))  # noqa: S301
     if not ok:
         raise value from RemoteTraceback(where)
     return zip(part, value, strict=True)
 
 
-def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connection]) -> None:
+def _inline_limit(connection: Connection) -> int:
+    """The largest answer sent through `connection` itself (see _INLINE_SHARE)."""
+    with socket.socket(fileno=os.dup(connection.fileno())) as end:
+        return end.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // _INLINE_SHARE
+
+
+class _Outbox:
+    """How a worker's answer reaches the parent: pickled, inline when small, else in a file
+    of the spill directory whose name is sent instead."""
+
+    def __init__(self, directory: str, limit: int) -> None:
+        self.directory = directory
+        self.limit = limit
+        self._sent = 0
+
+    def message(self, data: bytes) -> bytes:
+        if len(data) <= self.limit:
+            return _INLINE + data
+        self._sent += 1
+        name = os.path.join(self.directory, f"{os.getpid()}-{self._sent}")
+        try:
+            with open(name, "wb") as handle:
+                handle.write(data)
+        except OSError as error:  # the disk is full, say: the caller raises it
+            return _INLINE + pickle.dumps((False, error, traceback.format_exc()))
+        return _SPILLED + os.fsencode(name)
+
+    @staticmethod
+    def opened(message: bytes) -> bytes | memoryview:
+        """The pickled answer a message carries (a spilled one read, and its file removed)."""
+        if message[:1] == _INLINE:
+            return memoryview(message)[1:]
+        name = os.fsdecode(message[1:])
+        try:
+            with open(name, "rb") as handle:
+                return handle.read()
+        finally:
+            os.unlink(name)
+
+
+def _serve(
+    work: Work[Any, Any], connection: Connection, inherited: list[Connection], outbox: _Outbox
+) -> None:
     """A worker's loop: chunks in, results (or the exception) out, until told to stop or
     until the parent is gone."""
     for other in inherited:
@@ -229,21 +296,20 @@ def _serve(work: Work[Any, Any], connection: Connection, inherited: list[Connect
         # Any failure is the caller's to report, with its type and message intact.
         except Exception as error:  # noqa: BLE001
             reply = (False, error, traceback.format_exc())
-        if not _answer(connection, reply):
+        if not _answer(connection, outbox, reply):
             return
 
 
-def _answer(connection: Connection, reply: tuple[bool, Any, str]) -> bool:
+def _answer(connection: Connection, outbox: _Outbox, reply: tuple[bool, Any, str]) -> bool:
     """Send `reply`; False once the parent has stopped listening (it died, was interrupted
     or hit an error): the worker then exits quietly, the parent reports what happened."""
     try:
-        connection.send(reply)
-    except OSError:
-        return False
+        data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # noqa: BLE001 (an exception that cannot be pickled)
         failed = RuntimeError(f"a worker failed and its error could not be sent: {error!r}")
-        try:
-            connection.send((False, failed, reply[2]))
-        except OSError:
-            return False
+        data = pickle.dumps((False, failed, reply[2]), pickle.HIGHEST_PROTOCOL)
+    try:
+        connection.send_bytes(outbox.message(data))
+    except OSError:
+        return False
     return True

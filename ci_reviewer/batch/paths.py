@@ -47,16 +47,34 @@ class RefusedPath:
 
 def place(proposed: str, *, workdir: Path, output_dir: str) -> PlacedPath | RefusedPath:
     """Judge `proposed` (relative to `output_dir` in the checkout at `workdir`)."""
-    reason = _lexical_problem(proposed)
-    if reason is not None:
-        return RefusedPath(proposed, reason)
-    top = workdir.resolve()
-    root = (top / output_dir).resolve()
-    target = (root / proposed).resolve()
-    reason = _location_problem(top, root, target, output_dir) or _content_problem(top, target)
-    if reason is not None:
-        return RefusedPath(proposed, reason)
-    return PlacedPath(proposed, target.relative_to(top).as_posix(), target, target.exists())
+    return Placement(workdir, output_dir).place(proposed)
+
+
+class Placement:
+    """`place` for many paths of one checkout and `output_dir`: both are resolved once (a
+    large run places tens of thousands of tests); each proposed path is still resolved on
+    the disk, symlinks and all. Make a new one after anything that may have changed the
+    checkout's folders (a verification command)."""
+
+    def __init__(self, workdir: Path, output_dir: str) -> None:
+        self.output_dir = output_dir
+        self.top = workdir.resolve()
+        self.root = (self.top / output_dir).resolve()
+
+    def place(self, proposed: str) -> PlacedPath | RefusedPath:
+        reason = _lexical_problem(proposed)
+        if reason is not None:
+            return RefusedPath(proposed, reason)
+        top = self.top
+        target = (self.root / proposed).resolve()
+        reason = _location_problem(top, self.root, target, self.output_dir)
+        if reason is not None:
+            return RefusedPath(proposed, reason)
+        repo_path = target.relative_to(top).as_posix()
+        reason = _content_problem(repo_path, target)
+        if reason is not None:
+            return RefusedPath(proposed, reason)
+        return PlacedPath(proposed, repo_path, target, target.exists())
 
 
 _LEXICAL_CHECKS: tuple[tuple[Callable[[str], bool], str], ...] = (
@@ -67,9 +85,11 @@ _LEXICAL_CHECKS: tuple[tuple[Callable[[str], bool], str], ...] = (
         lambda p: p.startswith(("/", "~")) or bool(PureWindowsPath(p).drive),
         "absolute path (paths must be relative to output_dir)",
     ),
-    (lambda p: ".." in PurePosixPath(p).parts, "'..' climbs out of output_dir"),
+    # The path is relative by now, so its parts are what lies between its slashes (the
+    # empty and "." parts, which PurePosixPath drops, are neither ".." nor forbidden).
+    (lambda p: ".." in p.split("/"), "'..' climbs out of output_dir"),
     (
-        lambda p: any(part.lower() in _FORBIDDEN_PARTS for part in PurePosixPath(p).parts),
+        lambda p: any(part.lower() in _FORBIDDEN_PARTS for part in p.split("/")),
         "touches .github/ or .git/",
     ),
 )
@@ -92,9 +112,8 @@ def _location_problem(top: Path, root: Path, target: Path, output_dir: str) -> s
     return None
 
 
-def _content_problem(top: Path, target: Path) -> str | None:
-    """Whether a file may be written at `target`."""
-    repo_path = target.relative_to(top).as_posix()
+def _content_problem(repo_path: str, target: Path) -> str | None:
+    """Whether a file may be written at `target` (`repo_path` in the checkout)."""
     if comment_prefix(repo_path) is None:
         return "a file type that cannot carry the generated-file marker"
     if target.is_dir():
@@ -106,8 +125,20 @@ def _content_problem(top: Path, target: Path) -> str | None:
 
 def comment_prefix(path: str) -> str | None:
     """The line-comment syntax of `path`'s language, or None when it has none we know."""
-    suffix = PurePosixPath(path).suffix.lower()
-    return next((prefix for prefix, exts in _LINE_COMMENT.items() if suffix in exts), None)
+    return _PREFIX_OF.get(_suffix(path).lower())
+
+
+_PREFIX_OF = {ext: prefix for prefix, exts in _LINE_COMMENT.items() for ext in exts}
+
+
+def _suffix(path: str) -> str:
+    """`PurePosixPath(path).suffix`, read off the string when the path has no empty or `.`
+    part for PurePosixPath to drop (asked three times for each generated test)."""
+    if not path or "//" in path or "/." in path or path.endswith("/") or path == ".":
+        return PurePosixPath(path).suffix
+    name = path[path.rfind("/") + 1 :]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
 def marker_header(path: str, job: str, note: str = "") -> str:

@@ -17,9 +17,11 @@ same collection id).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -98,8 +100,9 @@ def collect(run: JobRun) -> CollectResult:
         else:
             pending.append(batch_age(info, run.job.sla_hours, run.now()))
     ingest = Ingest()
-    for submission, _info in ended:
-        _ingest_batch(run, document, submission, ingest)
+    with _heap_frozen():
+        for submission, _info in ended:
+            _ingest_batch(run, document, submission, ingest)
     published = None
     withheld: dict[str, int] = {}
     noise: dict[str, int] = {}
@@ -156,14 +159,35 @@ def fallbacks_of(accepted: Iterable[Accepted]) -> tuple[tuple[str, str, str], ..
     )
 
 
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """The objects alive now (the SDK, the state's manifest, ...) left out of the garbage
+    collections while the results are ingested: each result leaves objects that live until
+    publishing, so the heap grows, and each of the collector's full passes walked the SDK,
+    the manifest and every earlier result again (collections were a quarter of the CPU of
+    ingesting a 20,000-file audit)."""
+    frozen_before = gc.get_freeze_count() > 0  # then the caller froze them: left frozen
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+
+
 def findings_of(accepted: Iterable[Accepted]) -> tuple[SarifFinding, ...]:
     """The finding-shaped items of the accepted payloads (a kind that finds things returns
     a tuple of them per file), once per fingerprint."""
     unique: dict[str, SarifFinding] = {}
+    shaped: dict[type, bool] = {}  # asked once per type: a large audit has ~300,000 findings
     for item in accepted:
         if isinstance(item.payload, tuple):
             for finding in item.payload:
-                if all(hasattr(finding, name) for name in _FINDING_FIELDS):
+                kind = type(finding)
+                ok = shaped.get(kind)
+                if ok is None:
+                    ok = shaped[kind] = all(hasattr(finding, name) for name in _FINDING_FIELDS)
+                if ok:
                     unique.setdefault(finding.fingerprint, finding)
     return tuple(unique.values())
 

@@ -152,6 +152,58 @@ def test_a_finding_that_cannot_be_repaired_is_dropped_alone(tmp_path: Path) -> N
     assert reason.startswith("app.py: finding 1, cwe:")
 
 
+# A finding exactly as the schema promises it is taken as it is; one a little off it is
+# repaired or dropped as before. (field, value) -> the published value, or why it is dropped.
+ONE_OF_SEVERITIES = "Input should be 'critical', 'high', 'medium', 'low' or 'info'"
+AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
+NEAR_MISSES: list[tuple[str, Any, str, Any]] = [
+    ("cwe", "CWE-089", "kept", "CWE-89"),
+    ("cwe", "CWE-0", "kept", "CWE-0"),
+    ("severity", " HIGH", "kept", "high"),
+    ("confidence", "Low", "kept", "low"),
+    ("title", "  ", "kept", FIRST_SENTENCE),
+    ("title", "  padded  ", "kept", "padded"),
+    ("line", 0, "kept", 1),
+    ("line", "7", "kept", 7),
+    ("cwe", "CWE-\u0663", "dropped", "cwe: String should match pattern '^CWE-[0-9]+$'"),
+    ("severity", "urgent", "dropped", f"severity: {ONE_OF_SEVERITIES}"),
+    ("severity", ["high"], "dropped", f"severity: {ONE_OF_SEVERITIES}"),
+    ("extra", 1, "dropped", "extra: Extra inputs are not permitted"),
+    ("line", "x", "dropped", f"line: {AN_INTEGER}"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "outcome", "expected"), NEAR_MISSES)
+def test_a_finding_near_the_schema_is_repaired_or_dropped_alone(
+    field: str, value: Any, outcome: str, expected: Any, tmp_path: Path
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    audit = SecurityAuditKind("a", JobConfig(kind="security-audit"), tmp_path, None)
+    result = audit.accept("c1", _entry(), _message({"findings": [{**GOOD, field: value}, GOOD]}))
+
+    assert isinstance(result, Accepted)
+    if outcome == "kept":
+        first, _ = result.payload
+        assert getattr(first, field) == expected and audit.dropped["c1"] == ()
+    else:
+        assert [f.title for f in result.payload] == ["SQL injection"]
+        assert audit.dropped["c1"] == (f"app.py: finding 1, {expected}",)
+    assert result.payload[-1].cwe == "CWE-89" and result.payload[-1].line == 2
+
+
+def test_a_finding_names_a_tracked_file_however_its_path_is_written(repo: Path) -> None:
+    commit_files(repo, {"src/db.py": "x = 1\n", "app.py": "y = 2\n"}, "files")
+    audit = SecurityAuditKind("a", JobConfig(kind="security-audit"), repo, None)
+    written = ["src/db.py", "./src/db.py", "src//db.py", "src/./db.py", " src/db.py/", "/src/db.py"]
+    elsewhere = ["src/other.py", "", ".", "src/db.py/..", "SRC/db.py"]
+    findings = [{**GOOD, "path": path} for path in [*written, *elsewhere]]
+    result = audit.accept("c1", _entry(), _message({"findings": findings}))
+
+    assert isinstance(result, Accepted)
+    published = [f.path for f in result.payload]
+    assert published == ["src/db.py"] * len(written) + ["app.py"] * len(elsewhere)
+
+
 # -- end to end: `batch submit`, then `batch collect`, as subprocesses ---------------------
 
 CONFIG = """

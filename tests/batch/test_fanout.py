@@ -324,3 +324,29 @@ def test_ctrl_c_stops_the_run_and_its_workers_with_one_message(tmp_path: Path) -
     assert run.returncode == 0
     assert stderr.strip() == "interrupted"  # no traceback from any worker
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_chunks_and_answers_larger_than_a_pipe_holds_do_not_stall_the_run() -> None:
+    """A worker writing an answer the parent is not reading yet (it waits for an earlier
+    chunk) while the parent writes it the next chunk: each larger than a socket buffer
+    (~208 KB on Linux), so neither write can finish until the other side reads."""
+    out = fresh_python(
+        """
+        import signal, sys
+        from ci_reviewer.batch.fanout import ordered_map
+
+        signal.signal(signal.SIGALRM, lambda *_: sys.exit("stalled: no answer in 120 s"))
+        signal.alarm(120)  # a second or two when it works, even on a loaded machine
+        item = "x" * 2000  # a chunk of 512 is ~1 MB to send, and as much to answer
+
+        def work(chunk):
+            return [text.upper() for text in chunk]
+
+        results = ordered_map(work, (f"{n:06d}{item}" for n in range(6000)), workers=2,
+                              serial_first=10)
+        answers = [answer for _, answer in results]
+        print(len(answers), answers[0][:6], answers[-1][:6], len(set(map(len, answers))))
+        """,
+        timeout=180,
+    )
+    assert out.split() == ["6000", "000000", "005999", "1"]
