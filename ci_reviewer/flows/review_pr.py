@@ -234,19 +234,36 @@ def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTo
         with github_errors("record the month's review spend"):
             return _spend_book(run, where).add(key, result.cost_usd)
     except CIReviewerError as error:
-        keep = (
-            "pass a writable --state-dir"
-            if isinstance(where, Path)
-            else "let the review's workflow write the state branch: `contents: write`"
-        )
-        note = (
-            f"the month's review spend was not recorded ({error.message}); this review is "
-            f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
-            "false`)"
-        )
-        done.notes.append(note)
-        done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
+        _not_recorded(error, where, done)
         return None
+
+
+def _not_recorded(error: CIReviewerError, where: Path | str, done: _Publication) -> None:
+    """Why the month's spend was not recorded, in the notes; a warning annotation only for
+    a fault. A token that may not write contents (the review workflow `init` writes keeps
+    `contents: read`) is the setup as chosen, met on every review: one short line naming
+    the fix, and no annotation."""
+    from ci_reviewer.batch.store_github import StateWriteForbidden
+
+    if isinstance(error, StateWriteForbidden):
+        done.notes.append(
+            "the month's review spend was not recorded: this workflow's token may not write "
+            "the state branch (give the review job `contents: write`, or set "
+            "`review.month_spend: false`)"
+        )
+        return
+    keep = (
+        "pass a writable --state-dir"
+        if isinstance(where, Path)
+        else "let the review's workflow write the state branch: `contents: write`"
+    )
+    note = (
+        f"the month's review spend was not recorded ({error.message}); this review is "
+        f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
+        "false`)"
+    )
+    done.notes.append(note)
+    done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
 
 
 def _spend_book(run: _Run, where: Path | str) -> SpendBook:

@@ -1,9 +1,11 @@
 """The repository's review spend for the month in the sticky summary, kept on the state branch
 (`state/_spend-YYYY-MM.json`, a compare-and-swap through the contents API) when that branch
 exists: reviews of a month add up, a new month starts at zero, two reviews saving at once
-both count, and a state branch the token may not write leaves the review as it was, with one
-warning. Real PyGithub and anthropic SDKs against the emulators; each review's cost priced
-by hand from the Claude emulator's usage at Sonnet 5.5's list prices (`tests.list_prices`)."""
+both count, and a state branch the review may not write leaves the review as it was: with
+one warning for a fault (a protected branch, a 5xx), with one line and no warning for a
+token that may not write contents (the review workflow `init` writes). Real PyGithub and
+anthropic SDKs against the emulators; each review's cost priced by hand from the Claude
+emulator's usage at Sonnet 5.5's list prices (`tests.list_prices`)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from ci_reviewer.batch.store_github import STATE_BRANCH, GitHubStore
 from ci_reviewer.cli import cli
 from ci_reviewer.cli.errors import run_guarded
 from ci_reviewer.config import ReviewConfig
+from ci_reviewer.emulators.server import Fault
 from ci_reviewer.flows.review_pr import FlowOptions, FlowOutcome, run_github_review
 from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.review_source import PullRequestRef
@@ -185,40 +188,81 @@ def test_a_concurrent_review_saving_first_loses_nothing(world: World) -> None:
 
 FORBIDDEN = "Resource not accessible by integration"
 PROTECTED = "Changes must be made through a pull request"
+NOT_RECORDED = "month's review spend was not recorded"
+READ_ONLY = {"contents": "read", "pull_requests": "write", "checks": "write", "issues": "write"}
 
 
-@pytest.mark.parametrize("refusal", ["protected", "forbidden"])
-def test_a_state_branch_the_review_may_not_write_leaves_it_green_with_one_warning(
-    world: World, refusal: str
-) -> None:
-    _state_branch(world)
-    if refusal == "protected":
-        world.github.refuse_contents_writes(f"refs/heads/{STATE_BRANCH}")
-    else:  # a review workflow's token: `contents: read`
-        world.github.token_scopes = {
-            "contents": "read",
-            "pull_requests": "write",
-            "checks": "write",
-            "issues": "write",
-        }
+def _refused_review(world: World) -> tuple[FlowOutcome, int]:
     world.push({"app.py": numbered({5: "eval(input())"})})
     number = world.open_pr()
     world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "low"})
-
     outcome, _ = _review(world, number, DECEMBER)
-
+    # The review itself is as it would be without a month to record.
     assert outcome.exit_code == 0 and outcome.error is None
     assert [run["conclusion"] for run in world.check_runs()] == ["success"]
     assert len(world.reviews(number)) == 1
-    summary = _summary(world, number)
-    assert "This month" not in summary
-    quoted = PROTECTED if refusal == "protected" else FORBIDDEN
-    warnings = [c for c in outcome.commands if c.startswith("::warning")]
-    assert len(warnings) == 1 and quoted in warnings[0]
-    notes = [n for n in outcome.diagnostics if "month's review spend was not recorded" in n]
-    assert len(notes) == 1 and quoted in notes[0] and "this review is not affected" in notes[0]
-    assert "month's review spend was not recorded" in summary
+    assert "This month" not in _summary(world, number)
     assert "state/_spend-2026-12.json" not in git(world.repo, "ls-tree", "-r", STATE_BRANCH)
+    return outcome, number
+
+
+@pytest.mark.parametrize("fault", ["protected", "server error"])
+def test_a_state_write_that_fails_leaves_the_review_green_with_one_warning(
+    world: World, fault: str
+) -> None:
+    _state_branch(world)
+    if fault == "protected":
+        world.github.refuse_contents_writes(f"refs/heads/{STATE_BRANCH}")
+        quoted = PROTECTED
+    else:  # GitHub's 502 to every try, the client's retries included
+        world.github.inject(Fault(r"/contents/state/_spend-", status=502, method="PUT", times=50))
+        quoted = "502"
+
+    outcome, number = _refused_review(world)
+
+    warnings = [c for c in outcome.commands if c.startswith("::warning")]
+    assert len(warnings) == 1 and quoted in warnings[0] and NOT_RECORDED in warnings[0]
+    notes = [n for n in outcome.diagnostics if NOT_RECORDED in n]
+    assert len(notes) == 1 and quoted in notes[0] and "this review is not affected" in notes[0]
+    assert NOT_RECORDED in _summary(world, number)
+
+
+def test_a_token_that_may_not_write_contents_gets_one_line_and_no_warning(world: World) -> None:
+    # The review workflow `init` writes: `contents: read`, in a repository whose batch jobs
+    # made the state branch. Met on every review, so no annotation: one line with the fix.
+    _state_branch(world)
+    world.github.token_scopes = READ_ONLY
+
+    outcome, number = _refused_review(world)
+
+    assert not [c for c in outcome.commands if c.startswith("::warning")]
+    line = (
+        "the month's review spend was not recorded: this workflow's token may not write the "
+        "state branch (give the review job `contents: write`, or set "
+        "`review.month_spend: false`)"
+    )
+    assert [n for n in outcome.diagnostics if NOT_RECORDED in n] == [line]
+    assert _summary(world, number).count(NOT_RECORDED) == 1 and line in _summary(world, number)
+    assert outcome.job_summary.count(NOT_RECORDED) == 1
+
+
+def test_a_rate_limited_state_write_is_a_fault_not_the_tokens_permission(world: World) -> None:
+    # A 403 that is GitHub's secondary rate limit says nothing of the token's permission.
+    _state_branch(world)
+    world.github.inject(
+        Fault(
+            r"/contents/state/_spend-",
+            status=403,
+            method="PUT",
+            times=50,
+            answer="secondary-rate-limit",
+        )
+    )
+
+    outcome, _ = _refused_review(world)
+
+    warnings = [c for c in outcome.commands if c.startswith("::warning")]
+    assert len(warnings) == 1 and NOT_RECORDED in warnings[0]
 
 
 def test_without_a_state_branch_nothing_is_kept_and_no_branch_is_made(world: World) -> None:
