@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from ci_reviewer.config import DEFAULT_CONFIG_PATH
 from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
+from ci_reviewer.flows import month_record
 from ci_reviewer.github import checks, publish_review, summary
-from ci_reviewer.github.actions import workflow_command
 from ci_reviewer.github.client import github_errors
 from ci_reviewer.github.fixed_findings import FixedFinding, settle_fixed
 from ci_reviewer.github.publish_review import WriteForbidden, write
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from ci_reviewer.config import ReviewConfig
-    from ci_reviewer.month_spend import MonthTotal, SpendBook
+    from ci_reviewer.month_spend import MonthTotal
     from ci_reviewer.review.engine import ReviewResult
 
 # The engine (and the SDK it loads) is imported only when a review runs: the pull request is
@@ -225,58 +225,17 @@ def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
 def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTotal | None:
     """Add this review's cost to the month's spend record, when there is state to keep it
     in (a run that had nothing to review spent nothing and is not counted); a store that
-    fails or refuses never fails the review: one note, and no month."""
+    fails or refuses never fails the review (`flows.month_record`)."""
     where = run.options.spend_state
     if where is None or result.cost_usd is None or result.nothing_to_review:
         return None
     key = f"pr{run.info.number}-{run.info.head_sha[:12]}-{secrets.token_hex(4)}"
-    try:
-        with github_errors("record the month's review spend"):
-            return _spend_book(run, where).add(key, result.cost_usd)
-    except CIReviewerError as error:
-        _not_recorded(error, where, done)
-        return None
-
-
-def _not_recorded(error: CIReviewerError, where: Path | str, done: _Publication) -> None:
-    """Why the month's spend was not recorded, in the notes; a warning annotation only for
-    a fault. A token that may not write contents (the review workflow `init` writes keeps
-    `contents: read`) is the setup as chosen, met on every review: one short line naming
-    the fix, and no annotation."""
-    from ci_reviewer.batch.store_github import StateWriteForbidden
-
-    if isinstance(error, StateWriteForbidden):
-        done.notes.append(
-            "the month's review spend was not recorded: this workflow's token may not write "
-            "the state branch (give the review job `contents: write`, or set "
-            "`review.month_spend: false`)"
-        )
-        return
-    keep = (
-        "pass a writable --state-dir"
-        if isinstance(where, Path)
-        else "let the review's workflow write the state branch: `contents: write`"
-    )
-    note = (
-        f"the month's review spend was not recorded ({error.message}); this review is "
-        f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
-        "false`)"
-    )
-    done.notes.append(note)
-    done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
-
-
-def _spend_book(run: _Run, where: Path | str) -> SpendBook:
-    from ci_reviewer.month_spend import SpendBook
-
-    if isinstance(where, Path):
-        from ci_reviewer.batch.store_dir import DirectoryStore
-
-        return SpendBook(DirectoryStore(where), run.options.now)
-    from ci_reviewer.batch.store_github import GitHubStore
-
-    store = GitHubStore(run.repo)
-    return SpendBook(store, run.options.now, present=store.branch_exists)
+    recorded = month_record.record(run.repo, where, run.options.now, key, result.cost_usd, "review")
+    if recorded.note:
+        done.notes.append(recorded.note)
+    if recorded.command:
+        done.commands.append(recorded.command)
+    return recorded.total
 
 
 def _new_state(run: _Run, scope: Scope, result: ReviewResult) -> ReviewedState:

@@ -29,9 +29,12 @@ from ci_reviewer.github.client import GitHubSettings, make_github
 from ci_reviewer.github.review_source import PullRequestRef
 from ci_reviewer.month_spend import SpendBook
 from ci_reviewer.pricing import Usage
+from ci_reviewer.review.thread_answer import SYSTEM
 from ci_reviewer.secrets import Redactor
 from tests.emulators.github_fixtures import TOKEN, git
+from tests.github.test_answer_mentions import answers_with, mention_in_thread
 from tests.github.test_review_fixtures import MODEL, REPO, World, numbered, world
+from tests.github.test_review_threads import EVAL
 from tests.list_prices import sonnet_5_5_dollars
 
 __all__ = ["world"]
@@ -357,3 +360,90 @@ def test_a_run_with_nothing_to_review_is_not_counted(world: World) -> None:
     assert world.claude.requests == []
     assert "This month" not in _summary(world, number)
     assert _months(world) == []
+
+
+def _answer(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], number: int
+) -> tuple[int, str, str, float]:
+    """`ci-reviewer answer` to a write-access author's question under the PR's finding: its
+    exit code, stdout, stderr and its cost priced by hand from what the model was billed."""
+    [root] = world.comments(number)
+    world.github.set_collaborator("octocat", "write")
+    payload = mention_in_thread(world, number, root, "octocat")
+    answers_with(world, "explain", "It is: `input()` reads whatever the caller pipes in.")
+    asked = len(world.claude.requests)
+    path = world.tmp / "mention.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    event = "pull_request_review_comment"
+    env = world.env(number, event) | {"GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": event}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = run_guarded(
+        lambda: cli.main(args=["answer"], prog_name="ci-reviewer", standalone_mode=False)
+    )
+    out, err = capsys.readouterr()
+    calls = [c for c in world.claude.requests[asked:] if c.body.get("system") == SYSTEM]
+    assert calls and all(c.body["model"] == MODEL for c in calls)
+    cost = sum(sonnet_5_5_dollars(Usage.from_api(c.response["usage"])) for c in calls if c.response)
+    return code, out, err, cost
+
+
+def test_an_answer_adds_its_cost_to_the_month_and_the_summary_counts_it_apart(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", EVAL)
+    # The CLI's clock is the real one: the reviews keep to it, so all three share a month.
+    now = datetime.now(timezone.utc)
+    month = f"{now:%Y-%m}"
+    _, review_cost = _review(world, number, now)
+
+    code, out, err, answer_cost = _answer(world, monkeypatch, capsys, number)
+
+    assert code == 0, err
+    total = review_cost + answer_cost
+    assert (
+        f"This month: ${total:.4f} over 1 review and 1 answer (this answer ${answer_cost:.4f})"
+        in err
+    )
+    assert "::warning" not in out
+    entries = _record(world, month)
+    assert [e["cost_usd"] for e in entries] == pytest.approx([review_cost, answer_cost])
+    assert [e.get("kind") for e in entries] == [None, "answer"]  # a review's entry as before
+
+    world.push({"lib.py": "def helper():\n    return 1\n"}, "add lib")
+    _, second = _review(world, number, now)
+    line = (
+        f"This month: ${total + second:.4f} over 2 reviews and 1 answer (this review ${second:.4f})"
+    )
+    assert line in _summary(world, number)
+
+
+def test_an_answer_whose_token_may_not_write_contents_says_so_once_without_a_warning(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", EVAL)
+    now = datetime.now(timezone.utc)
+    _review(world, number, now)
+    world.github.token_scopes = READ_ONLY  # the answer workflow's token
+
+    code, out, err, _ = _answer(world, monkeypatch, capsys, number)
+
+    assert code == 0, err
+    assert "::warning" not in out
+    line = (
+        "the month's review spend was not recorded: this workflow's token may not write the "
+        "state branch (give the answer job `contents: write`, or set "
+        "`review.month_spend: false`)"
+    )
+    assert err.count(NOT_RECORDED) == 1 and line in err
+    [root] = [c for c in world.comments(number) if c.get("in_reply_to_id") is None]
+    assert any(c.get("in_reply_to_id") == root["id"] for c in world.comments(number))
+    assert [e.get("kind") for e in _record(world, f"{now:%Y-%m}")] == [None]  # the review's
+
