@@ -195,6 +195,11 @@ def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:
     done = _Publication(review_url=previous.review_url)
     status = f"no new changes since {previous.head_sha[:12]}; nothing was reviewed again"
     body = summary.refresh_status(run.existing.body if run.existing else "", status)
+    where = run.options.spend_state
+    # The month's total as it is now (other PRs' reviews since), read, adding nothing.
+    month = None if where is None else month_record.read(run.repo, where, run.options.now)
+    if month is not None:
+        body = summary.refresh_month(body, month.line())
     fail_on = run.options.fail_on
     conclusion = "failure" if previous.blocking(fail_on) else "success"
     _write_check(run, checks.CheckReport.of(conclusion, status, body), done)

@@ -447,3 +447,38 @@ def test_an_answer_whose_token_may_not_write_contents_says_so_once_without_a_war
     assert any(c.get("in_reply_to_id") == root["id"] for c in world.comments(number))
     assert [e.get("kind") for e in _record(world, f"{now:%Y-%m}")] == [None]  # the review's
 
+
+def test_a_rerun_with_nothing_new_shows_the_month_as_it_is_now(world: World) -> None:
+    _state_branch(world)
+    world.push({"app.py": numbered({5: "eval(input())"})})
+    number = world.open_pr()
+    world.findings("app.py", {"line": 5, "title": "eval of user input", "severity": "low"})
+    _, cost = _review(world, number, DECEMBER)
+    # Since then, another pull request's review and an answer spent too.
+    gh = _client(world)
+    try:
+        book = SpendBook(GitHubStore(gh.get_repo(REPO)), lambda: DECEMBER)
+        book.add("pr9-other", 0.125)
+        book.add("pr9-answer1", 0.0625, "answer")
+    finally:
+        gh.close()
+    asked = len(world.claude.requests)
+    ref = PullRequestRef(REPO, number, "pull_request", world.head())
+    options = FlowOptions(
+        world.config, MODEL, "high", world.repo, spend_state="branch", now=lambda: DECEMBER
+    )
+    gh = make_github(GitHubSettings(world.github.url, TOKEN, backoff_factor=0))
+    try:
+        again = run_github_review(gh, ref, options, world.reviewer("high"), Redactor())
+    finally:
+        gh.close()
+
+    assert len(world.claude.requests) == asked  # nothing reviewed again
+    total = cost + 0.125 + 0.0625
+    line = f"This month: ${total:.4f} over 2 reviews and 1 answer"
+    body = _summary(world, number)
+    assert line in body and body.count("This month: ") == 1
+    assert f"{line} (this review" not in body  # the re-run spent nothing
+    assert line in again.job_summary
+    assert "nothing was reviewed again" in body
+    assert len(_record(world, "2026-12")) == 3  # the re-run added nothing
