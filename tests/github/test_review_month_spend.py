@@ -482,3 +482,21 @@ def test_a_rerun_with_nothing_new_shows_the_month_as_it_is_now(world: World) -> 
     assert line in again.job_summary
     assert "nothing was reviewed again" in body
     assert len(_record(world, "2026-12")) == 3  # the re-run added nothing
+
+
+def test_a_summary_of_an_earlier_version_gets_its_month_line_replaced_once() -> None:
+    from ci_reviewer.github.summary import refresh_month
+
+    old = (
+        "## ci-reviewer\n\nfiles reviewed: 1 · skipped: 0 · cost: $0.0100\n\n"
+        "This month: $0.0100 over 1 review (this review $0.0100)\n\n> a note"
+    )
+    new = "This month: $0.5000 over 3 reviews"
+    marked = f"<!-- ci-reviewer:month -->{new}<!-- /ci-reviewer:month -->"
+
+    refreshed = refresh_month(old, new)
+
+    assert refreshed == (
+        f"## ci-reviewer\n\nfiles reviewed: 1 · skipped: 0 · cost: $0.0100\n\n{marked}\n\n> a note"
+    )
+    assert refresh_month(refreshed, "This month: $0.7500 over 4 reviews").count("This month") == 1
