@@ -102,13 +102,20 @@ class Failure(_Record):
     reason: str
 
 
+def _review(value: object) -> bool:
+    return value == "review"
+
+
 class SpendEntry(_Record):
-    """One review's cost in a month's spend record (`ci_reviewer.month_spend`); `key` is
-    unique to the review's run, so a save that is applied again adds it once."""
+    """One review's (or thread answer's) cost in a month's spend record
+    (`ci_reviewer.month_spend`); `key` is unique to the run, so a save that is applied again
+    adds it once. `kind` is written only for an answer: a record of reviews alone reads as it
+    did, to any version (an older one, ignoring the field, counts an answer as a review)."""
 
     key: str
     cost_usd: float
     at: datetime
+    kind: Literal["review", "answer"] = Field("review", exclude_if=_review)
 
 
 class StateDocument(_Record):

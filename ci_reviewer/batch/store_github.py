@@ -13,7 +13,10 @@ does not exist) is "no state yet" once the branch's ref has been looked up; a 42
 creating the branch is another run's doing only if the ref exists afterwards, otherwise a
 rule of the repository refused it; a 409 or 422 on writing the file is another run's only if
 the file changed; refused again and again while it did not, the branch's protection refuses
-it (GitHub answers both 409).
+it (GitHub answers both 409). A 403 on writing the file that is not a rate limit is the
+token's permission (`contents: read`): `StateWriteForbidden`, still a GitHubAPIError with the
+same message, so a caller that may go without the state (a review's month spend) can tell it
+from a fault.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ci_reviewer.github.client import (
     create_ref,
     describe,
     github_errors,
+    rate_limit_of,
     send_again,
     write_once,
 )
@@ -46,6 +50,12 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
 T = TypeVar("T")
+
+
+class StateWriteForbidden(GitHubAPIError):
+    """GitHub answered 403 (not a rate limit) to writing the state file: the token may not
+    write the repository's contents."""
+
 
 STATE_BRANCH = "ci-reviewer-state"
 # Refusals in a row of a write to an unchanged state file before it is taken for the
@@ -107,7 +117,12 @@ class GitHubStore:
                 self.repository.update_file, path, message, data, sha=version, branch=self.branch
             )
         action = f"write the batch state {self.describe(document.job)}"
-        result: Any = _answer(action, write, 409, 422)
+        result: Any = _answer(action, write, 403, 409, 422)
+        if isinstance(result, github.GithubException) and result.status == 403:
+            if rate_limit_of(result) is not None:
+                with github_errors(action):
+                    raise result
+            raise StateWriteForbidden(f"{action}: {describe(result)}")
         if isinstance(result, github.GithubException):
             # A stale sha and a protected branch are both 409: the file tells them apart. An
             # unchanged file can also meet a 409 for the branch's tip moving (another job's

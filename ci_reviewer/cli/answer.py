@@ -52,6 +52,9 @@ def answer(ctx: click.Context, dry_run: bool, requests_file: str | None) -> int:
 
 def run_answer(run: Settings) -> int:
     """The answer to the event's comment (also what `review` runs on a comment event)."""
+    from datetime import datetime, timezone
+
+    from ci_reviewer.flows.month_record import answer_recorder
     from ci_reviewer.github.actions import ActionsEnv, write_outputs
     from ci_reviewer.github.answer_flow import answer_on_github
     from ci_reviewer.github.client import make_github
@@ -62,13 +65,21 @@ def run_answer(run: Settings) -> int:
     choice = review_choice(run)
     check_before_sending(run, choice)
     gh = make_github(github_settings(run.environ))
+    spend = answer_recorder(run.config.review.month_spend, lambda: datetime.now(timezone.utc))
     try:
         with model_setting(run, choice):
             outcome = answer_on_github(
-                gh, event, run.config.review.mention, _answerer(run, choice.model), run.redact
+                gh,
+                event,
+                run.config.review.mention,
+                _answerer(run, choice.model),
+                run.redact,
+                spend,
             )
     finally:
         gh.close()
+    for command in outcome.commands:
+        click.echo(run.redact(command))
     for line in outcome.diagnostics:
         diagnostic(f"ci-reviewer: {line}", run.redact)
     if outcome.url:

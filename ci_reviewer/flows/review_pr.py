@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from ci_reviewer.config import DEFAULT_CONFIG_PATH
 from ci_reviewer.errors import CIReviewerError, ClaudeAPIError
+from ci_reviewer.flows import month_record
 from ci_reviewer.github import checks, publish_review, summary
-from ci_reviewer.github.actions import workflow_command
 from ci_reviewer.github.client import github_errors
 from ci_reviewer.github.fixed_findings import FixedFinding, settle_fixed
 from ci_reviewer.github.publish_review import WriteForbidden, write
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from github.Repository import Repository
 
     from ci_reviewer.config import ReviewConfig
-    from ci_reviewer.month_spend import MonthTotal, SpendBook
+    from ci_reviewer.month_spend import MonthTotal
     from ci_reviewer.review.engine import ReviewResult
 
 # The engine (and the SDK it loads) is imported only when a review runs: the pull request is
@@ -195,6 +195,11 @@ def _refresh(run: _Run, previous: ReviewedState) -> FlowOutcome:
     done = _Publication(review_url=previous.review_url)
     status = f"no new changes since {previous.head_sha[:12]}; nothing was reviewed again"
     body = summary.refresh_status(run.existing.body if run.existing else "", status)
+    where = run.options.spend_state
+    # The month's total as it is now (other PRs' reviews since), read, adding nothing.
+    month = None if where is None else month_record.read(run.repo, where, run.options.now)
+    if month is not None:
+        body = summary.refresh_month(body, month.line())
     fail_on = run.options.fail_on
     conclusion = "failure" if previous.blocking(fail_on) else "success"
     _write_check(run, checks.CheckReport.of(conclusion, status, body), done)
@@ -225,41 +230,17 @@ def _api_failed(run: _Run, result: ReviewResult) -> FlowOutcome:
 def _month_spend(run: _Run, result: ReviewResult, done: _Publication) -> MonthTotal | None:
     """Add this review's cost to the month's spend record, when there is state to keep it
     in (a run that had nothing to review spent nothing and is not counted); a store that
-    fails or refuses never fails the review: one note, and no month."""
+    fails or refuses never fails the review (`flows.month_record`)."""
     where = run.options.spend_state
     if where is None or result.cost_usd is None or result.nothing_to_review:
         return None
     key = f"pr{run.info.number}-{run.info.head_sha[:12]}-{secrets.token_hex(4)}"
-    try:
-        with github_errors("record the month's review spend"):
-            return _spend_book(run, where).add(key, result.cost_usd)
-    except CIReviewerError as error:
-        keep = (
-            "pass a writable --state-dir"
-            if isinstance(where, Path)
-            else "let the review's workflow write the state branch: `contents: write`"
-        )
-        note = (
-            f"the month's review spend was not recorded ({error.message}); this review is "
-            f"not affected (to keep it, {keep}; to stop trying, set `review.month_spend: "
-            "false`)"
-        )
-        done.notes.append(note)
-        done.commands.append(workflow_command("warning", note, title="ci-reviewer"))
-        return None
-
-
-def _spend_book(run: _Run, where: Path | str) -> SpendBook:
-    from ci_reviewer.month_spend import SpendBook
-
-    if isinstance(where, Path):
-        from ci_reviewer.batch.store_dir import DirectoryStore
-
-        return SpendBook(DirectoryStore(where), run.options.now)
-    from ci_reviewer.batch.store_github import GitHubStore
-
-    store = GitHubStore(run.repo)
-    return SpendBook(store, run.options.now, present=store.branch_exists)
+    recorded = month_record.record(run.repo, where, run.options.now, key, result.cost_usd, "review")
+    if recorded.note:
+        done.notes.append(recorded.note)
+    if recorded.command:
+        done.commands.append(recorded.command)
+    return recorded.total
 
 
 def _new_state(run: _Run, scope: Scope, result: ReviewResult) -> ReviewedState:

@@ -16,6 +16,7 @@ run stops with the access to grant (PermissionUnverified, exit 2: a setup to cha
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 # (the mention, the pull request's base SHA) -> the model's answer.
 Answerer = Callable[[Mention, str], ThreadAnswer]
+# (the repository, a key unique to this answer, its cost) -> (a line to print, a workflow
+# command or ""): adds the answer's cost to the month's spend record; never raises.
+SpendRecorder = Callable[["Repository", str, float], tuple[str, str]]
 Redact = Callable[[str], str]
 _WRITE = frozenset({"admin", "write"})
 
@@ -52,6 +56,7 @@ class AnswerOutcome:
     diagnostics: tuple[str, ...] = ()
     url: str = ""
     cost_usd: float | None = None
+    commands: tuple[str, ...] = ()  # workflow commands (a `::warning::`) for stdout
 
 
 def answer_marker(comment_id: int) -> str:
@@ -66,12 +71,19 @@ class Prepared:
     pull: PullRequest
     mention: Mention
     ours: bool
+    repo: Repository
 
 
-def answer_on_github(
-    gh: github.Github, event: MentionEvent, handle: str, answerer: Answerer, redact: Redact
+def answer_on_github(  # noqa: PLR0917 - the clients, the event and what to do with it
+    gh: github.Github,
+    event: MentionEvent,
+    handle: str,
+    answerer: Answerer,
+    redact: Redact,
+    spend: SpendRecorder | None = None,
 ) -> AnswerOutcome:
-    """Answer `event`'s comment if it should be (see the module docstring)."""
+    """Answer `event`'s comment if it should be (see the module docstring); the answer's
+    cost goes to `spend` once the model answered, posted or not (it was spent)."""
     prepared = prepare_answer(gh, event, handle, redact)
     if isinstance(prepared, AnswerOutcome):
         return prepared
@@ -81,7 +93,13 @@ def answer_on_github(
         return AnswerOutcome(False, (f"no answer: {none}",))
     except ClaudeAPIError as failed:
         return AnswerOutcome(False, (f"no answer: the Claude API failed ({failed})",))
-    return _publish(prepared.pull, event, reply, prepared.ours, redact)
+    outcome = _publish(prepared.pull, event, reply, prepared.ours, redact)
+    if spend is None or reply.cost_usd is None:
+        return outcome
+    key = f"pr{event.number}-answer{event.comment_id}-{secrets.token_hex(4)}"
+    line, command = spend(prepared.repo, key, reply.cost_usd)
+    commands = (command,) if command else ()
+    return replace(outcome, diagnostics=(*outcome.diagnostics, line), commands=commands)
 
 
 def prepare_answer(
@@ -105,7 +123,7 @@ def prepare_answer(
     if _answered_before(pull, event, trusted):
         return AnswerOutcome(False, (f"comment {event.comment_id} was answered before",))
     mention, ours = _mention(pull, event, trusted)
-    return Prepared(pull, masked(mention, redact), ours)
+    return Prepared(pull, masked(mention, redact), ours, repo)
 
 
 def masked(mention: Mention, redact: Redact) -> Mention:

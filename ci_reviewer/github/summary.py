@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 SUMMARY_MARKER = "<!-- ci-reviewer:summary -->"
 _STATUS_OPEN, _STATUS_CLOSE = "<!-- ci-reviewer:status -->", "<!-- /ci-reviewer:status -->"
+# Around the month's spend line, so a re-run that reviews nothing can replace it alone.
+_MONTH_OPEN, _MONTH_CLOSE = "<!-- ci-reviewer:month -->", "<!-- /ci-reviewer:month -->"
+_FACTS_START = "files reviewed: "
 _STATE = re.compile(r"<!-- ci-reviewer:state (\{.*?\}) -->", re.DOTALL)
 _ICONS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
 # GitHub refuses comment bodies over 65,536 characters.
@@ -141,7 +144,7 @@ def render_summary(view: SummaryView) -> str:
         lines += [f"Reviewed head: `{view.state.head_sha[:12]}`", ""]
     lines.append(_facts_line(view))
     if view.month:
-        lines += ["", view.month]
+        lines += ["", _month_block(view.month)]
     lines += fixed_lines(view.fixed)
     if view.dropped:
         lines += ["", *_dropped_lines(view.dropped)]
@@ -157,6 +160,27 @@ def render_summary(view: SummaryView) -> str:
     if view.state is not None:
         lines += ["", view.state.marker()]
     return _bounded("\n".join(lines))
+
+
+def refresh_month(body: str, month: str) -> str:
+    """The same summary with the month's spend line replaced by `month` (a re-run with
+    nothing new: the month moved on since). A summary written before the line had its
+    markers, or without a month, gets it under its facts line."""
+    start, end = body.find(_MONTH_OPEN), body.find(_MONTH_CLOSE)
+    if start != -1 and end > start:
+        return body[:start] + _month_block(month) + body[end + len(_MONTH_CLOSE) :]
+    lines = body.split("\n")
+    facts = next((i for i, line in enumerate(lines) if line.startswith(_FACTS_START)), None)
+    if facts is None:
+        return body
+    after = lines[facts + 1 :]
+    if len(after) > 1 and after[0] == "" and after[1].startswith("This month: "):
+        after = after[2:]  # an unmarked month line of an earlier version
+    return "\n".join([*lines[: facts + 1], "", _month_block(month), *after])
+
+
+def _month_block(month: str) -> str:
+    return f"{_MONTH_OPEN}{month}{_MONTH_CLOSE}"
 
 
 def _status_block(status: str) -> str:
@@ -186,7 +210,7 @@ def _dropped_lines(dropped: Sequence[tuple[str, str]]) -> list[str]:
 def _facts_line(view: SummaryView) -> str:
     cost = "unknown" if view.cost_usd is None else f"${view.cost_usd:.4f}"
     facts = [
-        f"files reviewed: {len(view.files_reviewed)}",
+        f"{_FACTS_START}{len(view.files_reviewed)}",
         f"skipped: {len(view.skipped) + len(view.withheld)}",
         f"cost: {cost}",
     ]
