@@ -135,6 +135,9 @@ TARGETS = (
 NOT_UNDER_MUTMUT = (
     # sends SIGINT to a fan-out's process group and times the workers' exit
     "tests/batch/test_fanout.py::test_ctrl_c_stops_the_run_and_its_workers_with_one_message",
+    # sends SIGINT to a fresh interpreter it starts, which inherits the runner's handling of
+    # SIGINT (ignored: no KeyboardInterrupt, so the test reads no output and fails)
+    "tests/batch/test_fanout.py::test_ctrl_c_while_the_workers_start_stops_those_started",
 )
 
 

@@ -24,7 +24,7 @@ class Redactor:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Redactor:
-        return cls.of(environ.get(name, "") for name in SECRET_VARIABLES)
+        return cls.of(environ[name] for name in SECRET_VARIABLES if name in environ)
 
     @classmethod
     def of(cls, values: Iterable[str]) -> Redactor:

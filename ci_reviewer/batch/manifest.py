@@ -15,7 +15,6 @@ from pydantic import Field
 
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PREFIX = re.compile(r"[^a-zA-Z0-9]")
-_HEX8 = re.compile(r"[0-9a-f]{8}")
 # Ids of the runs of `api: sync` jobs, which stand where a Message Batch id would.
 SYNC_PREFIX = "sync_"
 
@@ -67,6 +66,7 @@ def id_prefix(prefix: str) -> str:
 def custom_id_of(kind: str, path: str, content_hash: str, attempt: int) -> str:
     """`custom_id` for an already cleaned prefix (`id_prefix`), without building an entry."""
     path_hash = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:16]
-    content = content_hash[:8] if _HEX8.match(content_hash) else _PREFIX.sub("", content_hash)[:8]
+    # A blob sha's first 8 characters are letters and digits already: kept as they are.
+    content = _PREFIX.sub("", content_hash)[:8]
     # Within CUSTOM_ID by construction: [a-zA-Z0-9] runs, hex, digits and dashes.
     return f"{kind}-{path_hash}-{content or '0'}-a{attempt}"

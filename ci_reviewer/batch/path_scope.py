@@ -18,8 +18,6 @@ from pathspec.pattern import Pattern, RegexPattern
 from ci_reviewer.globs import PathFilter
 
 Matcher = Callable[[str], bool]
-# pathspec names a group in some patterns; alternation would define the name twice.
-_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 _ANY_DIRECTORY = "^(?:.+/)?"
 
 
@@ -60,28 +58,44 @@ def fused(spec: pathspec.PathSpec[Pattern]) -> Matcher:
     patterns = [p for p in spec.patterns if p.include is not None]
     if not patterns:
         return _never
-    if not all(p.include and isinstance(p, RegexPattern) and p.regex for p in patterns):
+    regexes = [regex for regex in map(_plain_regex, patterns) if regex is not None]
+    if len(regexes) < len(patterns):
         return spec.match_file
-    sources = [_NAMED_GROUP.sub("(?:", p.regex.pattern) for p in patterns]  # type: ignore[attr-defined]
-    flags = 0
-    for pattern in patterns:
-        flags |= pattern.regex.flags  # type: ignore[attr-defined]
     try:
-        regex = re.compile(_alternation(sources), flags)
+        regex = re.compile(_alternation([r.pattern for r in regexes]))
     except re.error:
         return spec.match_file
     search = regex.search
     return lambda path: search(path) is not None
 
 
+def _plain_regex(pattern: Pattern) -> re.Pattern[str] | None:
+    """The regex of an including pattern that one alternation can hold beside others: a str
+    pattern without flags (one pattern's flag would apply to every branch) and without groups
+    (a group's number, which a backreference names, changes in the alternation, and a name
+    can be given once). pathspec 1.1.1 compiles every gitignore pattern so; a pattern it
+    compiled otherwise keeps the spec's matcher, and its answers."""
+    if not (pattern.include and isinstance(pattern, RegexPattern) and pattern.regex):
+        return None
+    regex: re.Pattern[str] = pattern.regex
+    # A str pattern compiled without flags has exactly re.UNICODE; a bytes one has 0.
+    if regex.flags != re.UNICODE or regex.groups:
+        return None
+    return regex
+
+
 def _alternation(sources: list[str]) -> str:
     """One pattern for the union of `sources`. gitignore patterns are anchored (`^`), most
     with the same "in any directory" prefix: factored out, it is tried once per path rather
-    than once per pattern, and the anchor spares the search every other start position."""
+    than once per pattern, and the anchor spares the search every other start position.
+    pathspec writes `**` and `*` as `.`, `**/` and `*/` as `/`, unanchored: a list with one
+    of them is searched as it is."""
     if not all(source.startswith("^") for source in sources):
         return "|".join(f"(?:{source})" for source in sources)
     deep = [s.removeprefix(_ANY_DIRECTORY) for s in sources if s.startswith(_ANY_DIRECTORY)]
-    top = [s.removeprefix("^") for s in sources if not s.startswith(_ANY_DIRECTORY)]
+    # The others keep their own `^`: inside the outer one it asks nothing more (there are
+    # no flags, so no MULTILINE).
+    top = [s for s in sources if not s.startswith(_ANY_DIRECTORY)]
     branches = [f"(?:.+/)?(?:{'|'.join(deep)})"] if deep else []
     branches += [f"(?:{source})" for source in top]
     return f"^(?:{'|'.join(branches)})"

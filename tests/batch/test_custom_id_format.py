@@ -16,6 +16,7 @@ from ci_reviewer.batch.manifest import (
     custom_id_of,
     id_prefix,
     is_sync_batch,
+    lost_batch_id,
 )
 
 BLOB = "df9699b19b502ddecf9ce3620db796f56236644d"
@@ -77,3 +78,13 @@ def test_the_longest_id_fits_the_api_format() -> None:
 def test_synchronous_runs_are_told_from_message_batches_by_their_id() -> None:
     assert is_sync_batch("sync_20261206T193334Z")
     assert not is_sync_batch("msgbatch_013Zva2CMHLNnXjNJJKqJ2EF")
+
+
+def test_a_synchronous_run_lost_before_its_id_was_recorded_gets_one_id_from_every_run() -> None:
+    # "sync_lost_" and the first 20 hex digits of sha256(intent id), worked out with
+    # `printf %s ID | sha256sum`: any later run names the lost run the same way.
+    lost = lost_batch_id("intent-20261208T0300Z")
+
+    assert lost == "sync_lost_55eabf63d58b26a2cc85"
+    assert lost_batch_id("i1") == "sync_lost_4cd9b7672d7fbee8fb51"
+    assert is_sync_batch(lost)
