@@ -22,20 +22,15 @@ from ci_reviewer.emulators.claude import ClaudeEmulator
 from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault, Request, Response
 from ci_reviewer.errors import GitHubAPIError
-from tests.batch.conftest import MakeRun, git
+from tests.batch.conftest import MakeRun, git, served_origin
 
 TOKEN = "emulator-token"
 
 
 @pytest.fixture
 def origin(tmp_path: Path, repo: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin"
-    git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
-    emulator = GitHubEmulator(bare, full_name="octo/demo", token=TOKEN).start()
-    try:
+    with served_origin(tmp_path, repo, TOKEN) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from ci_reviewer.emulators.github import GitHubEmulator
 from ci_reviewer.emulators.server import Fault, Request, Response
 from ci_reviewer.errors import GitHubAPIError, InputError
 from ci_reviewer.github.client import GitHubSettings, make_github
-from tests.batch.conftest import git
+from tests.batch.conftest import git, served_origin
 
 TOKEN = "emulator-token"
 STATE = r"^/repos/octo/demo/contents/state/digest\.json$"
@@ -36,13 +36,8 @@ KEPT_FAILING = "GitHub answered 502 (Bad Gateway) after 6 retries"
 
 @pytest.fixture
 def origin(tmp_path: Path, repo: Path) -> Iterator[GitHubEmulator]:
-    bare = tmp_path / "origin"
-    git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
-    emulator = GitHubEmulator(bare, full_name="octo/demo", token=TOKEN).start()
-    try:
+    with served_origin(tmp_path, repo, TOKEN) as emulator:
         yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture
