@@ -55,10 +55,10 @@ def test_state_lands_on_its_own_branch_and_reads_back(
     version = store.save(StateDocument(job="digest", last_commit="abc"), None)
     loaded = store.load("digest")
     assert loaded.version == version and loaded.document.last_commit == "abc"
-    stored = git(tmp_path / "origin", "show", f"{STATE_BRANCH}:state/digest.json")
+    stored = git(tmp_path / "origin.git", "show", f"{STATE_BRANCH}:state/digest.json")
     assert json.loads(stored)["last_commit"] == "abc"
     # An orphan branch: it shares no history with the code.
-    assert git(tmp_path / "origin", "rev-list", "--count", STATE_BRANCH) == "2"
+    assert git(tmp_path / "origin.git", "rev-list", "--count", STATE_BRANCH) == "2"
 
 
 def test_a_stale_version_is_a_conflict(store: GitHubStore) -> None:
@@ -140,7 +140,7 @@ def test_a_ruleset_refusing_the_state_branch_is_exit_3_naming_it(
     assert "GitHub refused to create the state branch ci-reviewer-state in octo/demo" in message
     assert f"({quoted})" in message
     assert "Settings -> Rules -> Rulesets" in message and "bypass" in message
-    assert git(tmp_path / "origin", "branch", "--list", STATE_BRANCH) == ""
+    assert git(tmp_path / "origin.git", "branch", "--list", STATE_BRANCH) == ""
 
 
 def test_a_branch_another_run_created_first_is_used(
@@ -149,7 +149,7 @@ def test_a_branch_another_run_created_first_is_used(
     tmp_path: Path,
     answered: list[tuple[str, str, int, Any]],
 ) -> None:
-    bare = tmp_path / "origin"
+    bare = tmp_path / "origin.git"
 
     def other_run_creates_the_branch(request: Request, response: Response) -> None:
         # Between this run's lookup (no branch) and its create: the other run's orphan.

@@ -140,7 +140,7 @@ def test_creating_the_branch_fails_naming_it(
     failing(origin, rf"^/repos/octo/demo/git/{objects}$", "POST")
     error = refused(lambda: store.save(StateDocument(job="digest"), None))
     assert error.message == f"create the state branch ci-reviewer-state: {KEPT_FAILING}"
-    assert git(tmp_path / "origin", "branch", "--list", "ci-reviewer-state") == ""
+    assert git(tmp_path / "origin.git", "branch", "--list", "ci-reviewer-state") == ""
 
 
 def test_looking_again_after_a_refused_write_fails_naming_the_file(
@@ -216,7 +216,7 @@ def test_the_state_branch_holds_a_readme_then_one_commit_a_save(
     first = store.save(StateDocument(job="digest", last_commit="abc"), None)
     store.save(StateDocument(job="digest", last_commit="def"), first)
 
-    bare = tmp_path / "origin"
+    bare = tmp_path / "origin.git"
     log = git(bare, "log", "--format=%s", "ci-reviewer-state").splitlines()
     assert log == ["ci-reviewer: state of digest"] * 2 + ["ci-reviewer: state branch"]
     root = git(bare, "rev-list", "--max-parents=0", "ci-reviewer-state")
