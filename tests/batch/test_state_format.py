@@ -63,3 +63,39 @@ def test_a_state_written_before_loads_and_is_written_back_the_same() -> None:
     assert document.retry[0].entry.attempt == 3
     assert document.pending_ids == set(document.manifest)
     assert json.loads(dump_state(document)) == json.loads(WRITTEN_BEFORE)
+
+
+# A month's spend record as `review` and `answer` write it: a review's entry has no `kind`
+# (so a record of reviews alone reads the same to an older ci-reviewer); an answer's says so.
+SPEND_RECORD = """{
+ "version": 1,
+ "job": "_spend-2026-12",
+ "last_commit": null,
+ "submissions": [],
+ "manifest": {},
+ "retry": [],
+ "updated_at": "2026-12-08T04:00:00Z",
+ "spend": [
+  {
+   "key": "pr7-38cc98a66013-0a1b2c3d",
+   "cost_usd": 0.4213,
+   "at": "2026-12-08T03:00:00Z"
+  },
+  {
+   "key": "answer-9001-4e5f6a7b",
+   "cost_usd": 0.0312,
+   "at": "2026-12-08T04:00:00Z",
+   "kind": "answer"
+  }
+ ]
+}"""
+
+
+def test_a_spend_record_keeps_reviews_and_answers_apart_and_is_written_back_the_same() -> None:
+    document = parse_state(SPEND_RECORD.encode(), "_spend-2026-12", "state/_spend-2026-12.json")
+
+    assert [(entry.key, entry.kind) for entry in document.spend] == [
+        ("pr7-38cc98a66013-0a1b2c3d", "review"),
+        ("answer-9001-4e5f6a7b", "answer"),
+    ]
+    assert json.loads(dump_state(document)) == json.loads(SPEND_RECORD)
