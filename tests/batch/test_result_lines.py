@@ -14,6 +14,7 @@ section 2), written out by hand."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -890,3 +891,244 @@ def test_the_issue_account_names_the_batches_and_runs_collected(
     [issue] = origin.state.issues.values()
     assert "**Batches:** `msgbatch_emu00000001`  \n" in issue["body"]
     assert f"**Synchronous runs:** `{lost}`  \n" in issue["body"]
+
+
+FALLBACK = "claude-haiku-4-5"
+# The reasons `batch/fallback.py` gives, written out for the job's model claude-sonnet-5-5.
+OVERLOADED_WHY = "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error)"
+REFUSED_WHY = "claude-sonnet-5-5 declined it (stop_reason: refusal)"
+
+
+def on_fallback(path: str, why: str, attempt: int = 2) -> ManifestEntry:
+    return replace(entry(path, attempt), model=FALLBACK, fallback=why)
+
+
+def retried_on(document: StateDocument) -> list[tuple[str, int, str | None, str | None, str]]:
+    return [
+        (r.entry.path, r.entry.attempt, r.entry.model, r.entry.fallback, r.reason)
+        for r in document.retry
+    ]
+
+
+def test_overloaded_and_refused_requests_are_sent_again_once_on_the_fallback_model(
+    lines: Lines, make_job: MakeJob
+) -> None:
+    names = ["overloaded", "refused", "apierror", "invalid", "nomodel", "notjson", "ok"]
+    manifest = {cid(n): entry(f"src/{n}.py") for n in names}
+    manifest[cid("late", 3)] = entry("src/late.py", 3)
+    job = make_job(fallback_model=FALLBACK, max_attempts=3)
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    lines.answer(
+        batch,
+        [
+            errored(cid("overloaded"), "overloaded_error", "Overloaded"),
+            succeeded(cid("refused"), "", stop="refusal"),
+            errored(cid("apierror"), "api_error", "Internal server error"),
+            errored(cid("invalid"), "invalid_request_error", "max_tokens: Field required"),
+            errored(cid("nomodel"), "not_found_error", "model: claude-sonnet-5-5"),
+            succeeded(cid("notjson"), "Sure, here it is."),
+            succeeded(cid("ok")),
+            # On its last attempt: the fallback's try is sent all the same, once.
+            errored(cid("late", 3), "overloaded_error", "Overloaded"),
+        ],
+    )
+
+    result = collect(job)
+
+    assert result.counts == {"succeeded": 3, "errored": 5}
+    assert result.accepted == 1 and result.fallbacks == ()
+    assert sorted(retried_on(state(job))) == [
+        ("src/apierror.py", 2, None, None, "errored (api_error)"),
+        (
+            "src/late.py",
+            4,
+            "claude-haiku-4-5",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error)",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error); "
+            "sent again on claude-haiku-4-5",
+        ),
+        (
+            "src/overloaded.py",
+            2,
+            "claude-haiku-4-5",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error)",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error); "
+            "sent again on claude-haiku-4-5",
+        ),
+        (
+            "src/refused.py",
+            2,
+            "claude-haiku-4-5",
+            "claude-sonnet-5-5 declined it (stop_reason: refusal)",
+            "claude-sonnet-5-5 declined it (stop_reason: refusal); sent again on claude-haiku-4-5",
+        ),
+    ]
+    assert result.retried == 4
+    # Errors the fallback would meet too, and an answer that is not a refusal, fail as ever.
+    assert sorted((f.path, f.attempt, f.reason) for f in result.failures) == [
+        ("src/invalid.py", 1, "invalid request: max_tokens: Field required"),
+        (
+            "src/nomodel.py",
+            1,
+            "the API does not serve the job's model (change `model`): model: claude-sonnet-5-5",
+        ),
+        ("src/notjson.py", 1, "the answer is not the JSON the output schema asks for"),
+    ]
+
+
+@pytest.mark.parametrize("fallback", [None, "claude-sonnet-5-5"])
+def test_without_another_model_to_fall_back_on_the_old_decisions_stand(
+    lines: Lines, make_job: MakeJob, fallback: str | None
+) -> None:
+    # No fallback_model, or the job's own model named again: nothing to send it to.
+    manifest = {cid("overloaded"): entry("src/overloaded.py"), cid("refused"): entry("src/r.py")}
+    job = make_job(fallback_model=fallback)
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    lines.answer(
+        batch,
+        [
+            errored(cid("overloaded"), "overloaded_error", "Overloaded"),
+            succeeded(cid("refused"), "", stop="refusal"),
+        ],
+    )
+
+    result = collect(job)
+
+    assert retried_on(state(job)) == [
+        ("src/overloaded.py", 2, None, None, "errored (overloaded_error)")
+    ]
+    assert [(f.path, f.reason) for f in result.failures] == [
+        ("src/r.py", "the model declined to answer (refusal)")
+    ]
+
+
+def test_the_fallback_models_own_results_are_never_sent_round_again(
+    lines: Lines, make_job: MakeJob
+) -> None:
+    manifest = {
+        cid("refused", 2): on_fallback("src/refused.py", REFUSED_WHY),
+        cid("overloaded", 2): on_fallback("src/overloaded.py", OVERLOADED_WHY),
+        cid("gone", 2): on_fallback("src/gone.py", OVERLOADED_WHY),
+    }
+    job = make_job(fallback_model=FALLBACK)
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    lines.answer(
+        batch,
+        [
+            succeeded(cid("refused", 2), "", stop="refusal"),
+            errored(cid("overloaded", 2), "overloaded_error", "Overloaded"),
+            errored(cid("gone", 2), "not_found_error", "model: claude-haiku-4-5"),
+        ],
+    )
+
+    result = collect(job)
+
+    # An overloaded fallback is sent again on the fallback, as any transient error.
+    assert retried_on(state(job)) == [
+        (
+            "src/overloaded.py",
+            3,
+            "claude-haiku-4-5",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error)",
+            "errored (overloaded_error)",
+        )
+    ]
+    assert sorted((f.path, f.attempt, f.reason) for f in result.failures) == [
+        (
+            "src/gone.py",
+            2,
+            "the API does not serve the job's fallback model claude-haiku-4-5 "
+            "(change `fallback_model`): model: claude-haiku-4-5",
+        ),
+        (
+            "src/refused.py",
+            2,
+            "the fallback model claude-haiku-4-5 declined it too (stop_reason: refusal), "
+            "after: claude-sonnet-5-5 declined it (stop_reason: refusal); not sent again",
+        ),
+    ]
+
+
+def test_the_fallback_models_answers_are_listed_by_path_with_why(
+    lines: Lines, make_job: MakeJob
+) -> None:
+    manifest = {
+        cid("z", 2): on_fallback("src/z.py", REFUSED_WHY),
+        cid("own"): entry("src/own.py"),
+        cid("a", 2): on_fallback("src/a.py", OVERLOADED_WHY),
+        # A state written by hand can name the model without the reason.
+        cid("m", 2): replace(entry("src/m.py", 2), model=FALLBACK),
+    }
+    job = make_job(fallback_model=FALLBACK)
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    lines.answer(batch, [succeeded(c) for c in manifest])
+
+    result = collect(job)
+
+    assert result.accepted == 4 and result.failures == () and result.retried == 0
+    assert result.fallbacks == (
+        (
+            "src/a.py",
+            "claude-haiku-4-5",
+            "claude-sonnet-5-5 stayed overloaded (errored: overloaded_error)",
+        ),
+        ("src/m.py", "claude-haiku-4-5", ""),
+        ("src/z.py", "claude-haiku-4-5", "claude-sonnet-5-5 declined it (stop_reason: refusal)"),
+    )
+
+
+class FreezeWatch(ReportKind):
+    """The report kind, noting whether the heap was frozen while each result was judged."""
+
+    frozen: list[bool]
+
+    def accept(self, custom_id: str, entry: ManifestEntry, message: Mapping[str, Any]) -> Any:
+        self.frozen.append(gc.get_freeze_count() > 0)
+        return super().accept(custom_id, entry, message)
+
+
+@pytest.mark.parametrize("frozen_before", [False, True])
+def test_the_heap_is_frozen_while_ingesting_and_left_as_the_caller_had_it(
+    lines: Lines, make_job: MakeJob, tmp_path: Path, frozen_before: bool
+) -> None:
+    kind = FreezeWatch(tmp_path / "reports")
+    kind.frozen = []
+    job = make_job(kind=kind)
+    manifest = {cid("a"): entry("src/a.py"), cid("b"): entry("src/b.py")}
+    batch = lines.batch(manifest)
+    save_state(job, [submission("i1", manifest, batch)], manifest)
+    lines.answer(batch, [succeeded(cid("a")), succeeded(cid("b"))])
+    assert gc.get_freeze_count() == 0
+    if frozen_before:
+        gc.freeze()
+    try:
+        result = collect(job)
+        after = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert result.accepted == 2 and kind.frozen == [True, True]
+    assert (after > 0) is frozen_before
+
+
+class Partial:
+    """Shaped like a finding in part only: a fingerprint and a path, nothing else."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.fingerprint = fingerprint
+        self.path = "src/db.py"
+
+
+def test_findings_are_told_by_their_whole_shape_each_type_once() -> None:
+    first, second = finding(3), finding(5, "XSS")
+    e = entry("src/db.py")
+    accepted = [
+        Accepted("audit-1", e, (Partial("p1"), first)),
+        Accepted("audit-2", e, ("text", Partial("p2"), second, 7)),
+    ]
+
+    assert findings_of(accepted) == (first, second)
