@@ -18,7 +18,7 @@ import pytest
 
 from ci_reviewer.batch.manifest import ManifestEntry
 from ci_reviewer.batch.state import Loaded, StateConflict, StateDocument, dump_state
-from ci_reviewer.batch.store_github import GitHubStore
+from ci_reviewer.batch.store_github import GitHubStore, StateWriteForbidden
 from ci_reviewer.batch.store_retry import save_until_applied
 from ci_reviewer.emulators import github as github_emulator_module
 from ci_reviewer.emulators.github import GitHubEmulator
@@ -108,6 +108,32 @@ def test_writing_the_state_fails_naming_the_file(
     error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
     assert error.message == (
         f"write the batch state {WHERE}: HTTP 403: Resource not accessible by integration"
+    )
+    # The kind of refusal a review's month record tells from a fault (no warning for it).
+    assert isinstance(error, StateWriteForbidden)
+
+
+def test_a_rate_limited_write_is_a_fault_not_the_tokens_permission(
+    origin: GitHubEmulator, store: GitHubStore
+) -> None:
+    """A secondary rate limit is a 403 too: after the client's retries it is GitHub failing,
+    not a token that may not write."""
+    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    origin.inject(
+        Fault(
+            route=STATE,
+            status=403,
+            times=7,
+            method="PUT",
+            answer="secondary-rate-limit",
+            retry_after=0,
+        )
+    )
+    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
+    assert not isinstance(error, StateWriteForbidden)
+    assert error.message == (
+        f"write the batch state {WHERE}: GitHub's secondary rate limit refused the request "
+        "(HTTP 403) after 6 retries; GitHub asked to wait 0 s (retry-after)"
     )
 
 
