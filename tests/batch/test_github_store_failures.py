@@ -137,6 +137,31 @@ def test_a_rate_limited_write_is_a_fault_not_the_tokens_permission(
     )
 
 
+def test_a_rate_limit_longer_than_the_client_waits_is_a_fault_naming_the_file(
+    origin: GitHubEmulator, store: GitHubStore
+) -> None:
+    """GitHub asking for a wait beyond what the client waits out (300 s): refused at once,
+    as GitHub failing, not as a token that may not write."""
+    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    origin.inject(
+        Fault(
+            route=STATE,
+            status=403,
+            times=1,
+            method="PUT",
+            answer="secondary-rate-limit",
+            retry_after=600,
+        )
+    )
+    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
+    assert not isinstance(error, StateWriteForbidden)
+    assert error.message == (
+        f"write the batch state {WHERE}: GitHub's secondary rate limit refused the request "
+        "(HTTP 403); GitHub asked to wait 600 s (retry-after) (HTTP 403: You have exceeded a "
+        "secondary rate limit. Please wait a few minutes before you try again.)"
+    )
+
+
 def test_writing_the_state_fails_after_retries_naming_the_file(
     origin: GitHubEmulator, store: GitHubStore
 ) -> None:
