@@ -83,6 +83,27 @@ def refused(call: Callable[[], object]) -> GitHubAPIError:
     return error.value
 
 
+def rate_limited_write(
+    origin: GitHubEmulator, store: GitHubStore, *, times: int, retry_after: int
+) -> GitHubAPIError:
+    """A state write GitHub refuses `times` times with its secondary rate limit: refused as
+    GitHub failing, never as a token that may not write (`StateWriteForbidden`)."""
+    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
+    origin.inject(
+        Fault(
+            route=STATE,
+            status=403,
+            times=times,
+            method="PUT",
+            answer="secondary-rate-limit",
+            retry_after=retry_after,
+        )
+    )
+    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
+    assert not isinstance(error, StateWriteForbidden)
+    return error
+
+
 # -- GitHub failing after retries: exit 3 naming what could not be done ------------------------
 def test_reading_the_state_fails_naming_the_file(
     origin: GitHubEmulator, store: GitHubStore
@@ -118,19 +139,7 @@ def test_a_rate_limited_write_is_a_fault_not_the_tokens_permission(
 ) -> None:
     """A secondary rate limit is a 403 too: after the client's retries it is GitHub failing,
     not a token that may not write."""
-    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
-    origin.inject(
-        Fault(
-            route=STATE,
-            status=403,
-            times=7,
-            method="PUT",
-            answer="secondary-rate-limit",
-            retry_after=0,
-        )
-    )
-    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
-    assert not isinstance(error, StateWriteForbidden)
+    error = rate_limited_write(origin, store, times=7, retry_after=0)
     assert error.message == (
         f"write the batch state {WHERE}: GitHub's secondary rate limit refused the request "
         "(HTTP 403) after 6 retries; GitHub asked to wait 0 s (retry-after)"
@@ -142,19 +151,7 @@ def test_a_rate_limit_longer_than_the_client_waits_is_a_fault_naming_the_file(
 ) -> None:
     """GitHub asking for a wait beyond what the client waits out (300 s): refused at once,
     as GitHub failing, not as a token that may not write."""
-    version = store.save(StateDocument(job="digest", last_commit="abc"), None)
-    origin.inject(
-        Fault(
-            route=STATE,
-            status=403,
-            times=1,
-            method="PUT",
-            answer="secondary-rate-limit",
-            retry_after=600,
-        )
-    )
-    error = refused(lambda: store.save(StateDocument(job="digest", last_commit="def"), version))
-    assert not isinstance(error, StateWriteForbidden)
+    error = rate_limited_write(origin, store, times=1, retry_after=600)
     assert error.message == (
         f"write the batch state {WHERE}: GitHub's secondary rate limit refused the request "
         "(HTTP 403); GitHub asked to wait 600 s (retry-after) (HTTP 403: You have exceeded a "
